@@ -1,0 +1,32 @@
+"""sklearn-clmle: deep learning on class-imbalanced data with CLMLE.
+
+The public estimators are re-exported here.  ``CLMLEEmbedder`` needs torch and
+is imported lazily, on first access, so that ``import sklearn_clmle`` (and the
+numpy-only estimators) never import torch.
+"""
+
+from ._version import __version__
+from .cluster import SphericalKMeans
+
+__all__ = [
+    "SphericalKMeans",
+    "__version__",
+]
+
+# name -> submodule holding it; imported on first attribute access (PEP 562).
+_LAZY = {}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name], __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

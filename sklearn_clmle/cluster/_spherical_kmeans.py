@@ -1,0 +1,410 @@
+"""Spherical k-means: k-means with cosine similarity on the unit hypersphere."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from threadpoolctl import threadpool_info
+
+from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
+from . import _spherical_kmeans_core as core
+
+# init="auto" switches to k-means|| above this n_samples * n_clusters.
+_KMEANS_PARALLEL_ABOVE = 10**7
+
+
+def _n_threads():
+    """Threads to use: those BLAS is currently allowed (threadpoolctl aware)."""
+    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return max(counts) if counts else 1
+
+
+class SphericalKMeans(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+):
+    """K-means clustering on the unit hypersphere, with cosine similarity.
+
+    Every sample is scaled to unit L2 norm; each cluster is summarised by the
+    unit-norm mean direction of its members, and samples are assigned to the
+    centroid of highest cosine similarity.  With ``equal_size=True`` the
+    assignment step is constrained so that cluster sizes differ by at most
+    one: this is the per-class clustering of CLMLE (Huang et al., Eq. 6-7),
+    where every cluster should cost the same to collapse.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters.
+
+    init : {"auto", "k-means++", "k-means||", "random"} or array-like of \
+            shape (n_clusters, n_features), default="auto"
+        How the centroids are seeded.
+
+        - ``"k-means++"``: greedy k-means++ with the dissimilarity
+          ``1 - cos``, which for unit vectors is half the squared Euclidean
+          distance, so this is k-means++'s D^2 sampling on the sphere.  It
+          reads the data once per centroid.
+        - ``"k-means||"``: scalable k-means++ (Bahmani et al., 2012): two
+          passes over the data oversample ``4 * n_clusters`` candidates,
+          which weighted k-means++ and Lloyd reduce to ``n_clusters``.  Much
+          faster when both ``n_samples`` and ``n_clusters`` are large.
+        - ``"auto"``: ``"k-means||"`` when ``n_samples * n_clusters`` exceeds
+          ``10**7``, else ``"k-means++"``.
+        - ``"random"``: ``n_clusters`` distinct samples drawn at random
+          (weighted by ``sample_weight``).
+        - an array: the initial centroids; its rows are normalised.
+
+    n_init : "auto" or int, default="auto"
+        Number of runs with different seeds; the run with the lowest
+        ``inertia_`` is kept.  ``"auto"`` means 10 for ``"random"`` and 1
+        otherwise.
+
+    max_iter : int, default=300
+        Maximum number of iterations of one run.
+
+    tol : float, default=1e-4
+        A run stops when the summed squared movement of the unit-norm
+        centroids between two iterations is at most ``tol`` (centroids are unit
+        vectors, so no rescaling by the data's variance is needed), or when the
+        labels no longer change.
+
+    equal_size : bool, default=False
+        If True, constrain the assignment so that the sizes of the clusters
+        (numbers of samples, whatever their weights) differ by at most one.
+        The constrained assignment is a deferred-acceptance greedy: every
+        sample proposes to its most similar centroids in turn, and a centroid
+        keeps its most similar proposers up to its capacity.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation.  Pass an int for reproducible results.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        Unit-norm centroids, in the dtype of the training data.
+
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training sample.  With ``equal_size=True`` these form
+        the balanced partition; see ``predict`` for new samples.
+
+    inertia_ : float
+        Sum over training samples of ``sample_weight * (1 - cos(x, c))``,
+        where ``c`` is the sample's centroid.  Lies in ``[0, 2 * sum(w)]``.
+
+    n_iter_ : int
+        Number of iterations of the kept run.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit; only when ``X`` has string feature
+        names.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : Euclidean k-means.
+    KNearestClusterClassifier : Per-class equal-size clusters as a classifier.
+
+    Notes
+    -----
+    Rows that are all zero have no direction and are refused with a
+    ``ValueError``.  Sparse input is refused; convert it with ``toarray()``.
+    Data whose rows already have unit norm is used without a copy.
+
+    Memory: similarities are computed in blocks of rows, so besides the
+    (possibly normalised) copy of ``X`` a fit needs O(n_samples + n_clusters *
+    n_features) memory.
+
+    References
+    ----------
+    Dhillon & Modha, "Concept decompositions for large sparse text data using
+    clustering", Machine Learning 42, 2001.
+
+    Huang, Li, Loy & Tang, "Deep Imbalanced Learning for Face Recognition and
+    Attribute Prediction", IEEE TPAMI, 2019 (Section 3.1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_clmle import SphericalKMeans
+    >>> angles = np.array([0.0, 0.1, 0.2, np.pi, np.pi + 0.1, np.pi + 0.2])
+    >>> X = np.c_[np.cos(angles), np.sin(angles)]
+    >>> km = SphericalKMeans(n_clusters=2, random_state=0).fit(X)
+    >>> km.labels_[0] == km.labels_[1] == km.labels_[2]
+    np.True_
+    >>> km.labels_[0] != km.labels_[3]
+    np.True_
+    >>> np.round(np.linalg.norm(km.cluster_centers_, axis=1), 6)
+    array([1., 1.])
+    >>> km.predict([[1.0, 0.05]]) == km.labels_[0]
+    array([ True])
+    """
+
+    _parameter_constraints = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [
+            StrOptions({"auto", "k-means++", "k-means||", "random"}),
+            "array-like",
+        ],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "equal_size": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="auto",
+        n_init="auto",
+        max_iter=300,
+        tol=1e-4,
+        equal_size=False,
+        random_state=None,
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.equal_size = equal_size
+        self.random_state = random_state
+
+    # -- validation helpers -------------------------------------------------
+
+    def _validate_X(self, X, *, reset):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=False,
+            dtype=[np.float64, np.float32],
+            order="C",
+            ensure_all_finite=True,
+        )
+        return normalize_rows(X, name="X")
+
+    def _initial_centers(self, X, sample_weight, rng, n_threads):
+        init = self.init
+        if isinstance(init, str) and init == "auto":
+            large = X.shape[0] * self.n_clusters > _KMEANS_PARALLEL_ABOVE
+            init = "k-means||" if large else "k-means++"
+        if isinstance(init, str) and init == "k-means++":
+            return core.kmeans_plusplus(X, self.n_clusters, sample_weight, rng)
+        if isinstance(init, str) and init == "k-means||":
+            return core.kmeans_parallel(
+                X, self.n_clusters, sample_weight, rng, n_threads=n_threads
+            )
+        if isinstance(init, str) and init == "random":
+            p = sample_weight / sample_weight.sum()
+            n_positive = int(np.count_nonzero(p))
+            idx = rng.choice(
+                X.shape[0],
+                size=self.n_clusters,
+                replace=n_positive < self.n_clusters,
+                p=p,
+            )
+            return X[idx].copy()
+        return self._init_array.copy()
+
+    def _check_init_array(self, X):
+        init = np.asarray(self.init)
+        if init.ndim != 2 or init.shape != (self.n_clusters, X.shape[1]):
+            raise ValueError(
+                f"init has shape {init.shape}; expected (n_clusters, n_features)"
+                f" = ({self.n_clusters}, {X.shape[1]})."
+            )
+        if not np.issubdtype(init.dtype, np.number):
+            raise TypeError(f"init must be numeric, got dtype {init.dtype}.")
+        init = init.astype(X.dtype)
+        if not np.all(np.isfinite(init)):
+            raise ValueError("init contains NaN or infinity.")
+        return normalize_rows(init, name="init").astype(X.dtype, copy=True)
+
+    # -- public API ----------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Compute the spherical k-means clustering.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; each row is scaled to unit norm (rows that are all
+            zero are refused).
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the centroids and in ``inertia_``.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X = self._validate_X(X, reset=True)
+        n_samples = X.shape[0]
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if np.any(sample_weight < 0) or not np.any(sample_weight > 0):
+            raise ValueError(
+                "sample_weight must be non-negative with at least one positive "
+                "entry."
+            )
+        if n_samples < self.n_clusters:
+            mode = " with equal_size=True" if self.equal_size else ""
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}"
+                f"{mode}: every cluster needs at least one sample."
+            )
+
+        init_is_array = not isinstance(self.init, str)
+        if init_is_array:
+            self._init_array = self._check_init_array(X)
+        n_init = self.n_init
+        if n_init == "auto":
+            n_init = 10 if (not init_is_array and self.init == "random") else 1
+        elif init_is_array and n_init != 1:
+            warnings.warn(
+                f"Explicit initial centers passed with n_init={n_init}; "
+                "performing only one init.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            n_init = 1
+
+        rng = check_random_state(self.random_state)
+        n_threads = _n_threads()
+        run = core.lloyd_equal_size if self.equal_size else core.lloyd
+        best = None
+        for _ in range(n_init):
+            centers = self._initial_centers(X, sample_weight, rng, n_threads)
+            centers, labels, n_iter = run(
+                X, sample_weight, centers, self.max_iter, self.tol, n_threads
+            )
+            score = core.inertia(X, sample_weight, centers, labels)
+            if best is None or score < best[0]:
+                best = (score, centers, labels, n_iter)
+        if init_is_array:
+            del self._init_array
+
+        self.inertia_, self.cluster_centers_, self.labels_, self.n_iter_ = best
+        n_distinct = len(np.unique(self.labels_))
+        if n_distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({n_distinct}) found smaller than "
+                f"n_clusters ({self.n_clusters}). Possibly due to duplicate "
+                "points in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit and return ``labels_`` (the balanced partition if ``equal_size``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster of each sample.
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def predict(self, X):
+        """Index of the centroid with the highest cosine similarity.
+
+        New samples are assigned independently, without the equal-size
+        constraint (there is no capacity to share among unseen samples);
+        ``labels_`` holds the constrained partition of the training data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Index of the nearest centroid.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        labels, _ = core.assign_nearest(X, self.cluster_centers_, _n_threads())
+        return labels
+
+    def transform(self, X):
+        """Cosine similarity of each sample to each centroid.
+
+        Note that, unlike ``KMeans.transform`` (a distance), larger means
+        closer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        similarities : ndarray of shape (n_samples, n_clusters)
+            Values in ``[-1, 1]``, in the dtype of the fitted centroids.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return X @ self.cluster_centers_.T.astype(X.dtype, copy=False)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the inertia of ``X`` against the fitted centroids.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data.
+        y : Ignored
+            Not used, present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        score : float
+            ``-sum(sample_weight * (1 - max_c cos(x, c)))``; higher is better.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        _, best = core.assign_nearest(X, self.cluster_centers_, _n_threads())
+        return -float(np.dot(sample_weight, 1 - best))
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags

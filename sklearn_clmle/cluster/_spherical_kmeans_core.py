@@ -1,0 +1,321 @@
+"""Numerical core of spherical k-means (private; inputs already validated).
+
+Every function here takes rows that already have unit norm, and works in the
+dtype it is given.  Similarities against the centroids are computed in blocks
+of rows so that no ``n_samples x n_clusters`` matrix is ever held in memory.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from scipy import sparse
+from threadpoolctl import threadpool_limits
+
+# Largest block of similarities held at once, in bytes.
+_BLOCK_BYTES = 2**21
+
+
+def _block_rows(n_clusters, itemsize):
+    return max(1, _BLOCK_BYTES // max(1, n_clusters * itemsize))
+
+
+def _for_blocks(fn, n, step, n_threads):
+    """Call ``fn(start, stop)`` over consecutive blocks of ``range(n)``.
+
+    With ``n_threads > 1`` the blocks are shared among threads (numpy releases
+    the GIL in matrix products and reductions) and BLAS is held to one thread
+    inside them, as scikit-learn's k-means does with OpenMP.
+    """
+    starts = range(0, n, step)
+    if n_threads <= 1 or len(starts) < 2 * n_threads:
+        for start in starts:
+            fn(start, min(start + step, n))
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            list(pool.map(lambda s: fn(s, min(s + step, n)), starts))
+
+
+def assign_nearest(X, centers, n_threads=1):
+    """Index of, and cosine similarity to, the nearest centroid of each row."""
+    n = X.shape[0]
+    labels = np.empty(n, dtype=np.intp)
+    best = np.empty(n, dtype=X.dtype)
+    centers_t = np.ascontiguousarray(centers.T)
+
+    def block(start, stop):
+        sims = X[start:stop] @ centers_t
+        lab = sims.argmax(axis=1)
+        labels[start:stop] = lab
+        best[start:stop] = sims[np.arange(stop - start), lab]
+
+    step = _block_rows(centers.shape[0], X.dtype.itemsize)
+    _for_blocks(block, n, step, n_threads)
+    return labels, best
+
+
+def top_candidates(X, centers, n_candidates, rows=None, allowed=None, n_threads=1):
+    """The ``n_candidates`` most similar centroids of each row, best first.
+
+    ``rows`` (indices into ``X``) restricts the rows searched, without copying
+    ``X``; ``allowed`` (boolean, one entry per centroid) restricts the search
+    to the centroids marked True.
+    """
+    n = X.shape[0] if rows is None else rows.size
+    k = centers.shape[0]
+    t = min(n_candidates, k if allowed is None else int(allowed.sum()))
+    idx = np.empty((n, t), dtype=np.intp)
+    sims = np.empty((n, t), dtype=X.dtype)
+    centers_t = np.ascontiguousarray(centers.T)
+
+    def block(start, stop):
+        Xb = X[start:stop] if rows is None else X[rows[start:stop]]
+        s = Xb @ centers_t
+        if allowed is not None:
+            s[:, ~allowed] = -np.inf
+        r = np.arange(stop - start)
+        # t passes of argmax are much cheaper than a partition for small t
+        for j in range(t):
+            best = s.argmax(axis=1)
+            idx[start:stop, j] = best
+            sims[start:stop, j] = s[r, best]
+            s[r, best] = -np.inf
+
+    step = _block_rows(k, X.dtype.itemsize)
+    _for_blocks(block, n, step, n_threads)
+    return idx, sims
+
+
+def update_centers(X, sample_weight, labels, n_clusters):
+    """Unit-norm weighted mean direction of each cluster.
+
+    Returns the centres and a boolean mask of the clusters that are empty (no
+    member, or members whose weighted sum is the zero vector); the rows of
+    empty clusters are left at zero for the caller to relocate.
+    """
+    n = X.shape[0]
+    onehot = sparse.csr_matrix(
+        (sample_weight, (labels, np.arange(n))), shape=(n_clusters, n)
+    )
+    sums = np.asarray(onehot @ X, dtype=X.dtype)
+    norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))
+    empty = norms <= np.finfo(X.dtype).eps
+    sums[~empty] /= norms[~empty, None]
+    sums[empty] = 0
+    return sums, empty
+
+
+def inertia(X, sample_weight, centers, labels):
+    """Weighted sum of ``1 - cos`` between each row and its centroid."""
+    total = 0.0
+    step = _block_rows(centers.shape[0], X.dtype.itemsize)
+    for start in range(0, X.shape[0], step):
+        stop = start + step
+        cos = np.einsum("ij,ij->i", X[start:stop], centers[labels[start:stop]])
+        total += float(np.dot(sample_weight[start:stop], 1 - cos))
+    return total
+
+
+def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=None):
+    """Greedy k-means++ seeding with cosine dissimilarity ``1 - cos``.
+
+    For unit vectors ``||x - c||^2 = 2 (1 - cos(x, c))``, so sampling in
+    proportion to ``1 - cos`` is exactly k-means++'s D^2 sampling on the
+    sphere.  As in scikit-learn, each step draws ``2 + log(k)`` candidates and
+    keeps the one that lowers the total dissimilarity most.
+    """
+    n, d = X.shape
+    if n_local_trials is None:
+        n_local_trials = 2 + int(np.log(n_clusters))
+    centers = np.empty((n_clusters, d), dtype=X.dtype)
+    total_weight = float(sample_weight.sum())
+    prob = sample_weight / total_weight
+    first = random_state.choice(n, p=prob)
+    centers[0] = X[first]
+    best_sim = X @ centers[0]  # similarity to the nearest chosen centre
+    for c in range(1, n_clusters):
+        cost = sample_weight * np.clip(1 - best_sim, 0, None)
+        cumulative = np.cumsum(cost, dtype=np.float64)
+        if cumulative[-1] > 0:
+            draws = random_state.uniform(size=n_local_trials) * cumulative[-1]
+            candidates = np.searchsorted(cumulative, draws)
+            np.clip(candidates, None, n - 1, out=candidates)
+        else:  # every point coincides with a centre already
+            candidates = random_state.choice(n, size=n_local_trials, p=prob)
+        # sum_i w_i (1 - max(best_i, s_ij)) for each candidate j
+        sims = X @ X[candidates].T
+        np.maximum(sims, best_sim[:, None], out=sims)
+        best = int(np.argmax(sample_weight @ sims))
+        best_sim = sims[:, best].copy()
+        centers[c] = X[candidates[best]]
+    return centers
+
+
+def kmeans_parallel(
+    X, n_clusters, sample_weight, random_state, n_rounds=2, oversampling=2.0,
+    n_threads=1,
+):
+    """k-means|| seeding (Bahmani et al., 2012) with cosine dissimilarity.
+
+    ``n_rounds`` passes over the data each draw about ``oversampling *
+    n_clusters`` candidates independently with probability proportional to
+    ``w (1 - cos)`` to the nearest candidate so far; the candidates, weighted
+    by the sample weight they attract, are then reduced to ``n_clusters``
+    centres by greedy k-means++ and a few weighted Lloyd iterations.  The data
+    is read ``n_rounds`` times instead of ``n_clusters`` times.
+    """
+    n = X.shape[0]
+    total_weight = float(sample_weight.sum())
+    first = random_state.choice(n, p=sample_weight / total_weight)
+    chosen = [np.array([first])]
+    best_sim = X @ X[first]
+    owner = np.zeros(n, dtype=np.intp)
+    n_chosen = 1
+    for _ in range(n_rounds):
+        cost = sample_weight * np.clip(1 - best_sim, 0, None)
+        total = float(cost.sum())
+        if total <= 0:
+            break
+        p = np.minimum(1.0, oversampling * n_clusters * cost / total)
+        new = np.flatnonzero(random_state.uniform(size=n) < p)
+        if new.size == 0:
+            continue
+        lab, sim = assign_nearest(X, X[new], n_threads)
+        better = sim > best_sim
+        best_sim[better] = sim[better]
+        owner[better] = n_chosen + lab[better]
+        chosen.append(new)
+        n_chosen += new.size
+    chosen = np.concatenate(chosen)
+    if chosen.size <= n_clusters:
+        return kmeans_plusplus(X, n_clusters, sample_weight, random_state)
+    weight = np.bincount(owner, weights=sample_weight, minlength=chosen.size)
+    weight = weight.astype(X.dtype)
+    candidates = X[chosen]
+    keep = weight > 0
+    candidates, weight = candidates[keep], weight[keep]
+    if candidates.shape[0] <= n_clusters:
+        return kmeans_plusplus(X, n_clusters, sample_weight, random_state)
+    centers = kmeans_plusplus(candidates, n_clusters, weight, random_state)
+    centers, _, _ = lloyd(candidates, weight, centers, max_iter=10, tol=0.0)
+    return centers
+
+
+def _relocate_empty(X, centers, empty, best_sim):
+    """Move empty clusters onto the rows farthest from their centroid."""
+    n_empty = int(empty.sum())
+    far = np.argsort(best_sim, kind="stable")[:n_empty]
+    centers[np.flatnonzero(empty)] = X[far]
+
+
+def lloyd(X, sample_weight, centers, max_iter, tol, n_threads=1):
+    """Spherical Lloyd iterations.  Returns centres, labels, n_iter.
+
+    The returned labels are the nearest centroids of the returned centres.
+    """
+    k = centers.shape[0]
+    labels = None
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        new_labels, best_sim = assign_nearest(X, centers, n_threads)
+        if labels is not None and np.array_equal(labels, new_labels):
+            return centers, labels, n_iter - 1  # strict convergence
+        labels = new_labels
+        new_centers, empty = update_centers(X, sample_weight, labels, k)
+        if empty.any():
+            _relocate_empty(X, new_centers, empty, best_sim)
+        shift = float(np.sum((new_centers - centers) ** 2))
+        centers = new_centers
+        if shift <= tol:
+            break
+    labels, _ = assign_nearest(X, centers, n_threads)
+    return centers, labels, n_iter
+
+
+def equal_capacities(n_samples, n_clusters, demand):
+    """Capacities that sum to ``n_samples`` and differ by at most one.
+
+    The ``n_samples % n_clusters`` clusters with the highest ``demand`` (how
+    many rows prefer them) get the extra sample.
+    """
+    base, extra = divmod(n_samples, n_clusters)
+    capacity = np.full(n_clusters, base, dtype=np.intp)
+    if extra:
+        order = np.argsort(-demand, kind="stable")
+        capacity[order[:extra]] += 1
+    return capacity
+
+
+def balanced_assign(X, centers, capacity, n_candidates=3, n_threads=1):
+    """Assign rows to centroids without exceeding each centroid's capacity.
+
+    A vectorised deferred-acceptance greedy: in each round every unassigned row
+    proposes to its most similar centroid not yet tried; a centroid accepts its
+    most similar proposers up to its remaining capacity.  Rows that exhaust
+    their ``n_candidates`` candidates look again among the centroids that still
+    have room.  ``capacity`` must sum to ``len(X)``.
+    """
+    n = X.shape[0]
+    k = centers.shape[0]
+    labels = np.full(n, -1, dtype=np.intp)
+    remaining = capacity.astype(np.intp, copy=True)
+    pending = np.arange(n)
+    allowed = None
+    while pending.size:
+        cand, sims = top_candidates(
+            X, centers, n_candidates, pending if allowed is not None else None,
+            allowed, n_threads,
+        )
+        t = cand.shape[1]
+        pointer = np.zeros(pending.size, dtype=np.intp)
+        active = np.arange(pending.size)
+        while active.size:
+            c = cand[active, pointer[active]]
+            s = sims[active, pointer[active]]
+            order = np.lexsort((-s, c))
+            c_sorted = c[order]
+            first = np.searchsorted(c_sorted, c_sorted, side="left")
+            accept = np.arange(c_sorted.size) - first < remaining[c_sorted]
+            labels[pending[active[order[accept]]]] = c_sorted[accept]
+            remaining -= np.bincount(c_sorted[accept], minlength=k)
+            losers = active[order[~accept]]
+            pointer[losers] += 1
+            active = losers[pointer[losers] < t]
+        pending = pending[labels[pending] < 0]
+        allowed = remaining > 0
+    return labels
+
+
+def lloyd_equal_size(X, sample_weight, centers, max_iter, tol, n_threads=1):
+    """Spherical k-means whose clusters have sizes differing by at most one.
+
+    First unconstrained Lloyd iterations from ``centers``; then iterations
+    whose assignment step is ``balanced_assign``.  The greedy constrained
+    assignment is not guaranteed to lower the inertia at every step, so the
+    second phase stops as soon as the inertia does not improve (or the labels
+    repeat, or ``max_iter`` is reached) and returns the best partition seen.
+    Returns centres, labels, n_iter (iterations of both phases).
+    """
+    n = X.shape[0]
+    k = centers.shape[0]
+    centers, nearest, n_iter = lloyd(X, sample_weight, centers, max_iter, tol, n_threads)
+    capacity = equal_capacities(n, k, np.bincount(nearest, minlength=k))
+
+    def refit(labels):
+        new_centers, empty = update_centers(X, sample_weight, labels, k)
+        # A cluster whose members sum to zero keeps its previous direction.
+        new_centers[empty] = centers[empty]
+        return new_centers, inertia(X, sample_weight, new_centers, labels)
+
+    labels = balanced_assign(X, centers, capacity, n_threads=n_threads)
+    centers, score = refit(labels)
+    for _ in range(max_iter - 1):
+        new_labels = balanced_assign(X, centers, capacity, n_threads=n_threads)
+        if np.array_equal(new_labels, labels):
+            break
+        new_centers, new_score = refit(new_labels)
+        if new_score >= score - tol * max(score, 1e-12):
+            break
+        labels, centers, score = new_labels, new_centers, new_score
+        n_iter += 1
+    return centers, labels, n_iter + 1

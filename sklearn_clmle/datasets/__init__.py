@@ -1,0 +1,3 @@
+"""Data loaders and long-tailed subsampling."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Metrics for open-set verification and identification."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Nearest-cluster classification (numpy/scipy only)."""
+
+__all__ = []
