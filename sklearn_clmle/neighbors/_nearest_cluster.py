@@ -1,0 +1,351 @@
+"""KNearestClusterClassifier: per-class equal-size clusters, soft k-nearest-
+cluster rule (Huang et al., Section 4, Eq. 10)."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ..cluster import SphericalKMeans
+from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
+from . import _scoring
+
+
+class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
+    """Classifier by the soft k-nearest-cluster rule of CLMLE.
+
+    ``fit`` splits every class ``c`` into ``K_c = max(1, L_c // cluster_size)``
+    clusters of equal size (sizes differ by at most one) with
+    :class:`SphericalKMeans`; ``predict`` retrieves the ``n_neighbors``
+    centroids most similar to a query and picks, among the classes present in
+    that set, the one with the highest score (Eq. 10 in log form)::
+
+        score_c = agg_{m retrieved, class(m) = c} z_m
+                  - logsumexp_{k retrieved, class(k) != c} z_k,
+
+    where ``z = scale * cos(query, centroid)`` and ``agg`` is ``min`` (the
+    paper's rule) or ``max``.  Classes absent from the retrieved set are not
+    candidates.  Search costs ``L / cluster_size`` centroids instead of ``L``
+    training samples.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=10
+        Number of nearest centroids retrieved (N in the paper, which searches
+        20..200).  If larger than the number of centroids, all are used.
+
+    cluster_size : int, default=200
+        Cluster size ``l``.  A class with fewer than ``cluster_size`` samples
+        has one cluster.
+
+    scale : float, default=1.0
+        Multiplies the cosine similarities before the rule (a temperature).
+        1.0 is the paper's rule; embeddings trained with a scaled loss should
+        be classified with the same scale.
+
+    aggregate : {"min", "max"}, default="min"
+        Summary of a class's retrieved clusters: ``"min"``, its least similar
+        one (Eq. 10), or ``"max"``, its most similar one.
+
+    algorithm : {"auto", "brute", "kd_tree", "ball_tree", "faiss"}, \
+            default="auto"
+        Nearest-centroid search.  ``"brute"`` (and ``"auto"``): exact, by
+        blocked matrix products.  ``"kd_tree"``/``"ball_tree"``: scikit-learn's
+        trees on the unit sphere (Euclidean order equals cosine order there).
+        ``"faiss"``: exact inner-product search with the optional ``faiss``
+        package (``pip install faiss-cpu``).
+
+    multilabel_features : {"shared", "blocks"}, default="shared"
+        Multi-label ``y`` only: ``"shared"`` clusters every label in all the
+        features; ``"blocks"`` splits the features into ``n_labels`` equal
+        consecutive blocks, label ``j`` using block ``j`` (the layout of
+        ``CLMLEEmbedder``'s multi-label output).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the clustering.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,) or list of such arrays
+        Class labels (a list, one ``[0, 1]`` array per label, for multi-label
+        ``y``).
+
+    cluster_centers_ : ndarray of shape (n_centroids, n_features)
+        Unit-norm centroids of all classes (single-label ``y`` only).
+
+    cluster_classes_ : ndarray of shape (n_centroids,)
+        Class label of each centroid (single-label ``y`` only).
+
+    cluster_sizes_ : ndarray of shape (n_centroids,)
+        Number of training samples in each cluster (single-label only).
+
+    estimators_ : list of KNearestClusterClassifier
+        Multi-label ``y`` only: one fitted binary classifier per label.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    SphericalKMeans : The clustering used per class.
+    sklearn.neighbors.KNeighborsClassifier : Instance-based k-nearest
+        neighbours.
+
+    Notes
+    -----
+    **Scores.**  ``decision_function`` returns the scores above.  If every
+    retrieved cluster belongs to one class, its other-class term is taken as a
+    single cluster at cosine -1, i.e. ``-scale``.  Classes absent from the
+    retrieved set get the floor ``-2 * scale - log(N) - 1``, strictly below any
+    retrieved class's score, so they are never predicted.
+
+    **Probabilities.**  ``predict_proba`` is the softmax of the scores over the
+    classes present among the retrieved clusters; absent classes have
+    probability 0.  Its argmax is ``predict``.
+
+    **Input.**  Rows of ``X`` are scaled to unit norm; rows that are all zero
+    have no direction and are refused with a ``ValueError``, at fit and at
+    predict.  Fitting with a single class is allowed: every prediction is that
+    class.
+
+    Memory: queries are processed in blocks so that no block x centroids
+    matrix exceeds scikit-learn's ``working_memory`` (see
+    ``sklearn.set_config``).
+
+    References
+    ----------
+    Huang, Li, Loy & Tang, "Deep Imbalanced Learning for Face Recognition and
+    Attribute Prediction", IEEE TPAMI, 2019 (Section 4).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_clmle import KNearestClusterClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal([3, 0], 0.3, (40, 2)), rng.normal([0, 3], 0.3, (8, 2))]
+    >>> y = np.array(["many"] * 40 + ["few"] * 8)
+    >>> clf = KNearestClusterClassifier(n_neighbors=3, cluster_size=10).fit(X, y)
+    >>> clf.cluster_sizes_.tolist()
+    [8, 10, 10, 10, 10]
+    >>> clf.cluster_classes_.tolist()
+    ['few', 'many', 'many', 'many', 'many']
+    >>> clf.predict([[2.0, 0.1], [0.1, 2.0]]).tolist()
+    ['many', 'few']
+    """
+
+    _parameter_constraints = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "cluster_size": [Interval(Integral, 1, None, closed="left")],
+        "scale": [Interval(Real, 0, None, closed="neither")],
+        "aggregate": [StrOptions({"min", "max"})],
+        "algorithm": [StrOptions(set(_scoring.ALGORITHMS))],
+        "multilabel_features": [StrOptions({"shared", "blocks"})],
+        "random_state": ["random_state"],
+    }
+
+    # small clusters so that scikit-learn's checks (tiny data) get several
+    _test_params = {"cluster_size": 5, "n_neighbors": 5, "random_state": 0}
+
+    def __init__(
+        self,
+        n_neighbors=10,
+        *,
+        cluster_size=200,
+        scale=1.0,
+        aggregate="min",
+        algorithm="auto",
+        multilabel_features="shared",
+        random_state=None,
+    ):
+        self.n_neighbors = n_neighbors
+        self.cluster_size = cluster_size
+        self.scale = scale
+        self.aggregate = aggregate
+        self.algorithm = algorithm
+        self.multilabel_features = multilabel_features
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Cluster every class into equal-size spherical clusters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training features (scaled to unit norm internally).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a binary indicator matrix for multi-label data.
+
+        Returns
+        -------
+        self : object
+            Fitted classifier.
+        """
+        X, y = validate_data(
+            self, X, y, multi_output=True, dtype=[np.float64, np.float32], order="C"
+        )
+        if self.algorithm == "faiss":
+            _scoring.import_faiss()
+        if y.ndim == 2 and y.shape[1] > 1:
+            if type_of_target(y) != "multilabel-indicator":
+                raise ValueError(
+                    f"y of shape {y.shape} is not a binary indicator matrix; "
+                    "multi-label y must hold 0/1 per label (multi-class "
+                    "multi-output targets are not supported)."
+                )
+            return self._fit_multilabel(X, y)
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        X = normalize_rows(X, name="X")
+        self._multilabel = False
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        y_idx = encoder.transform(y)
+        rng = check_random_state(self.random_state)
+        centers, owners, sizes = [], [], []
+        for c in range(len(self.classes_)):
+            Xc = X[y_idx == c]
+            k = max(1, len(Xc) // self.cluster_size)
+            km = SphericalKMeans(
+                k, equal_size=True, random_state=rng.randint(np.iinfo(np.int32).max)
+            ).fit(Xc)
+            centers.append(km.cluster_centers_)
+            owners.append(np.full(k, c))
+            sizes.append(np.bincount(km.labels_, minlength=k))
+        self.cluster_centers_ = np.concatenate(centers)
+        self._cluster_class_idx = np.concatenate(owners)
+        self.cluster_classes_ = self.classes_[self._cluster_class_idx]
+        self.cluster_sizes_ = np.concatenate(sizes)
+        self._index = _scoring.CentroidIndex(self.cluster_centers_, self.algorithm)
+        return self
+
+    def _fit_multilabel(self, X, Y):
+        n_labels = Y.shape[1]
+        if self.multilabel_features == "blocks" and X.shape[1] % n_labels:
+            raise ValueError(
+                f"multilabel_features='blocks' needs n_features={X.shape[1]} to "
+                f"be a multiple of n_labels={n_labels}."
+            )
+        self._multilabel = True
+        rng = check_random_state(self.random_state)
+        params = self.get_params()
+        self.estimators_ = []
+        for j in range(n_labels):
+            params["random_state"] = rng.randint(np.iinfo(np.int32).max)
+            est = type(self)(**params).fit(self._label_features(X, j, n_labels), Y[:, j])
+            self.estimators_.append(est)
+        self.classes_ = [est.classes_ for est in self.estimators_]
+        return self
+
+    def _label_features(self, X, j, n_labels):
+        if self.multilabel_features == "shared":
+            return X
+        width = X.shape[1] // n_labels
+        return X[:, j * width : (j + 1) * width]
+
+    def _validate_for_predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, dtype=[np.float64, np.float32], order="C"
+        )
+        return X
+
+    def _scores(self, X):
+        """Class scores of each row of validated ``X`` (single-label)."""
+        X = normalize_rows(X, name="X")
+        n_classes = len(self.classes_)
+        n_nb = min(self.n_neighbors, self.cluster_centers_.shape[0])
+        step = _scoring.block_rows(max(self.cluster_centers_.shape[0], n_classes))
+        out = np.empty((X.shape[0], n_classes))
+        for start in range(0, X.shape[0], step):
+            idx, sims = self._index.query(X[start : start + step], n_nb)
+            out[start : start + step] = _scoring.cluster_rule_scores(
+                sims, self._cluster_class_idx[idx], n_classes, self.scale,
+                self.aggregate,
+            )
+        return out, _scoring.floor_score(self.scale, n_nb)
+
+    def _per_label(self, X, method):
+        n_labels = len(self.estimators_)
+        return [
+            getattr(est, method)(self._label_features(X, j, n_labels))
+            for j, est in enumerate(self.estimators_)
+        ]
+
+    def decision_function(self, X):
+        """Scores of the k-nearest-cluster rule (see Notes).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query features.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes), (n_samples,) or \
+                (n_samples, n_labels)
+            One score per class.  For two classes, as in scikit-learn, the
+            score of ``classes_[1]`` minus that of ``classes_[0]``.  For
+            multi-label ``y``, that difference for every label.
+        """
+        X = self._validate_for_predict(X)
+        if self._multilabel:
+            return np.column_stack(self._per_label(X, "decision_function"))
+        scores, _ = self._scores(X)
+        if len(self.classes_) == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
+    def predict_proba(self, X):
+        """Softmax of the scores over the retrieved classes (see Notes).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query features.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes) or list of such
+            Rows sum to one; classes absent from the retrieved clusters have
+            probability 0.  A list with one ``(n_samples, 2)`` array per label
+            for multi-label ``y``.
+        """
+        X = self._validate_for_predict(X)
+        if self._multilabel:
+            return self._per_label(X, "predict_proba")
+        scores, floor = self._scores(X)
+        return _scoring.softmax_over_present(scores, floor)
+
+    def predict(self, X):
+        """Class of highest score among the retrieved clusters' classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query features.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Original class labels, or the binary indicator matrix for
+            multi-label ``y``.
+        """
+        X = self._validate_for_predict(X)
+        if self._multilabel:
+            return np.column_stack(self._per_label(X, "predict"))
+        scores, _ = self._scores(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = False
+        return tags
