@@ -137,21 +137,19 @@ def accuracy(args):
             for k in ks
             for metric in ["euclidean", "cosine"]
         }
-        # ours: grid chosen on validation
-        grid = list(
-            itertools.product(
-                [10, 25, 50, 100, 200], [1, 3, 5, 10, 20], [1.0, 10.0, 30.0], ["min", "max"]
-            )
-        )
+        # ours: grid chosen on validation.  n_neighbors, scale and aggregate
+        # act at predict time only, so one clustering serves each cluster_size.
         ours_val = {}
-        for size, nb, scale, agg in grid:
-            clf = KNearestClusterClassifier(
-                n_neighbors=nb, cluster_size=size, scale=scale, aggregate=agg,
-                random_state=seed,
-            ).fit(Z_tr, y_tr)
-            ours_val[(size, nb, scale, agg)] = balanced_accuracy_score(
-                y_val, clf.predict(Z_val)
-            )
+        for size in [1, 2, 5, 10, 25, 50, 100, 200]:
+            clf = KNearestClusterClassifier(cluster_size=size, random_state=seed)
+            clf.fit(Z_tr, y_tr)
+            for nb, scale, agg in itertools.product(
+                [1, 3, 5, 10, 20], [1.0, 10.0, 30.0, 100.0], ["min", "max"]
+            ):
+                clf.set_params(n_neighbors=nb, scale=scale, aggregate=agg)
+                ours_val[(size, nb, scale, agg)] = balanced_accuracy_score(
+                    y_val, clf.predict(Z_val)
+                )
         (k, metric) = max(knn_val, key=knn_val.get)
         best = max(ours_val, key=ours_val.get)
 

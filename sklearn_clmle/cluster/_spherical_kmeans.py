@@ -289,6 +289,14 @@ class SphericalKMeans(
             )
             n_init = 1
 
+        if n_samples == self.n_clusters and not init_is_array:
+            # Every sample is its own cluster: the optimum, with inertia 0.
+            self.cluster_centers_ = X.copy()
+            self.labels_ = np.arange(n_samples)
+            self.inertia_ = 0.0
+            self.n_iter_ = 0
+            return self
+
         rng = check_random_state(self.random_state)
         n_threads = _n_threads()
         run = core.lloyd_equal_size if self.equal_size else core.lloyd

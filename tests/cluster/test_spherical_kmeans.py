@@ -254,3 +254,11 @@ def test_works_inside_imblearn_cluster_centroids():
     assert_array_equal(np.bincount(y_res), [20, 20])
     # soft voting returns the unit-norm centroids of the majority class
     assert_allclose(np.linalg.norm(X_res[y_res == 0], axis=1), 1.0)
+
+
+def test_as_many_clusters_as_samples_is_one_sample_each():
+    X = random_sphere(30, 4, seed=12) * 2.0
+    km = SphericalKMeans(30, equal_size=True, random_state=0).fit(X)
+    assert_array_equal(km.labels_, np.arange(30))
+    assert_allclose(km.cluster_centers_, X / 2.0)
+    assert km.inertia_ == 0.0
