@@ -11,12 +11,13 @@ from .neighbors import KNearestClusterClassifier
 
 __all__ = [
     "KNearestClusterClassifier",
+    "CLMLEEmbedder",
     "SphericalKMeans",
     "__version__",
 ]
 
 # name -> submodule holding it; imported on first attribute access (PEP 562).
-_LAZY = {}
+_LAZY = {"CLMLEEmbedder": ".embedding"}
 
 
 def __getattr__(name):

@@ -1,3 +1,6 @@
 """Deep embeddings trained with the CLMLE loss (the only torch subpackage)."""
 
-__all__ = []
+from ._embedder import CLMLEEmbedder
+from ._loss import ClusterLoss
+
+__all__ = ["CLMLEEmbedder", "ClusterLoss"]

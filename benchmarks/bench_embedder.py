@@ -1,0 +1,241 @@
+"""Benchmark CLMLEEmbedder: training throughput and long-tailed Fashion-MNIST.
+
+Three modes (all on CPU, torch and BLAS held to 2 threads)::
+
+    python benchmarks/bench_embedder.py throughput   # samples/s vs plain CE
+    python benchmarks/bench_embedder.py tune         # validation split, seed 0
+    python benchmarks/bench_embedder.py eval         # 3 seeds, balanced test set
+
+Data: the Fashion-MNIST training set made long-tailed with the exponential
+profile from 5,000 down to 50 images a class (imbalance ratio 100, 12,406
+images, each seed draws its own subset); the full balanced 10,000-image test
+set; pixels scaled to [0, 1].  Backbone: MLP 784-256-128 for every method;
+cross-entropy heads are 128 -> 10, CLMLE's head is 128 -> 64 (unit norm).
+Budget: the same number of training samples seen by every method
+(``EPOCHS`` epochs of the long-tailed set; CLMLE's warm-up epochs count).
+
+``tune`` carves a stratified 20 % validation split out of the long-tailed
+training set of seed 0 and never looks at the test set; ``eval`` uses the
+settings picked there (``CLMLE_PARAMS`` / ``KNC_PARAMS`` below).  Results are
+appended to ``benchmarks/results/embedder.csv``; ``embedder.md`` is written
+by hand from them.
+"""
+
+import argparse
+import csv
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+from torch import nn
+
+from sklearn_clmle import CLMLEEmbedder, KNearestClusterClassifier
+from sklearn_clmle.datasets import load_fashion_mnist, make_long_tailed
+from sklearn_clmle.embedding._backbones import MLP
+
+RESULTS = Path(__file__).parent / "results"
+LOCK = Path("/tmp/clmle-bench.lock")
+EPOCHS = 15
+HIDDEN = (256, 128)
+# Picked by `tune` on the validation split (see embedder.md).
+WARMUP = 5
+CLMLE_PARAMS = dict(scale=64.0, margin_between="auto", margin_within="auto")
+KNC_PARAMS = dict(n_neighbors=5, aggregate="max")
+
+
+def load(seed, imbalance_ratio=100):
+    Xtr, ytr = load_fashion_mnist(subset="train", return_X_y=True)
+    Xte, yte = load_fashion_mnist(subset="test", return_X_y=True)
+    Xlt, ylt = make_long_tailed(Xtr, ytr, imbalance_ratio=imbalance_ratio,
+                                n_max=5000, random_state=seed)
+    scale = np.float32(1 / 255)
+    return Xlt.astype(np.float32) * scale, ylt, Xte.astype(np.float32) * scale, yte
+
+
+def train_ce(X, y, *, epochs, batch_size=128, weighted=False, seed=0, lr=1e-3):
+    """Plain (or class-weighted) cross-entropy, MLP 784-256-128-10, Adam."""
+    torch.manual_seed(seed)
+    rng = np.random.RandomState(seed)
+    n_classes = int(y.max()) + 1
+    net = nn.Sequential(MLP(X.shape[1], HIDDEN), nn.Linear(HIDDEN[-1], n_classes))
+    counts = np.bincount(y, minlength=n_classes)
+    w = counts.sum() / (n_classes * counts) if weighted else np.ones(n_classes)
+    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32))
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    for _ in range(epochs):
+        perm = torch.from_numpy(rng.permutation(len(y)))
+        for start in range(0, len(y), batch_size):
+            idx = perm[start:start + batch_size]
+            loss = loss_fn(net(X_t[idx]), y_t[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return net.eval()
+
+
+@torch.no_grad()
+def predict_ce(net, X):
+    return np.concatenate([net(torch.from_numpy(X[i:i + 4096])).argmax(1).numpy()
+                           for i in range(0, len(X), 4096)])
+
+
+def clmle_schedule(n, *, epochs, warmup, n_rounds=5, batch=240):
+    """Steps per round so that warm-up + rounds see ``epochs * n`` samples."""
+    return max(1, round((epochs - warmup) * n / (n_rounds * batch)))
+
+
+def make_embedder(n, seed, *, epochs=EPOCHS, warmup=WARMUP, **params):
+    n_rounds = params.pop("n_rounds", 5)
+    return CLMLEEmbedder(
+        hidden_units=HIDDEN, embedding_dim=64, warmup_epochs=warmup,
+        n_rounds=n_rounds,
+        steps_per_round=clmle_schedule(n, epochs=epochs, warmup=warmup,
+                                       n_rounds=n_rounds),
+        random_state=seed, **params,
+    )
+
+
+def write_rows(rows, name="embedder.csv"):
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / name
+    new = not path.exists()
+    with path.open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def wait_for_lock():
+    while LOCK.exists():
+        print("waiting for", LOCK, file=sys.stderr)
+        time.sleep(30)
+
+
+# -- modes -------------------------------------------------------------------
+
+def throughput(args):
+    """Samples seen per second over a whole fit, CLMLE vs plain CE, batch 240."""
+    wait_for_lock()
+    LOCK.write_text(f"bench_embedder.py throughput pid {os.getpid()}\n")
+    try:
+        X, y, _, _ = load(0)
+        n, epochs, rows = len(y), args.epochs, []
+        for rep in range(args.repeats):
+            tic = time.perf_counter()
+            train_ce(X, y, epochs=epochs, batch_size=240, seed=rep)
+            ce = epochs * n / (time.perf_counter() - tic)
+            emb = make_embedder(n, rep, epochs=epochs, **CLMLE_PARAMS)
+            tic = time.perf_counter()
+            emb.fit(X, y)
+            dur = time.perf_counter() - tic
+            seen = emb.warmup_epochs * n + emb.n_rounds * emb.steps_per_round * 240
+            cl = seen / dur
+            clus = sum(r.get("clustering_dur", 0) for r in emb.history_)
+            rows.append(dict(mode="throughput", rep=rep, epochs=epochs,
+                             ce_samples_per_s=round(ce), clmle_samples_per_s=round(cl),
+                             ratio=round(cl / ce, 3),
+                             clmle_extract_and_cluster_s=round(clus, 2)))
+            print(rows[-1], flush=True)
+        write_rows(rows, "embedder_throughput.csv")
+    finally:
+        LOCK.unlink(missing_ok=True)
+
+
+def evaluate_embedding(emb, Xtr, ytr, Xev, yev, knc_grid):
+    Ztr, Zev = emb.transform(Xtr), emb.transform(Xev)
+    out = {}
+    for knc in knc_grid:
+        clf = KNearestClusterClassifier(cluster_size=emb.cluster_size, random_state=0,
+                                        **knc).fit(Ztr, ytr)
+        out[tuple(sorted(knc.items()))] = balanced_accuracy_score(yev, clf.predict(Zev))
+    return out
+
+
+def tune(args):
+    X, y, _, _ = load(0)
+    Xtr, Xva, ytr, yva = train_test_split(X, y, test_size=0.2, stratify=y,
+                                          random_state=0)
+    rows = []
+    for name, weighted in (("CE", False), ("weighted CE", True)):
+        net = train_ce(Xtr, ytr, epochs=args.epochs, weighted=weighted)
+        rows.append(dict(mode="tune", method=name, config="",
+                         val_bacc=balanced_accuracy_score(yva, predict_ce(net, Xva))))
+        print(rows[-1], flush=True)
+    configs = [dict(CLMLE_PARAMS)]
+    for extra in args.configs:
+        configs.append({**CLMLE_PARAMS, **eval(f"dict({extra})")})
+    for params in configs:
+        params = dict(params)
+        warmup = params.pop("warmup", WARMUP)
+        tic = time.perf_counter()
+        emb = make_embedder(len(ytr), 0, epochs=args.epochs, warmup=warmup,
+                            **params).fit(Xtr, ytr)
+        dur = time.perf_counter() - tic
+        knc_grid = [dict(n_neighbors=k, scale=s, aggregate=a)
+                    for k in (5, 10, 30) for s in sorted({1.0, 16.0, emb.scale})
+                    for a in ("min", "max")]
+        scores = evaluate_embedding(emb, Xtr, ytr, Xva, yva, knc_grid)
+        best = max(scores, key=scores.get)
+        cfg = f"warmup={warmup}, " + ", ".join(f"{k}={v}" for k, v in params.items())
+        for knc, acc in scores.items():
+            rows.append(dict(mode="tune", method="CLMLE+KNC", config=f"{cfg}; {dict(knc)}",
+                             val_bacc=acc))
+        print(f"{cfg} fit {dur:.0f}s best {dict(best)} {scores[best]:.4f} "
+              f"last-round loss {emb.history_[-1, 'train_loss']:.3f}", flush=True)
+    write_rows(rows)
+
+
+def evaluate(args):
+    rows = []
+    for seed in args.seeds:
+        X, y, Xte, yte = load(seed)
+        res = {}
+        for name, weighted in (("CE", False), ("weighted CE", True)):
+            net = train_ce(X, y, epochs=args.epochs, weighted=weighted, seed=seed)
+            res[name] = balanced_accuracy_score(yte, predict_ce(net, Xte))
+        params = dict(CLMLE_PARAMS)
+        pipe = Pipeline([
+            ("embed", make_embedder(len(y), seed, epochs=args.epochs, **params)),
+            ("clf", KNearestClusterClassifier(cluster_size=200, random_state=0,
+                                              scale=params["scale"], **KNC_PARAMS)),
+        ]).fit(X, y)
+        res["CLMLE + KNearestCluster"] = balanced_accuracy_score(yte, pipe.predict(Xte))
+        for name, acc in res.items():
+            rows.append(dict(mode="eval", method=name, seed=seed, epochs=args.epochs,
+                             test_bacc=round(100 * acc, 2)))
+            print(rows[-1], flush=True)
+    write_rows(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=["throughput", "tune", "eval"])
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch and BLAS threads (1 when the CPUs are shared)")
+    parser.add_argument("--configs", nargs="*", default=[],
+                        help='extra CLMLE settings for `tune`, e.g. "scale=32, warmup=3"')
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    # log(0) inside the k-nearest-cluster scores when every retrieved cluster
+    # has one class is handled there; keep the benchmark output readable.
+    warnings.filterwarnings("ignore", "divide by zero", RuntimeWarning)
+    with threadpool_limits(args.threads):
+        {"throughput": throughput, "tune": tune, "eval": evaluate}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()

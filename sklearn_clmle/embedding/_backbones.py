@@ -1,0 +1,94 @@
+"""Default backbones: an MLP for flat features, a small CNN for images."""
+
+import torch
+from torch import nn
+
+__all__ = ["MLP", "SmallCNN", "EmbeddingNet", "default_backbone"]
+
+
+class MLP(nn.Module):
+    """Fully connected ReLU layers; outputs the last hidden layer."""
+
+    def __init__(self, n_features, hidden_units=(256, 128)):
+        super().__init__()
+        layers, width = [], n_features
+        for units in hidden_units:
+            layers += [nn.Linear(width, units), nn.ReLU()]
+            width = units
+        self.body = nn.Sequential(nn.Flatten(), *layers)
+        self.out_features = width
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class SmallCNN(nn.Module):
+    """Two conv-ReLU-maxpool blocks, global average pooling, one linear layer.
+
+    Expects ``(n, channels, height, width)`` input.
+    """
+
+    def __init__(self, in_channels, out_features=128):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Linear(64, out_features), nn.ReLU(),
+        )
+        self.out_features = out_features
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def default_backbone(input_shape, hidden_units):
+    """MLP for 1-D samples, SmallCNN for ``(H, W)`` or ``(C, H, W)`` samples."""
+    if len(input_shape) == 1:
+        return MLP(input_shape[0], hidden_units)
+    channels = 1 if len(input_shape) == 2 else input_shape[0]
+    return SmallCNN(channels, hidden_units[-1] if hidden_units else 128)
+
+
+class EmbeddingNet(nn.Module):
+    """A backbone, one linear ``embedding_dim`` head per label, L2 normalised.
+
+    ``forward`` returns a list with one ``(n, embedding_dim)`` unit-norm tensor
+    per head.  ``input_shape`` is the shape of one sample the backbone expects;
+    flat input rows are reshaped to it (a 2-D image shape gets a channel axis).
+    """
+
+    def __init__(self, backbone, n_backbone_out, embedding_dim, n_heads, input_shape):
+        super().__init__()
+        self.backbone = backbone
+        self.heads = nn.ModuleList(
+            nn.Linear(n_backbone_out, embedding_dim) for _ in range(n_heads)
+        )
+        shape = tuple(input_shape)
+        self.input_shape = (1, *shape) if len(shape) == 2 else shape
+
+    def features(self, x):
+        x = x.reshape(x.shape[0], *self.input_shape)
+        out = self.backbone(x)
+        return out.reshape(out.shape[0], -1)
+
+    def raw_heads(self, x):
+        feats = self.features(x)
+        return [head(feats) for head in self.heads]
+
+    def forward(self, x):
+        return [nn.functional.normalize(h, dim=1) for h in self.raw_heads(x)]
+
+
+@torch.no_grad()
+def output_width(backbone, input_shape):
+    """Number of features a backbone outputs for one sample of ``input_shape``."""
+    shape = tuple(input_shape)
+    shape = (1, *shape) if len(shape) == 2 else shape
+    was_training = backbone.training
+    backbone.eval()
+    try:
+        out = backbone(torch.zeros((2, *shape)))
+    finally:
+        backbone.train(was_training)
+    return int(out.reshape(2, -1).shape[1])

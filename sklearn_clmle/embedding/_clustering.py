@@ -1,0 +1,76 @@
+"""Per-class equal-size spherical clustering of the embeddings (Eq. 6-7)."""
+
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ..cluster import SphericalKMeans
+
+__all__ = ["cluster_per_class"]
+
+
+def cluster_per_class(features, y, cluster_size, rng, *, previous=None, max_iter=20):
+    """Split every class into ``max(1, n_c // cluster_size)`` equal-size clusters.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_samples, dim)
+        Unit-norm embeddings.
+    y : ndarray of shape (n_samples,)
+        Encoded class of every sample (``0 .. n_classes - 1``).
+    cluster_size : int
+        ``l``, the target cluster size.
+    rng : RandomState
+        Seeds every k-means run.
+    previous : ndarray of shape (n_samples,), default=None
+        Cluster of every sample in the previous round.  When given, each
+        class's k-means starts from the mean direction of its previous
+        clusters on the new features (re-clustering then converges in a few
+        iterations), instead of k-means++.
+
+    Returns
+    -------
+    cluster_of : ndarray of shape (n_samples,)
+        Global cluster index of every sample.
+    cluster_classes : ndarray of shape (n_clusters,)
+        Class of every cluster (clusters of a class are consecutive).
+    centroids : ndarray of shape (n_clusters, dim)
+        Unit-norm mean direction of the members of every cluster.
+    """
+    cluster_of = np.empty(y.shape[0], dtype=np.intp)
+    classes, centroids = [], []
+    offset = 0
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        k = max(1, idx.shape[0] // cluster_size)
+        Xc = features[idx]
+        if k == 1:
+            labels = np.zeros(idx.shape[0], dtype=np.intp)
+            mean = Xc.mean(axis=0, keepdims=True)
+            norm = np.linalg.norm(mean)
+            centers = mean / norm if norm > 0 else Xc[:1]
+        else:
+            init = "k-means++"
+            if previous is not None:
+                _, prev = np.unique(previous[idx], return_inverse=True)
+                if prev.max() + 1 == k:
+                    init = np.zeros((k, Xc.shape[1]), dtype=np.float64)
+                    np.add.at(init, prev, Xc)
+                    if np.any(np.linalg.norm(init, axis=1) == 0):
+                        init = "k-means++"
+            km = SphericalKMeans(
+                n_clusters=k, init=init, equal_size=True, max_iter=max_iter,
+                random_state=rng.randint(np.iinfo(np.int32).max),
+            )
+            with warnings.catch_warnings():
+                # Identical embeddings give fewer distinct centroids; the
+                # equal-size partition is still valid.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                km.fit(Xc)
+            labels, centers = km.labels_, km.cluster_centers_
+        cluster_of[idx] = labels + offset
+        classes.append(np.full(k, c))
+        centroids.append(np.asarray(centers, dtype=features.dtype))
+        offset += k
+    return cluster_of, np.concatenate(classes), np.concatenate(centroids)

@@ -1,0 +1,151 @@
+"""Mini-batch construction of CLMLE (Section 3.3), in numpy.
+
+One batch: a class drawn uniformly at random; in it, the query cluster (the
+one with the highest cached loss, or a random one); the ``M - 1`` clusters
+whose centroids are nearest to the query centroid, with at least one cluster
+of the query's class and one of another class whenever they exist; then
+``n_per_cluster`` members of each of those ``M`` clusters.
+"""
+
+import numpy as np
+
+__all__ = ["ClusterBatchSampler"]
+
+
+class ClusterBatchSampler:
+    """Draw CLMLE mini-batches and keep the per-sample loss cache.
+
+    Parameters
+    ----------
+    cluster_of : ndarray of shape (n_samples,)
+        Cluster index of every training sample, in ``[0, n_clusters)``.
+    cluster_classes : ndarray of shape (n_clusters,)
+        Class of every cluster.
+    centroids : ndarray of shape (n_clusters, dim)
+        Unit-norm centroids (similarity is their inner product).
+    n_clusters_per_batch : int
+        ``M``; when there are fewer clusters than ``M``, all of them are used.
+    n_per_cluster : int
+        Members drawn from each batch cluster: without replacement, or with
+        replacement when the cluster has fewer members.
+    query : {"hardest", "uniform"}
+        How the query cluster is picked inside the drawn class: the highest
+        mean cached loss (members never seen yet count as the highest loss
+        seen so far, or infinite before any loss is seen; ties are broken at
+        random), or uniformly at random.
+    """
+
+    def __init__(
+        self, cluster_of, cluster_classes, centroids, n_clusters_per_batch,
+        n_per_cluster, query="hardest",
+    ):
+        self.cluster_of = np.asarray(cluster_of, dtype=np.intp)
+        self.cluster_classes = np.asarray(cluster_classes)
+        self.centroids = np.asarray(centroids)
+        self.n_clusters_per_batch = int(n_clusters_per_batch)
+        self.n_per_cluster = int(n_per_cluster)
+        if query not in ("hardest", "uniform"):
+            raise ValueError(f"query={query!r} should be 'hardest' or 'uniform'.")
+        self.query = query
+        n_clusters = self.cluster_classes.shape[0]
+        order = np.argsort(self.cluster_of, kind="stable")
+        bounds = np.searchsorted(self.cluster_of[order], np.arange(n_clusters + 1))
+        self.members = [order[bounds[k]:bounds[k + 1]] for k in range(n_clusters)]
+        self.sizes = np.diff(bounds)
+        if np.any(self.sizes == 0):
+            raise ValueError("every cluster needs at least one member.")
+        self.classes = np.unique(self.cluster_classes)
+        self.clusters_of_class = {
+            c: np.flatnonzero(self.cluster_classes == c) for c in self.classes
+        }
+        n = self.cluster_of.shape[0]
+        self.cached = np.zeros(n)
+        self.seen = np.zeros(n, dtype=bool)
+        self.loss_sum = np.zeros(n_clusters)
+        self.n_seen = np.zeros(n_clusters, dtype=np.intp)
+        self.max_seen = -np.inf
+
+    # -- loss cache -----------------------------------------------------------
+
+    def cluster_scores(self, clusters=None):
+        """Mean cached loss of the members of ``clusters`` (all by default)."""
+        if clusters is None:
+            clusters = np.arange(self.sizes.shape[0])
+        high = self.max_seen if np.isfinite(self.max_seen) else np.inf
+        unseen = self.sizes[clusters] - self.n_seen[clusters]
+        with np.errstate(invalid="ignore"):
+            extra = np.where(unseen > 0, unseen * high, 0.0)
+        return (self.loss_sum[clusters] + extra) / self.sizes[clusters]
+
+    def update(self, indices, losses):
+        """Cache the latest loss of the samples ``indices``.
+
+        A sample drawn twice in one batch keeps its last loss.
+        """
+        indices = np.asarray(indices, dtype=np.intp)
+        losses = np.asarray(losses, dtype=np.float64)
+        rev_idx, rev_pos = np.unique(indices[::-1], return_index=True)
+        new = losses[::-1][rev_pos]
+        was_seen = self.seen[rev_idx]
+        clusters = self.cluster_of[rev_idx]
+        np.add.at(self.loss_sum, clusters, new - np.where(was_seen, self.cached[rev_idx], 0))
+        np.add.at(self.n_seen, clusters, ~was_seen)
+        self.cached[rev_idx] = new
+        self.seen[rev_idx] = True
+        if new.size:
+            self.max_seen = max(self.max_seen, float(new.max()))
+
+    # -- batch construction ---------------------------------------------------
+
+    def query_cluster(self, rng):
+        """Draw a class uniformly, then its query cluster."""
+        c = self.classes[rng.randint(self.classes.shape[0])]
+        candidates = self.clusters_of_class[c]
+        if self.query == "uniform" or candidates.shape[0] == 1:
+            return int(candidates[rng.randint(candidates.shape[0])])
+        scores = self.cluster_scores(candidates)
+        best = candidates[scores == scores.max()]
+        return int(best[rng.randint(best.shape[0])])
+
+    def retrieve(self, query):
+        """The query followed by its ``M - 1`` retrieved clusters."""
+        n_clusters = self.sizes.shape[0]
+        m = min(self.n_clusters_per_batch, n_clusters) - 1
+        sims = self.centroids @ self.centroids[query]
+        sims[query] = -np.inf
+        order = np.argsort(-sims, kind="stable")[: n_clusters - 1]
+        same = self.cluster_classes[order] == self.cluster_classes[query]
+        picks = order[:m]
+        required = []
+        # Other-class clusters first: with a single slot, the between-class
+        # margin is the one that matters.
+        if m >= 1 and (~same).any() and same[:m].all():
+            required.append(order[np.argmax(~same)])
+        if m > len(required) and same.any() and not same[:m].any():
+            required.append(order[np.argmax(same)])
+        if required:
+            rest = [k for k in order if k not in required]
+            picks = np.array(required + rest[: m - len(required)], dtype=np.intp)
+        return np.concatenate([[query], picks]).astype(np.intp)
+
+    def sample(self, rng):
+        """One mini-batch.
+
+        Returns
+        -------
+        indices : ndarray of shape (n_batch,)
+            Training samples of the batch.
+        batch_clusters : ndarray of shape (n_batch,)
+            Position of each sample's cluster in ``clusters``.
+        clusters : ndarray of shape (n_batch_clusters,)
+            The batch clusters; ``clusters[0]`` is the query cluster.
+        """
+        clusters = self.retrieve(self.query_cluster(rng))
+        indices = []
+        for k in clusters:
+            members = self.members[k]
+            replace = members.shape[0] < self.n_per_cluster
+            indices.append(rng.choice(members, self.n_per_cluster, replace=replace))
+        indices = np.concatenate(indices)
+        batch_clusters = np.repeat(np.arange(clusters.shape[0]), self.n_per_cluster)
+        return indices, batch_clusters, clusters

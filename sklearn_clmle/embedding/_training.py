@@ -1,0 +1,214 @@
+"""The training loops behind ``CLMLEEmbedder.fit`` (private, inputs validated).
+
+Two phases: a softmax warm-up of the backbone and heads, then rounds of
+per-class clustering on freshly extracted embeddings followed by steps of the
+cluster loss on batches from ``ClusterBatchSampler``.
+"""
+
+import math
+import time
+
+import numpy as np
+import torch
+from skorch.history import History
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._clustering import cluster_per_class
+from ._loss import ClusterLoss
+from ._sampler import ClusterBatchSampler
+
+
+def make_optimizer(name, params, lr, weight_decay):
+    """``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a torch optimizer class."""
+    if isinstance(name, str):
+        if name == "sgd":
+            return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+        cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
+        return cls(params, lr=lr, weight_decay=weight_decay)
+    return name(params, lr=lr, weight_decay=weight_decay)
+
+
+def _check_finite(loss, where):
+    if not torch.isfinite(loss):
+        raise FloatingPointError(
+            f"The training loss became {loss.item()} at {where}. Lower "
+            "learning_rate, check that the inputs are scaled (e.g. pixels to "
+            "[0, 1]), or check the module for operations that overflow."
+        )
+
+
+@torch.no_grad()
+def extract(net, X, batch_size, device, out=None):
+    """Per-head unit-norm embeddings of ``X`` in batches, as float32 numpy.
+
+    ``X`` is any array supporting row slicing; only one batch of it is
+    converted to float32 at a time.  ``out``, if given, is a preallocated
+    ``(n_samples, n_heads * dim)`` array filled in place.
+    """
+    was_training = net.training
+    net.eval()
+    n = X.shape[0]
+    dim = net.heads[0].out_features
+    n_heads = len(net.heads)
+    if out is None:
+        out = np.empty((n, n_heads * dim), dtype=np.float32)
+    try:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            xb = X[start:stop]
+            if not isinstance(xb, torch.Tensor):
+                xb = torch.from_numpy(np.array(xb, dtype=np.float32))
+            embs = net(xb.to(device, dtype=torch.float32))
+            out[start:stop] = torch.cat(embs, dim=1).cpu().numpy()
+    finally:
+        net.train(was_training)
+    return out
+
+
+def warmup(est, net, X, Y, device, rng, history, bar):
+    """Softmax pre-training: class-weighted cross-entropy (or BCE per label)."""
+    n, n_heads = Y.shape
+    dim = net.heads[0].out_features
+    multilabel = est._multilabel
+    n_out = 1 if multilabel else int(Y.max()) + 1
+    classifiers = nn.ModuleList(nn.Linear(dim, n_out) for _ in range(n_heads)).to(device)
+    weights = []
+    for j in range(n_heads):
+        counts = np.bincount(Y[:, j], minlength=2 if multilabel else n_out)
+        if est.warmup_class_weight == "balanced":
+            w = counts.sum() / (len(counts) * np.maximum(counts, 1))
+        else:
+            w = np.ones(len(counts))
+        weights.append(torch.tensor(w, dtype=torch.float32, device=device))
+    opt = make_optimizer(
+        est.optimizer, list(net.parameters()) + list(classifiers.parameters()),
+        est.learning_rate, est.weight_decay,
+    )
+    batch = est.n_clusters_per_batch * est.n_samples_per_cluster
+    Y_t = torch.from_numpy(Y)
+    net.train()
+    for epoch in range(est.warmup_epochs):
+        history.new_epoch()
+        tic = time.perf_counter()
+        perm = torch.from_numpy(rng.permutation(n))
+        losses = []
+        for b, start in enumerate(range(0, n, batch)):
+            idx = perm[start:start + batch]
+            xb = X[idx].to(device)
+            yb = Y_t[idx].to(device)
+            raw = net.raw_heads(xb)
+            loss = 0.0
+            for j, (h, clf) in enumerate(zip(raw, classifiers)):
+                logits = clf(h)
+                if multilabel:
+                    t = yb[:, j].to(torch.float32)
+                    per = nn.functional.binary_cross_entropy_with_logits(
+                        logits[:, 0], t, reduction="none")
+                    wj = weights[j][yb[:, j]]
+                    loss = loss + (wj * per).sum() / wj.sum()
+                else:
+                    loss = loss + nn.functional.cross_entropy(
+                        logits, yb[:, j], weight=weights[j])
+            loss = loss / n_heads
+            _check_finite(loss, f"warm-up epoch {epoch + 1}, batch {b + 1}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            bar.update(1)
+            bar.set_postfix(phase="warm-up", loss=f"{losses[-1]:.4f}")
+        history.record("phase", "warmup")
+        history.record("epoch", epoch + 1)
+        history.record("step_loss", losses)
+        history.record("train_loss", float(np.mean(losses)))
+        history.record("dur", time.perf_counter() - tic)
+
+
+def _sample_clusters(sampler, indices):
+    """Batch clusters of ``indices`` under a (possibly other label's) clustering."""
+    uniq, inverse = np.unique(sampler.cluster_of[indices], return_inverse=True)
+    return uniq, inverse
+
+
+def cluster_rounds(est, net, X, Y, device, rng, history, bar):
+    """Alternate clustering on fresh embeddings and steps of the cluster loss."""
+    n, n_heads = Y.shape
+    dim = net.heads[0].out_features
+    losses = [
+        ClusterLoss(a1, a2, est.scale, est.cost_sensitive)
+        for a1, a2 in zip(est.margin_between_, est.margin_within_)
+    ]
+    opt = make_optimizer(est.optimizer, net.parameters(), est.learning_rate,
+                         est.weight_decay)
+    previous = [None] * n_heads
+    step = 0
+    for r in range(est.n_rounds):
+        history.new_epoch()
+        tic = time.perf_counter()
+        feats = extract(net, X, est.batch_size, device)
+        samplers = []
+        for j in range(n_heads):
+            cluster_of, classes, centroids = cluster_per_class(
+                feats[:, j * dim:(j + 1) * dim], Y[:, j], est.cluster_size, rng,
+                previous=previous[j],
+            )
+            previous[j] = cluster_of
+            samplers.append(ClusterBatchSampler(
+                cluster_of, classes, centroids, est.n_clusters_per_batch,
+                est.n_samples_per_cluster, est.query,
+            ))
+        del feats
+        history.record("phase", "cluster")
+        history.record("round", r + 1)
+        history.record("n_clusters", [len(s.sizes) for s in samplers])
+        history.record("cluster_sizes", [s.sizes.tolist() for s in samplers])
+        history.record("clustering_dur", time.perf_counter() - tic)
+        net.train()
+        step_losses = []
+        for t in range(est.steps_per_round):
+            label = step % n_heads
+            indices, _, _ = samplers[label].sample(rng)
+            idx_t = torch.from_numpy(indices)
+            embs = net(X[idx_t].to(device))
+            total = 0.0
+            per_label = []
+            for j in range(n_heads):
+                uniq, inverse = _sample_clusters(samplers[j], indices)
+                loss_j, per = losses[j](
+                    embs[j],
+                    torch.from_numpy(inverse).to(device),
+                    torch.from_numpy(samplers[j].cluster_classes[uniq]).to(device),
+                )
+                total = total + loss_j
+                per_label.append(per)
+            total = total / n_heads
+            _check_finite(total, f"round {r + 1}, step {t + 1} (step {step + 1} "
+                                 "of the cluster phase)")
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            opt.step()
+            for j, per in enumerate(per_label):
+                samplers[j].update(indices, per.cpu().numpy())
+            step_losses.append(total.item())
+            step += 1
+            bar.update(1)
+            bar.set_postfix(phase=f"round {r + 1}", loss=f"{step_losses[-1]:.4f}")
+        history.record("step_loss", step_losses)
+        history.record("train_loss", float(np.mean(step_losses)) if step_losses
+                       else math.nan)
+        history.record("dur", time.perf_counter() - tic)
+
+
+def train(est, net, X, Y, device, rng):
+    """Run both phases; returns a skorch ``History``, one row per epoch/round."""
+    history = History()
+    n = X.shape[0]
+    batch = est.n_clusters_per_batch * est.n_samples_per_cluster
+    total = est.warmup_epochs * math.ceil(n / batch) + est.n_rounds * est.steps_per_round
+    with tqdm(total=total, disable=not est.verbose, desc="CLMLEEmbedder",
+              leave=False) as bar:
+        if est.warmup_epochs:
+            warmup(est, net, X, Y, device, rng, history, bar)
+        cluster_rounds(est, net, X, Y, device, rng, history, bar)
+    return history
