@@ -96,11 +96,12 @@ def clmle_schedule(n, *, epochs, warmup, n_rounds=5, batch=240):
 
 def make_embedder(n, seed, *, epochs=EPOCHS, warmup=WARMUP, **params):
     n_rounds = params.pop("n_rounds", 5)
+    batch = params.get("n_clusters_per_batch", 12) * params.get("n_samples_per_cluster", 20)
     return CLMLEEmbedder(
         hidden_units=HIDDEN, embedding_dim=64, warmup_epochs=warmup,
         n_rounds=n_rounds,
         steps_per_round=clmle_schedule(n, epochs=epochs, warmup=warmup,
-                                       n_rounds=n_rounds),
+                                       n_rounds=n_rounds, batch=batch),
         random_state=seed, **params,
     )
 

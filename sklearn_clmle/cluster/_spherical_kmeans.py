@@ -18,19 +18,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from threadpoolctl import threadpool_info
-
+from ..utils._parallel import effective_n_threads
 from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
 from . import _spherical_kmeans_core as core
 
 # init="auto" switches to k-means|| above this n_samples * n_clusters.
 _KMEANS_PARALLEL_ABOVE = 10**7
-
-
-def _n_threads():
-    """Threads to use: those BLAS is currently allowed (threadpoolctl aware)."""
-    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-    return max(counts) if counts else 1
 
 
 class SphericalKMeans(
@@ -298,7 +291,7 @@ class SphericalKMeans(
             return self
 
         rng = check_random_state(self.random_state)
-        n_threads = _n_threads()
+        n_threads = effective_n_threads()
         run = core.lloyd_equal_size if self.equal_size else core.lloyd
         best = None
         for _ in range(n_init):
@@ -362,7 +355,7 @@ class SphericalKMeans(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        labels, _ = core.assign_nearest(X, self.cluster_centers_, _n_threads())
+        labels, _ = core.assign_nearest(X, self.cluster_centers_, effective_n_threads())
         return labels
 
     def transform(self, X):
@@ -405,7 +398,7 @@ class SphericalKMeans(
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        _, best = core.assign_nearest(X, self.cluster_centers_, _n_threads())
+        _, best = core.assign_nearest(X, self.cluster_centers_, effective_n_threads())
         return -float(np.dot(sample_weight, 1 - best))
 
     @property

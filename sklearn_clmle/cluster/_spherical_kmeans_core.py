@@ -5,11 +5,10 @@ dtype it is given.  Similarities against the centroids are computed in blocks
 of rows so that no ``n_samples x n_clusters`` matrix is ever held in memory.
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from scipy import sparse
-from threadpoolctl import threadpool_limits
+
+from ..utils._parallel import for_blocks
 
 # Largest block of similarities held at once, in bytes.
 _BLOCK_BYTES = 2**21
@@ -17,23 +16,6 @@ _BLOCK_BYTES = 2**21
 
 def _block_rows(n_clusters, itemsize):
     return max(1, _BLOCK_BYTES // max(1, n_clusters * itemsize))
-
-
-def _for_blocks(fn, n, step, n_threads):
-    """Call ``fn(start, stop)`` over consecutive blocks of ``range(n)``.
-
-    With ``n_threads > 1`` the blocks are shared among threads (numpy releases
-    the GIL in matrix products and reductions) and BLAS is held to one thread
-    inside them, as scikit-learn's k-means does with OpenMP.
-    """
-    starts = range(0, n, step)
-    if n_threads <= 1 or len(starts) < 2 * n_threads:
-        for start in starts:
-            fn(start, min(start + step, n))
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            list(pool.map(lambda s: fn(s, min(s + step, n)), starts))
 
 
 def assign_nearest(X, centers, n_threads=1):
@@ -50,7 +32,7 @@ def assign_nearest(X, centers, n_threads=1):
         best[start:stop] = sims[np.arange(stop - start), lab]
 
     step = _block_rows(centers.shape[0], X.dtype.itemsize)
-    _for_blocks(block, n, step, n_threads)
+    for_blocks(block, n, step, n_threads)
     return labels, best
 
 
@@ -82,7 +64,7 @@ def top_candidates(X, centers, n_candidates, rows=None, allowed=None, n_threads=
             s[r, best] = -np.inf
 
     step = _block_rows(k, X.dtype.itemsize)
-    _for_blocks(block, n, step, n_threads)
+    for_blocks(block, n, step, n_threads)
     return idx, sims
 
 

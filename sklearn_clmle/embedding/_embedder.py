@@ -68,8 +68,7 @@ class CLMLEEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     n_samples_per_cluster : int, default=20
         Samples drawn from each batch cluster; a cluster (or a class) with
         fewer members is sampled *with replacement*.  The batch size is
-        ``n_clusters_per_batch * n_samples_per_cluster``, also used in the
-        warm-up.
+        ``n_clusters_per_batch * n_samples_per_cluster``.
     margin_between : float or "auto", default="auto"
         ``a1``, in cosine units.  ``"auto"``: half the bound of Section 3.2,
         ``0.5 * (1 - cos(2 pi / C))`` with ``C`` classes.
@@ -97,7 +96,15 @@ class CLMLEEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         ``0`` skips the warm-up, e.g. for a pre-trained ``module``.
     warmup_class_weight : {"balanced"} or None, default="balanced"
         Class weights of the warm-up cross-entropy (per label, binary
-        cross-entropy, for multi-label ``y``).
+        cross-entropy, for multi-label ``y``), and of the softmax term below.
+    warmup_batch_size : int or None, default=None
+        Batch size of the warm-up; ``None``: the cluster-phase batch size
+        ``n_clusters_per_batch * n_samples_per_cluster``.
+    softmax_weight : float, default=0.0
+        Weight of the warm-up's softmax loss (same classifiers, same class
+        weights), kept as an auxiliary term next to the cluster loss during the
+        rounds.  ``0`` trains the rounds with the cluster loss alone, as in the
+        paper.
     optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
         Optimiser of both phases (``"sgd"`` uses momentum 0.9); a class is
         called as ``optimizer(params, lr=..., weight_decay=...)``.
@@ -218,6 +225,8 @@ class CLMLEEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         "steps_per_round": [Interval(Integral, 0, None, closed="left")],
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "warmup_class_weight": [StrOptions({"balanced"}), None],
+        "warmup_batch_size": [None, Interval(Integral, 1, None, closed="left")],
+        "softmax_weight": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -259,6 +268,8 @@ class CLMLEEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         steps_per_round=300,
         warmup_epochs=5,
         warmup_class_weight="balanced",
+        warmup_batch_size=None,
+        softmax_weight=0.0,
         optimizer="adam",
         learning_rate=1e-3,
         weight_decay=0.0,
@@ -283,6 +294,8 @@ class CLMLEEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self.steps_per_round = steps_per_round
         self.warmup_epochs = warmup_epochs
         self.warmup_class_weight = warmup_class_weight
+        self.warmup_batch_size = warmup_batch_size
+        self.softmax_weight = softmax_weight
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -290,6 +303,11 @@ class CLMLEEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    def _warmup_batch_size(self):
+        if self.warmup_batch_size is not None:
+            return self.warmup_batch_size
+        return self.n_clusters_per_batch * self.n_samples_per_cluster
 
     # -- validation helpers -------------------------------------------------
 

@@ -88,8 +88,10 @@ class ClusterBatchSampler:
         new = losses[::-1][rev_pos]
         was_seen = self.seen[rev_idx]
         clusters = self.cluster_of[rev_idx]
-        np.add.at(self.loss_sum, clusters, new - np.where(was_seen, self.cached[rev_idx], 0))
-        np.add.at(self.n_seen, clusters, ~was_seen)
+        n_clusters = self.sizes.shape[0]
+        delta = new - np.where(was_seen, self.cached[rev_idx], 0.0)
+        self.loss_sum += np.bincount(clusters, weights=delta, minlength=n_clusters)
+        self.n_seen += np.bincount(clusters[~was_seen], minlength=n_clusters)
         self.cached[rev_idx] = new
         self.seen[rev_idx] = True
         if new.size:

@@ -66,26 +66,57 @@ def extract(net, X, batch_size, device, out=None):
     return out
 
 
-def warmup(est, net, X, Y, device, rng, history, bar):
+class SoftmaxTerm:
+    """Linear classifiers on the raw heads and their (weighted) softmax loss.
+
+    Class-weighted cross-entropy per head, or binary cross-entropy per label
+    for multi-label ``Y``; ``class_weight="balanced"`` weighs classes by the
+    inverse of their training frequency.
+    """
+
+    def __init__(self, Y, dim, multilabel, class_weight, device):
+        n_heads = Y.shape[1]
+        self.multilabel = multilabel
+        n_out = 1 if multilabel else int(Y.max()) + 1
+        self.classifiers = nn.ModuleList(
+            nn.Linear(dim, n_out) for _ in range(n_heads)
+        ).to(device)
+        self.weights = []
+        for j in range(n_heads):
+            counts = np.bincount(Y[:, j], minlength=2 if multilabel else n_out)
+            if class_weight == "balanced":
+                w = counts.sum() / (len(counts) * np.maximum(counts, 1))
+            else:
+                w = np.ones(len(counts))
+            self.weights.append(torch.tensor(w, dtype=torch.float32, device=device))
+
+    def parameters(self):
+        return self.classifiers.parameters()
+
+    def __call__(self, raw, yb):
+        loss = 0.0
+        for j, (h, clf) in enumerate(zip(raw, self.classifiers)):
+            logits = clf(h)
+            if self.multilabel:
+                t = yb[:, j].to(torch.float32)
+                per = nn.functional.binary_cross_entropy_with_logits(
+                    logits[:, 0], t, reduction="none")
+                wj = self.weights[j][yb[:, j]]
+                loss = loss + (wj * per).sum() / wj.sum()
+            else:
+                loss = loss + nn.functional.cross_entropy(
+                    logits, yb[:, j], weight=self.weights[j])
+        return loss / len(raw)
+
+
+def warmup(est, net, softmax, X, Y, device, rng, history, bar):
     """Softmax pre-training: class-weighted cross-entropy (or BCE per label)."""
-    n, n_heads = Y.shape
-    dim = net.heads[0].out_features
-    multilabel = est._multilabel
-    n_out = 1 if multilabel else int(Y.max()) + 1
-    classifiers = nn.ModuleList(nn.Linear(dim, n_out) for _ in range(n_heads)).to(device)
-    weights = []
-    for j in range(n_heads):
-        counts = np.bincount(Y[:, j], minlength=2 if multilabel else n_out)
-        if est.warmup_class_weight == "balanced":
-            w = counts.sum() / (len(counts) * np.maximum(counts, 1))
-        else:
-            w = np.ones(len(counts))
-        weights.append(torch.tensor(w, dtype=torch.float32, device=device))
+    n = Y.shape[0]
     opt = make_optimizer(
-        est.optimizer, list(net.parameters()) + list(classifiers.parameters()),
+        est.optimizer, list(net.parameters()) + list(softmax.parameters()),
         est.learning_rate, est.weight_decay,
     )
-    batch = est.n_clusters_per_batch * est.n_samples_per_cluster
+    batch = est._warmup_batch_size()
     Y_t = torch.from_numpy(Y)
     net.train()
     for epoch in range(est.warmup_epochs):
@@ -95,22 +126,7 @@ def warmup(est, net, X, Y, device, rng, history, bar):
         losses = []
         for b, start in enumerate(range(0, n, batch)):
             idx = perm[start:start + batch]
-            xb = X[idx].to(device)
-            yb = Y_t[idx].to(device)
-            raw = net.raw_heads(xb)
-            loss = 0.0
-            for j, (h, clf) in enumerate(zip(raw, classifiers)):
-                logits = clf(h)
-                if multilabel:
-                    t = yb[:, j].to(torch.float32)
-                    per = nn.functional.binary_cross_entropy_with_logits(
-                        logits[:, 0], t, reduction="none")
-                    wj = weights[j][yb[:, j]]
-                    loss = loss + (wj * per).sum() / wj.sum()
-                else:
-                    loss = loss + nn.functional.cross_entropy(
-                        logits, yb[:, j], weight=weights[j])
-            loss = loss / n_heads
+            loss = softmax(net.raw_heads(X[idx].to(device)), Y_t[idx].to(device))
             _check_finite(loss, f"warm-up epoch {epoch + 1}, batch {b + 1}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -131,7 +147,7 @@ def _sample_clusters(sampler, indices):
     return uniq, inverse
 
 
-def cluster_rounds(est, net, X, Y, device, rng, history, bar):
+def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar):
     """Alternate clustering on fresh embeddings and steps of the cluster loss."""
     n, n_heads = Y.shape
     dim = net.heads[0].out_features
@@ -139,8 +155,11 @@ def cluster_rounds(est, net, X, Y, device, rng, history, bar):
         ClusterLoss(a1, a2, est.scale, est.cost_sensitive)
         for a1, a2 in zip(est.margin_between_, est.margin_within_)
     ]
-    opt = make_optimizer(est.optimizer, net.parameters(), est.learning_rate,
-                         est.weight_decay)
+    params = list(net.parameters())
+    if est.softmax_weight > 0:
+        params += list(softmax.parameters())
+    opt = make_optimizer(est.optimizer, params, est.learning_rate, est.weight_decay)
+    Y_t = torch.from_numpy(Y)
     previous = [None] * n_heads
     step = 0
     for r in range(est.n_rounds):
@@ -170,7 +189,8 @@ def cluster_rounds(est, net, X, Y, device, rng, history, bar):
             label = step % n_heads
             indices, _, _ = samplers[label].sample(rng)
             idx_t = torch.from_numpy(indices)
-            embs = net(X[idx_t].to(device))
+            raw = net.raw_heads(X[idx_t].to(device))
+            embs = [nn.functional.normalize(h, dim=1) for h in raw]
             total = 0.0
             per_label = []
             for j in range(n_heads):
@@ -183,6 +203,8 @@ def cluster_rounds(est, net, X, Y, device, rng, history, bar):
                 total = total + loss_j
                 per_label.append(per)
             total = total / n_heads
+            if est.softmax_weight > 0:
+                total = total + est.softmax_weight * softmax(raw, Y_t[idx_t].to(device))
             _check_finite(total, f"round {r + 1}, step {t + 1} (step {step + 1} "
                                  "of the cluster phase)")
             opt.zero_grad(set_to_none=True)
@@ -204,11 +226,14 @@ def train(est, net, X, Y, device, rng):
     """Run both phases; returns a skorch ``History``, one row per epoch/round."""
     history = History()
     n = X.shape[0]
-    batch = est.n_clusters_per_batch * est.n_samples_per_cluster
+    batch = est._warmup_batch_size()
     total = est.warmup_epochs * math.ceil(n / batch) + est.n_rounds * est.steps_per_round
+    softmax = SoftmaxTerm(
+        Y, net.heads[0].out_features, est._multilabel, est.warmup_class_weight, device
+    )
     with tqdm(total=total, disable=not est.verbose, desc="CLMLEEmbedder",
               leave=False) as bar:
         if est.warmup_epochs:
-            warmup(est, net, X, Y, device, rng, history, bar)
-        cluster_rounds(est, net, X, Y, device, rng, history, bar)
+            warmup(est, net, softmax, X, Y, device, rng, history, bar)
+        cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar)
     return history

@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..cluster import SphericalKMeans
+from ..utils._parallel import effective_n_threads, for_blocks
 from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
 from . import _scoring
 
@@ -257,20 +258,35 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
         )
         return X
 
-    def _scores(self, X):
-        """Class scores of each row of validated ``X`` (single-label)."""
+    def _rule(self, X, dense):
+        """Run the rule over blocks of validated ``X`` (single-label).
+
+        Returns the predicted class indices, or with ``dense=True`` the
+        ``(n_samples, n_classes)`` scores and the floor of absent classes.
+        """
         X = normalize_rows(X, name="X")
-        n_classes = len(self.classes_)
+        n, n_classes = X.shape[0], len(self.classes_)
         n_nb = min(self.n_neighbors, self.cluster_centers_.shape[0])
-        step = _scoring.block_rows(max(self.cluster_centers_.shape[0], n_classes))
-        out = np.empty((X.shape[0], n_classes))
-        for start in range(0, X.shape[0], step):
-            idx, sims = self._index.query(X[start : start + step], n_nb)
-            out[start : start + step] = _scoring.cluster_rule_scores(
+        floor = _scoring.floor_score(self.scale, n_nb)
+        out = np.empty((n, n_classes)) if dense else np.empty(n, dtype=np.intp)
+
+        def block(start, stop):
+            idx, sims = self._index.query(X[start:stop], n_nb)
+            rows, classes, scores = _scoring.segment_scores(
                 sims, self._cluster_class_idx[idx], n_classes, self.scale,
                 self.aggregate,
             )
-        return out, _scoring.floor_score(self.scale, n_nb)
+            if dense:
+                out[start:stop] = _scoring.dense_scores(
+                    rows, classes, scores, stop - start, n_classes, floor
+                )
+            else:
+                out[start:stop] = _scoring.best_class(rows, classes, scores, stop - start)
+
+        step = _scoring.block_rows(max(self.cluster_centers_.shape[0], n_classes))
+        n_threads = 1 if self._index.algorithm == "faiss" else effective_n_threads()
+        for_blocks(block, n, step, n_threads)
+        return (out, floor) if dense else out
 
     def _per_label(self, X, method):
         n_labels = len(self.estimators_)
@@ -298,7 +314,7 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
         X = self._validate_for_predict(X)
         if self._multilabel:
             return np.column_stack(self._per_label(X, "decision_function"))
-        scores, _ = self._scores(X)
+        scores, _ = self._rule(X, dense=True)
         if len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]
         return scores
@@ -321,7 +337,7 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
         X = self._validate_for_predict(X)
         if self._multilabel:
             return self._per_label(X, "predict_proba")
-        scores, floor = self._scores(X)
+        scores, floor = self._rule(X, dense=True)
         return _scoring.softmax_over_present(scores, floor)
 
     def predict(self, X):
@@ -341,8 +357,7 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
         X = self._validate_for_predict(X)
         if self._multilabel:
             return np.column_stack(self._per_label(X, "predict"))
-        scores, _ = self._scores(X)
-        return self.classes_[np.argmax(scores, axis=1)]
+        return self.classes_[self._rule(X, dense=False)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -11,11 +11,19 @@ from sklearn import get_config
 ALGORITHMS = ("auto", "brute", "kd_tree", "ball_tree", "faiss")
 
 
+# Blocks of query x centroid similarities are kept about this small, so that
+# they stay in cache; working_memory can only make them smaller.
+_CACHE_BYTES = 2**21
+
+
 def block_rows(width, itemsize=8, factor=3):
-    """Query rows per block so that ``factor`` arrays of ``width`` columns fit
-    in ``working_memory`` (MiB, scikit-learn's global setting)."""
+    """Query rows per block: ``factor`` arrays of ``width`` columns fit in
+    ``working_memory`` (MiB, scikit-learn's global setting) and one fits in
+    about 2 MiB of cache."""
     budget = get_config()["working_memory"] * 2**20
-    return max(1, int(budget // (factor * itemsize * max(1, width))))
+    width = max(1, width)
+    rows = min(budget // (factor * itemsize * width), _CACHE_BYTES // (itemsize * width))
+    return max(1, int(rows))
 
 
 class CentroidIndex:
@@ -52,7 +60,7 @@ class CentroidIndex:
 
     def query(self, X, n_neighbors):
         """Indices and similarities of the ``n_neighbors`` most similar
-        centroids of each row of ``X``, most similar first."""
+        centroids of each row of ``X`` (in no particular order)."""
         n_centers = self.centers.shape[0]
         n_neighbors = min(n_neighbors, n_centers)
         if self.algorithm in ("kd_tree", "ball_tree"):
@@ -65,13 +73,12 @@ class CentroidIndex:
             return idx.astype(np.intp), sims.astype(np.float64)
         sims = X @ self.centers.T
         if n_neighbors < n_centers:
-            idx = np.argpartition(-sims, n_neighbors - 1, axis=1)[:, :n_neighbors]
+            idx = np.argpartition(sims, n_centers - n_neighbors, axis=1)
+            idx = idx[:, n_centers - n_neighbors :]
+            sims = np.take_along_axis(sims, idx, axis=1)
         else:
             idx = np.broadcast_to(np.arange(n_centers), sims.shape)
-        rows = np.arange(X.shape[0])[:, None]
-        top = sims[rows, idx]
-        order = np.argsort(-top, axis=1, kind="stable")
-        return idx[rows, order], top[rows, order].astype(np.float64)
+        return idx, sims
 
 
 def import_faiss():
@@ -92,13 +99,17 @@ def floor_score(scale, n_neighbors):
     return -2.0 * scale - np.log(max(n_neighbors, 1)) - 1.0
 
 
-def cluster_rule_scores(sims, cluster_class, n_classes, scale, aggregate):
-    """Scores of Eq. 10 (log form) for each class, from retrieved clusters.
+def segment_scores(sims, cluster_class, n_classes, scale, aggregate):
+    """Scores of Eq. 10 (log form) for the classes of the retrieved clusters.
+
+    Only the (query, class) pairs present among the retrieved clusters are
+    scored, so the cost is O(n_queries * N log N), whatever the number of
+    classes.
 
     Parameters
     ----------
     sims : ndarray of shape (n_queries, N)
-        Cosine similarities of the retrieved centroids, most similar first.
+        Cosine similarities of the retrieved centroids, in any order.
     cluster_class : ndarray of shape (n_queries, N)
         Class index of each retrieved centroid.
     n_classes : int
@@ -111,45 +122,60 @@ def cluster_rule_scores(sims, cluster_class, n_classes, scale, aggregate):
 
     Returns
     -------
-    scores : ndarray of shape (n_queries, n_classes)
-        ``agg_c - logsumexp_{retrieved k of another class} z_k`` for classes
-        among the retrieved clusters (``z = scale * sims``).  When all the
-        retrieved clusters are of one class, the other-class term is taken as
-        one cluster at cosine -1 (``-scale``).  Absent classes get
-        ``floor_score``, below every retrieved class.
+    rows, classes, scores : ndarrays of shape (n_segments,)
+        One entry per (query, retrieved class) pair, sorted by query then
+        class: ``agg_c - logsumexp_{retrieved k of another class} z_k`` with
+        ``z = scale * sims``.  When all the retrieved clusters are of one
+        class, the other-class term is one cluster at cosine -1 (``-scale``).
     """
     n_q, n_nb = sims.shape
-    z = scale * sims
-    rows = np.arange(n_q)
-    flat = rows[:, None] * n_classes + cluster_class
+    z = scale * np.asarray(sims, dtype=np.float64)
+    r = np.arange(n_q)
+    top = z.argmax(axis=1)
+    z0 = z[r, top]
+    c0 = cluster_class[r, top]
+    e = np.exp(z - z0[:, None])
 
-    agg = np.full(n_q * n_classes, np.inf if aggregate == "min" else -np.inf)
-    (np.minimum if aggregate == "min" else np.maximum).at(agg, flat.ravel(), z.ravel())
-    agg = agg.reshape(n_q, n_classes)
+    key = (r[:, None] * n_classes + cluster_class).ravel()
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    reduce = np.minimum if aggregate == "min" else np.maximum
+    agg = reduce.reduceat(z.ravel()[order], starts)
+    own = np.add.reduceat(e.ravel()[order], starts)
+    rows, classes = np.divmod(key[starts], n_classes)
 
     # Other-class logsumexp.  For every class but the top-1 cluster's class c0
-    # the largest other-class term is z_0, so the shifted sums below lie in
-    # [1, N]: subtracting the class's own mass loses no precision.
-    z0 = z[:, 0]
-    e = np.exp(z - z0[:, None])
-    own = np.bincount(flat.ravel(), weights=e.ravel(), minlength=n_q * n_classes)
-    own = own.reshape(n_q, n_classes)
+    # the largest other-class term is z0, so the shifted sums lie in [1, N]:
+    # subtracting the class's own mass loses no precision.
     total = e.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lse_other = z0[:, None] + np.log(np.maximum(total[:, None] - own, 1.0))
+    lse = z0[rows] + np.log(np.maximum(total[rows] - own, 1.0))
     # The top-1 class: an exact masked logsumexp over the other classes.
-    c0 = cluster_class[:, 0]
     other = cluster_class != c0[:, None]
     has_other = other.any(axis=1)
     masked = np.where(other, z, -np.inf)
     m = np.where(has_other, masked.max(axis=1), 0.0)
     mass = np.where(other, np.exp(masked - m[:, None]), 0.0).sum(axis=1)
     lse_c0 = np.where(has_other, m + np.log(np.where(has_other, mass, 1.0)), -scale)
-    lse_other[rows, c0] = lse_c0
+    is_c0 = classes == c0[rows]
+    lse[is_c0] = lse_c0[rows[is_c0]]
+    return rows, classes, agg - lse
 
-    present = np.isfinite(agg)
-    scores = np.where(present, agg - lse_other, floor_score(scale, n_nb))
-    return scores
+
+def best_class(rows, classes, scores, n_queries):
+    """Class of highest score for each query (ties: the lowest class index)."""
+    best = np.full(n_queries, -np.inf)
+    np.maximum.at(best, rows, scores)
+    hit = np.flatnonzero(scores == best[rows])
+    _, first = np.unique(rows[hit], return_index=True)
+    return classes[hit[first]]
+
+
+def dense_scores(rows, classes, scores, n_queries, n_classes, floor):
+    """(n_queries, n_classes) scores; classes not retrieved get ``floor``."""
+    out = np.full((n_queries, n_classes), floor)
+    out[rows, classes] = scores
+    return out
 
 
 def softmax_over_present(scores, floor):

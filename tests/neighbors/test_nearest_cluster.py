@@ -124,7 +124,10 @@ def test_matches_naive_reference(aggregate, algorithm):
         algorithm=algorithm, random_state=0,
     ).fit(X[keep], y[keep])
     Xq = rng.normal(size=(200, 5))
-    assert_array_equal(clf.predict(Xq), brute_rule(clf, Xq))
+    pred = clf.predict(Xq)
+    assert_array_equal(pred, brute_rule(clf, Xq))
+    assert_array_equal(clf.classes_[clf.decision_function(Xq).argmax(1)], pred)
+    assert_array_equal(clf.classes_[clf.predict_proba(Xq).argmax(1)], pred)
 
 
 def test_cluster_counts_and_sizes_per_class():
