@@ -23,6 +23,7 @@ by hand from them.
 
 import argparse
 import csv
+import itertools
 import math
 import os
 import sys
@@ -49,7 +50,8 @@ HIDDEN = (256, 128)
 # Picked by `tune` on the validation split (see embedder.md).
 WARMUP = 5
 CLMLE_PARAMS = dict(scale=64.0, margin_between="auto", margin_within="auto")
-KNC_PARAMS = dict(n_neighbors=5, aggregate="max")
+KNC_PARAMS = dict(cluster_size=10, n_neighbors=10, aggregate="min",
+                  prior_correction=1.0, scale=16.0)
 
 
 def load(seed, imbalance_ratio=100):
@@ -153,13 +155,29 @@ def throughput(args):
         LOCK.unlink(missing_ok=True)
 
 
-def evaluate_embedding(emb, Xtr, ytr, Xev, yev, knc_grid):
+KNC_GRID = dict(
+    cluster_size=(10, 50, 200),
+    n_neighbors=(5, 10, 30),
+    aggregate=("min", "max"),
+    prior_correction=(0.0, 1.0, 2.0, 4.0),
+)
+
+
+def evaluate_embedding(emb, Xtr, ytr, Xev, yev):
+    """Validation balanced accuracy of KNearestClusterClassifier over KNC_GRID
+    (scale: 16 and the embedder's); one clustering per cluster_size."""
     Ztr, Zev = emb.transform(Xtr), emb.transform(Xev)
     out = {}
-    for knc in knc_grid:
-        clf = KNearestClusterClassifier(cluster_size=emb.cluster_size, random_state=0,
-                                        **knc).fit(Ztr, ytr)
-        out[tuple(sorted(knc.items()))] = balanced_accuracy_score(yev, clf.predict(Zev))
+    for size in KNC_GRID["cluster_size"]:
+        clf = KNearestClusterClassifier(cluster_size=size, random_state=0).fit(Ztr, ytr)
+        for nb, sc, agg, tau in itertools.product(
+            KNC_GRID["n_neighbors"], sorted({16.0, emb.scale}), KNC_GRID["aggregate"],
+            KNC_GRID["prior_correction"],
+        ):
+            clf.set_params(n_neighbors=nb, scale=sc, aggregate=agg, prior_correction=tau)
+            key = (("aggregate", agg), ("cluster_size", size), ("n_neighbors", nb),
+                   ("prior_correction", tau), ("scale", sc))
+            out[key] = balanced_accuracy_score(yev, clf.predict(Zev))
     return out
 
 
@@ -183,10 +201,7 @@ def tune(args):
         emb = make_embedder(len(ytr), 0, epochs=args.epochs, warmup=warmup,
                             **params).fit(Xtr, ytr)
         dur = time.perf_counter() - tic
-        knc_grid = [dict(n_neighbors=k, scale=s, aggregate=a)
-                    for k in (5, 10, 30) for s in sorted({1.0, 16.0, emb.scale})
-                    for a in ("min", "max")]
-        scores = evaluate_embedding(emb, Xtr, ytr, Xva, yva, knc_grid)
+        scores = evaluate_embedding(emb, Xtr, ytr, Xva, yva)
         best = max(scores, key=scores.get)
         cfg = f"warmup={warmup}, " + ", ".join(f"{k}={v}" for k, v in params.items())
         for knc, acc in scores.items():
@@ -208,8 +223,7 @@ def evaluate(args):
         params = dict(CLMLE_PARAMS)
         pipe = Pipeline([
             ("embed", make_embedder(len(y), seed, epochs=args.epochs, **params)),
-            ("clf", KNearestClusterClassifier(cluster_size=200, random_state=0,
-                                              scale=params["scale"], **KNC_PARAMS)),
+            ("clf", KNearestClusterClassifier(random_state=0, **KNC_PARAMS)),
         ]).fit(X, y)
         res["CLMLE + KNearestCluster"] = balanced_accuracy_score(yte, pipe.predict(Xte))
         for name, acc in res.items():

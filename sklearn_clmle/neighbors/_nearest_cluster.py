@@ -52,6 +52,13 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
         Summary of a class's retrieved clusters: ``"min"``, its least similar
         one (Eq. 10), or ``"max"``, its most similar one.
 
+    prior_correction : float, default=0.0
+        ``tau`` of a logit-adjustment-style correction for balanced accuracy:
+        the score of class ``c`` is raised by ``-tau * log(prior_c)``, where
+        ``prior_c`` is the class's share of the training samples, so rare
+        classes are favoured.  ``0`` is the paper's rule.  Scores are on the
+        scale of ``scale * cos``; search ``tau`` together with ``scale``.
+
     algorithm : {"auto", "brute", "kd_tree", "ball_tree", "faiss"}, \
             default="auto"
         Nearest-centroid search.  ``"brute"`` (and ``"auto"``): exact, by
@@ -84,6 +91,9 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
     cluster_sizes_ : ndarray of shape (n_centroids,)
         Number of training samples in each cluster (single-label only).
 
+    class_prior_ : ndarray of shape (n_classes,)
+        Share of the training samples in each class (single-label only).
+
     estimators_ : list of KNearestClusterClassifier
         Multi-label ``y`` only: one fitted binary classifier per label.
 
@@ -106,6 +116,10 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
     single cluster at cosine -1, i.e. ``-scale``.  Classes absent from the
     retrieved set get the floor ``-2 * scale - log(N) - 1``, strictly below any
     retrieved class's score, so they are never predicted.
+
+    With ``prior_correction=tau``, retrieved classes' scores are raised by
+    ``-tau * log(class_prior_)`` (never below the floor, as the raise is
+    non-negative).
 
     **Probabilities.**  ``predict_proba`` is the softmax of the scores over the
     classes present among the retrieved clusters; absent classes have
@@ -146,6 +160,7 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
         "cluster_size": [Interval(Integral, 1, None, closed="left")],
         "scale": [Interval(Real, 0, None, closed="neither")],
         "aggregate": [StrOptions({"min", "max"})],
+        "prior_correction": [Interval(Real, 0, None, closed="left")],
         "algorithm": [StrOptions(set(_scoring.ALGORITHMS))],
         "multilabel_features": [StrOptions({"shared", "blocks"})],
         "random_state": ["random_state"],
@@ -161,6 +176,7 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
         cluster_size=200,
         scale=1.0,
         aggregate="min",
+        prior_correction=0.0,
         algorithm="auto",
         multilabel_features="shared",
         random_state=None,
@@ -169,6 +185,7 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
         self.cluster_size = cluster_size
         self.scale = scale
         self.aggregate = aggregate
+        self.prior_correction = prior_correction
         self.algorithm = algorithm
         self.multilabel_features = multilabel_features
         self.random_state = random_state
@@ -224,6 +241,7 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
         self._cluster_class_idx = np.concatenate(owners)
         self.cluster_classes_ = self.classes_[self._cluster_class_idx]
         self.cluster_sizes_ = np.concatenate(sizes)
+        self.class_prior_ = np.bincount(y_idx) / len(y_idx)
         self._index = _scoring.CentroidIndex(self.cluster_centers_, self.algorithm)
         return self
 
@@ -267,6 +285,7 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
         X = normalize_rows(X, name="X")
         n, n_classes = X.shape[0], len(self.classes_)
         n_nb = min(self.n_neighbors, self.cluster_centers_.shape[0])
+        offset = -self.prior_correction * np.log(self.class_prior_)
         floor = _scoring.floor_score(self.scale, n_nb)
         out = np.empty((n, n_classes)) if dense else np.empty(n, dtype=np.intp)
 
@@ -276,6 +295,7 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
                 sims, self._cluster_class_idx[idx], n_classes, self.scale,
                 self.aggregate,
             )
+            scores = scores + offset[classes]
             if dense:
                 out[start:stop] = _scoring.dense_scores(
                     rows, classes, scores, stop - start, n_classes, floor

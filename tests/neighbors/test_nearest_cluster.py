@@ -258,3 +258,25 @@ def test_grid_search_in_pipeline():
     ).fit(X, y)
     assert set(search.best_params_) == {"clf__n_neighbors", "clf__cluster_size"}
     assert search.best_score_ > 0.7
+
+
+def test_prior_correction_raises_rare_classes_by_tau_log_prior():
+    # a: 3 points near angle 0 (prior 3/4), b: 1 point at angle 0.7 (prior 1/4)
+    X = circle([0.0, 0.05, 0.1, 0.7])
+    y = ["a", "a", "a", "b"]
+    q = circle([0.3])
+    plain = KNearestClusterClassifier(n_neighbors=4, cluster_size=1, scale=10.0).fit(X, y)
+    tau = 2.0
+    corrected = KNearestClusterClassifier(
+        n_neighbors=4, cluster_size=1, scale=10.0, prior_correction=tau
+    ).fit(X, y)
+    assert_allclose(corrected.class_prior_, [0.75, 0.25])
+    # by hand: a's score beats b's by 1.916; the correction gives b tau*log 3
+    za, zb = 10 * np.cos([0.3, 0.25, 0.2]), 10 * np.cos(0.4)
+    margin = (za.min() - zb) - (zb - logsumexp(za))
+    assert margin == pytest.approx(1.916, abs=1e-3)
+    assert_allclose(
+        corrected.decision_function(q), plain.decision_function(q) + tau * np.log(3)
+    )
+    assert plain.predict(q)[0] == "a"
+    assert corrected.predict(q)[0] == "b"  # 2 log 3 = 2.197 > 1.916
