@@ -134,6 +134,8 @@ def throughput(args):
     try:
         X, y, _, _ = load(0)
         n, epochs, rows = len(y), args.epochs, []
+        # torch.optim imports torch._dynamo (seconds) on first use: not training
+        torch.optim.Adam(nn.Linear(1, 1).parameters())
         for rep in range(args.repeats):
             tic = time.perf_counter()
             train_ce(X, y, epochs=epochs, batch_size=240, seed=rep)

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ..cluster import SphericalKMeans
+from ..cluster._spherical_kmeans_core import update_centers
 
 __all__ = ["cluster_per_class"]
 
@@ -55,10 +56,11 @@ def cluster_per_class(features, y, cluster_size, rng, *, previous=None, max_iter
             if previous is not None:
                 _, prev = np.unique(previous[idx], return_inverse=True)
                 if prev.max() + 1 == k:
-                    init = np.zeros((k, Xc.shape[1]), dtype=np.float64)
-                    np.add.at(init, prev, Xc)
-                    if np.any(np.linalg.norm(init, axis=1) == 0):
-                        init = "k-means++"
+                    # previous clusters' mean directions on the new features
+                    sums, empty = update_centers(
+                        Xc, np.ones(len(Xc), dtype=Xc.dtype), prev, k
+                    )
+                    init = "k-means++" if empty.any() else sums
             km = SphericalKMeans(
                 n_clusters=k, init=init, equal_size=True, max_iter=max_iter,
                 random_state=rng.randint(np.iinfo(np.int32).max),

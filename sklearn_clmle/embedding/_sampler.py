@@ -50,6 +50,8 @@ class ClusterBatchSampler:
         n_clusters = self.cluster_classes.shape[0]
         order = np.argsort(self.cluster_of, kind="stable")
         bounds = np.searchsorted(self.cluster_of[order], np.arange(n_clusters + 1))
+        self.member_order = order  # members of cluster k: order[bounds[k]:bounds[k+1]]
+        self.member_offsets = bounds[:-1]
         self.members = [order[bounds[k]:bounds[k + 1]] for k in range(n_clusters)]
         self.sizes = np.diff(bounds)
         if np.any(self.sizes == 0):
@@ -143,11 +145,23 @@ class ClusterBatchSampler:
             The batch clusters; ``clusters[0]`` is the query cluster.
         """
         clusters = self.retrieve(self.query_cluster(rng))
-        indices = []
-        for k in clusters:
-            members = self.members[k]
-            replace = members.shape[0] < self.n_per_cluster
-            indices.append(rng.choice(members, self.n_per_cluster, replace=replace))
-        indices = np.concatenate(indices)
+        n_per = self.n_per_cluster
+        sizes = self.sizes[clusters]
+        # Without replacement: the n_per members with the smallest random
+        # keys; clusters smaller than n_per are drawn with replacement.
+        keys = rng.random_sample((clusters.shape[0], sizes.max()))
+        keys[np.arange(sizes.max()) >= sizes[:, None]] = np.inf
+        if n_per < keys.shape[1]:
+            pos = np.argpartition(keys, n_per - 1, axis=1)[:, :n_per]
+        else:
+            pos = np.broadcast_to(np.arange(keys.shape[1]), keys.shape)[:, :n_per]
+        small = sizes < n_per
+        if small.any():
+            pos = np.array(pos)
+            pos[small] = np.floor(
+                rng.random_sample((small.sum(), n_per)) * sizes[small, None]
+            ).astype(np.intp)
+        starts = self.member_offsets[clusters]
+        indices = self.member_order[starts[:, None] + pos].ravel()
         batch_clusters = np.repeat(np.arange(clusters.shape[0]), self.n_per_cluster)
         return indices, batch_clusters, clusters

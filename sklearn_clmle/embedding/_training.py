@@ -11,6 +11,7 @@ import time
 import numpy as np
 import torch
 from skorch.history import History
+from threadpoolctl import threadpool_limits
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -231,8 +232,11 @@ def train(est, net, X, Y, device, rng):
     softmax = SoftmaxTerm(
         Y, net.heads[0].out_features, est._multilabel, est.warmup_class_weight, device
     )
-    with tqdm(total=total, disable=not est.verbose, desc="CLMLEEmbedder",
-              leave=False) as bar:
+    # numpy's small per-step products must not leave OpenBLAS threads spinning
+    # against torch's OpenMP threads: numpy's BLAS gets one thread meanwhile.
+    with threadpool_limits(limits=1, user_api="blas"), tqdm(
+        total=total, disable=not est.verbose, desc="CLMLEEmbedder", leave=False
+    ) as bar:
         if est.warmup_epochs:
             warmup(est, net, softmax, X, Y, device, rng, history, bar)
         cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar)
