@@ -18,7 +18,7 @@ $(VENV)/.installed: setup.py
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) examples/plot_spherical_kmeans.py
+	$(PY) examples/plot_long_tailed_digits.py
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -m "not slow"
