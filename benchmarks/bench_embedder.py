@@ -147,7 +147,8 @@ def throughput(args):
             seen = emb.warmup_epochs * n + emb.n_rounds * emb.steps_per_round * 240
             cl = seen / dur
             clus = sum(r.get("clustering_dur", 0) for r in emb.history_)
-            rows.append(dict(mode="throughput", rep=rep, epochs=epochs,
+            rows.append(dict(mode="throughput", threads=args.threads, rep=rep,
+                             epochs=epochs,
                              ce_samples_per_s=round(ce), clmle_samples_per_s=round(cl),
                              ratio=round(cl / ce, 3),
                              clmle_extract_and_cluster_s=round(clus, 2)))

@@ -1,19 +1,22 @@
-"""Importing the numpy-only parts of the package must not import torch."""
+"""Import hygiene: the numpy-only parts never import torch, and every public
+name is exported from its subpackage and documented with an example."""
 
+import importlib
 import subprocess
 import sys
 
 import pytest
+
+NUMPY_ONLY = ["cluster", "neighbors", "datasets", "metrics"]
 
 
 @pytest.mark.parametrize(
     "statement",
     [
         "import sklearn_clmle",
-        "import sklearn_clmle.cluster",
-        "import sklearn_clmle.neighbors",
-        "from sklearn_clmle import SphericalKMeans",
-    ],
+        "from sklearn_clmle import SphericalKMeans, KNearestClusterClassifier",
+    ]
+    + [f"import sklearn_clmle.{name}" for name in NUMPY_ONLY],
 )
 def test_numpy_only_imports_do_not_import_torch(statement):
     code = (
@@ -25,7 +28,21 @@ def test_numpy_only_imports_do_not_import_torch(statement):
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_version_is_exposed():
+@pytest.mark.parametrize("name", NUMPY_ONLY + ["embedding"])
+def test_public_names_are_exported_and_documented(name):
+    module = importlib.import_module(f"sklearn_clmle.{name}")
+    assert module.__all__ == sorted(module.__all__)
+    for public in module.__all__:
+        obj = getattr(module, public)
+        assert obj.__module__.startswith(f"sklearn_clmle.{name}._"), public
+        assert "Examples" in (obj.__doc__ or ""), public
+
+
+def test_lazy_embedder_and_version():
     import sklearn_clmle
 
     assert isinstance(sklearn_clmle.__version__, str)
+    assert "CLMLEEmbedder" in dir(sklearn_clmle)
+    from sklearn_clmle.embedding import CLMLEEmbedder
+
+    assert sklearn_clmle.CLMLEEmbedder is CLMLEEmbedder

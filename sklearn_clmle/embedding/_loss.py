@@ -36,6 +36,18 @@ class ClusterLoss(nn.Module):
         Multiplies similarities and margins (an inverse temperature).
     cost_sensitive : bool, default=True
         Weight samples by the inverse frequency of their class in the batch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_clmle.embedding import ClusterLoss
+    >>> emb = torch.nn.functional.normalize(torch.randn(6, 4), dim=1)
+    >>> clusters = torch.tensor([0, 0, 1, 1, 2, 2])   # batch cluster of each row
+    >>> cluster_classes = torch.tensor([0, 0, 1])     # class of each cluster
+    >>> loss, per_sample = ClusterLoss(0.1, 0.05, scale=16.0)(
+    ...     emb, clusters, cluster_classes)
+    >>> loss.ndim, per_sample.shape
+    (0, torch.Size([6]))
     """
 
     def __init__(self, margin_between, margin_within, scale=1.0, cost_sensitive=True):
