@@ -144,11 +144,14 @@ def accuracy(args):
         for size in [1, 2, 5, 10, 25, 50, 100, 200]:
             clf = KNearestClusterClassifier(cluster_size=size, random_state=seed)
             clf.fit(Z_tr, y_tr)
-            for nb, scale, agg in itertools.product(
-                [1, 3, 5, 10, 20], [1.0, 10.0, 30.0, 100.0], ["min", "max"]
+            for nb, scale, agg, tau in itertools.product(
+                [1, 3, 5, 10, 20], [1.0, 10.0, 30.0, 100.0], ["min", "max"],
+                [0.0, 0.5, 1.0, 2.0],
             ):
-                clf.set_params(n_neighbors=nb, scale=scale, aggregate=agg)
-                ours_val[(size, nb, scale, agg)] = balanced_accuracy_score(
+                clf.set_params(
+                    n_neighbors=nb, scale=scale, aggregate=agg, prior_correction=tau
+                )
+                ours_val[(size, nb, scale, agg, tau)] = balanced_accuracy_score(
                     y_val, clf.predict(Z_val)
                 )
         (k, metric) = max(knn_val, key=knn_val.get)
@@ -178,10 +181,12 @@ def accuracy(args):
             knn_oracle_bacc=oracle,
             knn_s=knn_s,
         )
-        for tag, (size, nb, scale, agg) in [("ours", best), ("clustered", best_clustered)]:
+        for tag, (size, nb, scale, agg, tau) in [
+            ("ours", best), ("clustered", best_clustered)
+        ]:
             clf = KNearestClusterClassifier(
                 n_neighbors=nb, cluster_size=size, scale=scale, aggregate=agg,
-                random_state=seed,
+                prior_correction=tau, random_state=seed,
             )
             t0 = time.perf_counter()
             clf.fit(Z_all, y_all)
@@ -190,7 +195,8 @@ def accuracy(args):
             row[f"{tag}_bacc"] = balanced_accuracy_score(yt, clf.predict(Z_t))
             row[f"{tag}_predict_s"] = time.perf_counter() - t0
             row[f"{tag}_params"] = (
-                f"cluster_size={size}, n_neighbors={nb}, scale={scale:g}, aggregate={agg}"
+                f"cluster_size={size}, n_neighbors={nb}, scale={scale:g}, "
+                f"aggregate={agg}, prior_correction={tau:g}"
             )
         rows.append(row)
         print(rows[-1], flush=True)
