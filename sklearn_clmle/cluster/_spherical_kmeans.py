@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from ..utils._parallel import effective_n_threads
+from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
 from . import _spherical_kmeans_core as core
 
@@ -27,7 +28,11 @@ _KMEANS_PARALLEL_ABOVE = 10**7
 
 
 class SphericalKMeans(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    ClusterMixin,
+    VersionedPickleMixin,
+    BaseEstimator,
 ):
     """K-means clustering on the unit hypersphere, with cosine similarity.
 
@@ -118,6 +123,11 @@ class SphericalKMeans(
     Rows that are all zero have no direction and are refused with a
     ``ValueError``.  Sparse input is refused; convert it with ``toarray()``.
     Data whose rows already have unit norm is used without a copy.
+
+    Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
+    leaves the estimator unfitted, as a new one.  A pickled estimator warns
+    (``sklearn_clmle.exceptions.InconsistentVersionWarning``) when loaded by
+    another version of sklearn-clmle.
 
     Memory: similarities are computed in blocks of rows, so besides the
     (possibly normalised) copy of ``X`` a fit needs O(n_samples + n_clusters *
@@ -233,6 +243,7 @@ class SphericalKMeans(
 
     # -- public API ----------------------------------------------------------
 
+    @unfit_on_interrupt
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Compute the spherical k-means clustering.

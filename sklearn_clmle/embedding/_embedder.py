@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._backbones import EmbeddingNet, default_backbone, output_width
 from ._training import extract, train
@@ -28,7 +29,9 @@ def _resolve_device(device):
     return device
 
 
-class CLMLEEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class CLMLEEmbedder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, VersionedPickleMixin, BaseEstimator
+):
     """Learn unit-norm embeddings with the CLMLE cluster-based large-margin loss.
 
     Trains a torch backbone so that, on the unit hypersphere, every class is a
@@ -171,6 +174,14 @@ class CLMLEEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     the labels the batch was not drawn for).  ``transform`` returns the ``T``
     unit-norm embeddings side by side: columns ``j * d .. (j + 1) * d - 1``
     belong to label ``j``.
+
+    Interrupting ``fit`` (``KeyboardInterrupt``, e.g. Ctrl-C) re-raises the
+    interrupt and leaves the estimator unfitted, as a new one (no half-trained
+    module is kept); the global torch random state is restored.  Pickles hold
+    the module on the CPU, so a model trained on a GPU loads and transforms on
+    a machine without one (with ``device="auto"`` or ``"cpu"``); loading by
+    another version of sklearn-clmle warns with
+    ``sklearn_clmle.exceptions.InconsistentVersionWarning``.
 
     Inputs are used as they are (scale pixels to ``[0, 1]`` yourself).
     ``transform`` converts one batch of rows at a time, so it needs the output
@@ -404,6 +415,7 @@ class CLMLEEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     # -- public API ----------------------------------------------------------
 
+    @unfit_on_interrupt
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the backbone and heads with the CLMLE loss.

@@ -12,11 +12,12 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ..cluster import SphericalKMeans
 from ..utils._parallel import effective_n_threads, for_blocks
+from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
 from . import _scoring
 
 
-class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
+class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstimator):
     """Classifier by the soft k-nearest-cluster rule of CLMLE.
 
     ``fit`` splits every class ``c`` into ``K_c = max(1, L_c // cluster_size)``
@@ -130,6 +131,11 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
     predict.  Fitting with a single class is allowed: every prediction is that
     class.
 
+    Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
+    leaves the estimator unfitted.  A pickled estimator warns
+    (``sklearn_clmle.exceptions.InconsistentVersionWarning``) when loaded by
+    another version of sklearn-clmle.
+
     Memory: queries are processed in blocks so that no block x centroids
     matrix exceeds scikit-learn's ``working_memory`` (see
     ``sklearn.set_config``).
@@ -190,6 +196,7 @@ class KNearestClusterClassifier(ClassifierMixin, BaseEstimator):
         self.multilabel_features = multilabel_features
         self.random_state = random_state
 
+    @unfit_on_interrupt
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Cluster every class into equal-size spherical clusters.
