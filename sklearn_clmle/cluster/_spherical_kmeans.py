@@ -383,7 +383,8 @@ class SphericalKMeans(
         Returns
         -------
         similarities : ndarray of shape (n_samples, n_clusters)
-            Values in ``[-1, 1]``, in the dtype of the fitted centroids.
+            Values in ``[-1, 1]``, in the floating dtype of ``X`` (float32
+            stays float32, as in scikit-learn).
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)

@@ -29,6 +29,15 @@ def _resolve_device(device):
     return device
 
 
+def _check_float32_range(X):
+    """Refuse values that become infinite when cast to float32."""
+    if X.size and np.abs(X).max() > np.finfo(np.float32).max:
+        raise ValueError(
+            "X has values too large for float32 (they become infinite when "
+            "cast); rescale X."
+        )
+
+
 class CLMLEEmbedder(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, VersionedPickleMixin, BaseEstimator
 ):
@@ -437,13 +446,8 @@ class CLMLEEmbedder(
         Y = self._encode_targets(y)
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
-        with np.errstate(over="ignore"):
-            X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
-        if not torch.isfinite(X_t).all():
-            raise ValueError(
-                "X has values too large for float32 (they become infinite when "
-                "cast); rescale X."
-            )
+        _check_float32_range(X)
+        X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
         device = _resolve_device(self.device)
         self.n_labels_ = Y.shape[1]
         self.margin_between_, self.margin_within_ = self._margins(Y)
@@ -473,11 +477,21 @@ class CLMLEEmbedder(
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
+        _check_float32_range(X)
         device = _resolve_device(self.device)
         net = self.module_
         if device != "cpu":
             net = copy.deepcopy(net).to(device)
-        return extract(net, X, self.batch_size, device)
+        Z = extract(net, X, self.batch_size, device)
+        norms = np.linalg.norm(Z.reshape(len(Z), self.n_labels_, -1), axis=2)
+        bad = np.flatnonzero(~np.all(np.abs(norms - 1) < 1e-3, axis=1))
+        if bad.size:
+            raise ValueError(
+                f"The module's output overflowed for {bad.size} row(s) of X (rows "
+                f"{', '.join(map(str, bad[:5]))}): values too large for the "
+                "network; rescale X as it was scaled for fit."
+            )
+        return Z
 
     def __getstate__(self):
         state = super().__getstate__()

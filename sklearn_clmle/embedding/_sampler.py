@@ -153,11 +153,10 @@ class ClusterBatchSampler:
         keys[np.arange(sizes.max()) >= sizes[:, None]] = np.inf
         if n_per < keys.shape[1]:
             pos = np.argpartition(keys, n_per - 1, axis=1)[:, :n_per]
-        else:
-            pos = np.broadcast_to(np.arange(keys.shape[1]), keys.shape)[:, :n_per]
+        else:  # no cluster has more than n_per members: take them all
+            pos = np.tile(np.arange(n_per), (clusters.shape[0], 1))
         small = sizes < n_per
         if small.any():
-            pos = np.array(pos)
             pos[small] = np.floor(
                 rng.random_sample((small.sum(), n_per)) * sizes[small, None]
             ).astype(np.intp)

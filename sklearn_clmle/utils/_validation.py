@@ -17,9 +17,31 @@ from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
 _UNIT_NORM_RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 
 
+def _unsafe(norms, dtype):
+    """Norms whose sum of squares may have under- or overflowed."""
+    info = np.finfo(dtype)
+    return ~((norms > np.sqrt(info.tiny) * 1e3) & (norms < np.sqrt(info.max) / 1e3))
+
+
+def _scaled(rows):
+    """Rows divided by their largest absolute value (all-zero rows stay 0)."""
+    top = np.abs(rows).max(axis=1)
+    return rows / np.where(top > 0, top, 1)[:, None], top
+
+
 def row_norms_checked(X, *, name="X"):
-    """Return the L2 norm of each row, refusing rows that are all zero."""
-    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    """Return the L2 norm of each row, refusing rows that are all zero.
+
+    Rows whose sum of squares under- or overflows (values below about 1e-150
+    or above 1e150 in float64; 1e-18 / 1e18 in float32) get their norm from
+    the row scaled by its largest absolute value.
+    """
+    with np.errstate(over="ignore", under="ignore"):
+        norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+        unsafe = np.flatnonzero(_unsafe(norms, X.dtype))
+        if unsafe.size:
+            scaled, top = _scaled(X[unsafe])
+            norms[unsafe] = top * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
     zero = np.flatnonzero(norms == 0)
     if zero.size:
         shown = ", ".join(str(i) for i in zero[:5])
@@ -37,10 +59,17 @@ def normalize_rows(X, *, name="X"):
 
     ``X`` is returned as it is (no copy) when its rows already have unit norm
     to floating-point precision; otherwise a normalised copy is returned.
-    Rows that are all zero raise a ``ValueError`` naming ``name``.
+    Rows that are all zero raise a ``ValueError`` naming ``name``.  Rows with
+    extreme values (whose squares under- or overflow) are normalised exactly.
     """
     norms = row_norms_checked(X, name=name)
     rtol = _UNIT_NORM_RTOL.get(X.dtype, 1e-10)
     if np.all(np.abs(norms - 1) <= rtol):
         return X
-    return X / norms[:, None].astype(X.dtype, copy=False)
+    with np.errstate(over="ignore", under="ignore"):
+        out = X / norms[:, None].astype(X.dtype, copy=False)
+        bad = np.flatnonzero(~np.isfinite(norms) | _unsafe(norms, X.dtype))
+        if bad.size:
+            scaled, _ = _scaled(X[bad])
+            out[bad] = scaled / np.linalg.norm(scaled, axis=1, keepdims=True)
+    return out
