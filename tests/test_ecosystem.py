@@ -149,3 +149,19 @@ def test_grid_search_over_margins_and_neighbours():
         search.best_estimator_.named_steps["embed"].margin_between_,
         [search.best_params_["embed__margin_between"]],
     )
+
+
+def test_joblib_round_trip_of_a_fitted_pipeline(tmp_path):
+    import joblib
+
+    X, y = blobs()
+    pipe = Pipeline(
+        [("embed", CLMLEEmbedder(**TINY)), ("clf", KNearestClusterClassifier())]
+    ).fit(X, y)
+    path = tmp_path / "pipe.joblib"
+    joblib.dump(pipe, path)
+    loaded = joblib.load(path)
+    module = loaded.named_steps["embed"].module_
+    assert all(p.device.type == "cpu" for p in module.parameters())
+    assert_array_equal(loaded.predict(X), pipe.predict(X))
+    assert_allclose(loaded[:-1].transform(X), pipe[:-1].transform(X))
