@@ -148,10 +148,8 @@ class SphericalKMeans(
     >>> angles = np.array([0.0, 0.1, 0.2, np.pi, np.pi + 0.1, np.pi + 0.2])
     >>> X = np.c_[np.cos(angles), np.sin(angles)]
     >>> km = SphericalKMeans(n_clusters=2, random_state=0).fit(X)
-    >>> km.labels_[0] == km.labels_[1] == km.labels_[2]
-    np.True_
-    >>> km.labels_[0] != km.labels_[3]
-    np.True_
+    >>> len(set(km.labels_[:3])), len(set(km.labels_))
+    (1, 2)
     >>> np.round(np.linalg.norm(km.cluster_centers_, axis=1), 6)
     array([1., 1.])
     >>> km.predict([[1.0, 0.05]]) == km.labels_[0]
