@@ -1,12 +1,15 @@
-"""Data loaders and long-tailed subsampling (numpy only, never downloads)."""
+"""Data loaders, long-tailed subsampling and imbalanced multi-label mosaics
+(numpy only, never downloads)."""
 
 from ._fashion_mnist import load_fashion_mnist
 from ._keel import load_keel
 from ._long_tailed import long_tailed_sizes, make_long_tailed
+from ._mosaics import make_mosaics
 
 __all__ = [
     "load_fashion_mnist",
     "load_keel",
     "long_tailed_sizes",
     "make_long_tailed",
+    "make_mosaics",
 ]
