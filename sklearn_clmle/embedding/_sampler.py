@@ -52,7 +52,6 @@ class ClusterBatchSampler:
         bounds = np.searchsorted(self.cluster_of[order], np.arange(n_clusters + 1))
         self.member_order = order  # members of cluster k: order[bounds[k]:bounds[k+1]]
         self.member_offsets = bounds[:-1]
-        self.members = [order[bounds[k]:bounds[k + 1]] for k in range(n_clusters)]
         self.sizes = np.diff(bounds)
         if np.any(self.sizes == 0):
             raise ValueError("every cluster needs at least one member.")
