@@ -1,8 +1,9 @@
 """sklearn-clmle: deep learning on class-imbalanced data with CLMLE.
 
-The public estimators are re-exported here.  ``CLMLEEmbedder`` needs torch and
-is imported lazily, on first access, so that ``import sklearn_clmle`` (and the
-numpy-only estimators) never import torch.
+The public estimators are re-exported here.  ``CLMLEEmbedder`` and
+``LongTailNetClassifier`` need torch and are imported lazily, on first access,
+so that ``import sklearn_clmle`` (and the numpy-only estimators) never import
+torch.
 """
 
 from ._version import __version__
@@ -10,14 +11,18 @@ from .cluster import SphericalKMeans
 from .neighbors import KNearestClusterClassifier
 
 __all__ = [
-    "KNearestClusterClassifier",
     "CLMLEEmbedder",
+    "KNearestClusterClassifier",
+    "LongTailNetClassifier",
     "SphericalKMeans",
     "__version__",
 ]
 
 # name -> submodule holding it; imported on first attribute access (PEP 562).
-_LAZY = {"CLMLEEmbedder": ".embedding"}
+_LAZY = {
+    "CLMLEEmbedder": ".embedding",
+    "LongTailNetClassifier": ".embedding",
+}
 
 
 def __getattr__(name):

@@ -1,6 +1,8 @@
-"""Deep embeddings trained with the CLMLE loss (the only torch subpackage)."""
+"""Deep embeddings trained with the CLMLE loss, and the long-tail baselines on
+the same backbone (the only torch subpackage)."""
 
+from ._baselines import LongTailNetClassifier
 from ._embedder import CLMLEEmbedder
 from ._loss import ClusterLoss
 
-__all__ = ["CLMLEEmbedder", "ClusterLoss"]
+__all__ = ["CLMLEEmbedder", "ClusterLoss", "LongTailNetClassifier"]
