@@ -31,6 +31,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn_clmle import (
     CLMLEEmbedder,
     KNearestClusterClassifier,
+    LongTailNetClassifier,
     SphericalKMeans,
 )
 
@@ -773,3 +774,48 @@ def test_embedder_transform_huge_values(fitted_embedder, value):
         assert re.search(r"float32|too large", str(exc))
         return
     np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1, atol=1e-5)
+
+
+# =============================================================================
+# LongTailNetClassifier (torch baselines: tiny settings, few examples)
+# =============================================================================
+
+NET = dict(LongTailNetClassifier._test_params, epochs=2)
+LOSSES = ["ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",
+          "class_balanced_focal"]
+
+
+@TORCH
+@given(X=matrices(min_rows=4, max_rows=20), data=st.data(),
+       container=st.sampled_from(CONTAINERS), loss=st.sampled_from(LOSSES))
+def test_longtail_net_accepts_valid_input(X, data, container, loss):
+    n = X.shape[0]
+    labels = data.draw(st.sampled_from([[0, 1, 2], [-1, 5], ["cat", "dog", "eel"]]))
+    y = np.array([labels[i % len(labels)] for i in range(n)], dtype=object
+                 if isinstance(labels[0], str) else None)
+    Xc = as_container(X, container)
+    before, y_before = snapshot(Xc), y.copy()
+    clf = LongTailNetClassifier(loss=loss, random_state=0, **NET).fit(Xc, y)
+    assert_unchanged(before, Xc)
+    np.testing.assert_array_equal(y, y_before)
+    pred = clf.predict(Xc)
+    assert pred.shape == (n,) and set(pred) <= set(labels)
+    proba = clf.predict_proba(Xc)
+    assert proba.shape == (n, len(set(labels[: min(n, len(labels))])))
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    Z = clf.transform(Xc)
+    assert Z.shape[0] == n and Z.dtype == np.float32 and np.all(np.isfinite(Z))
+
+
+@TORCH
+@given(X=matrices(min_rows=2, max_rows=10), value=st.sampled_from([np.nan, np.inf]),
+       data=st.data())
+def test_longtail_net_refuses_non_finite_and_one_class(X, value, data):
+    n = X.shape[0]
+    Xb = with_bad_value(X, value, data)
+    before = Xb.copy()
+    with pytest.raises(ValueError, match=NONFINITE):
+        LongTailNetClassifier(**NET).fit(Xb, np.arange(n) % 2)
+    np.testing.assert_array_equal(before, Xb)
+    with pytest.raises(ValueError, match=r"one class|only one"):
+        LongTailNetClassifier(**NET).fit(X, np.zeros(n, dtype=int))
