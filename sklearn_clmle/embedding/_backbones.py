@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-__all__ = ["MLP", "SmallCNN", "EmbeddingNet", "default_backbone"]
+__all__ = ["MLP", "SmallCNN", "BackboneNet", "EmbeddingNet", "default_backbone"]
 
 
 class MLP(nn.Module):
@@ -50,7 +50,23 @@ def default_backbone(input_shape, hidden_units):
     return SmallCNN(channels, hidden_units[-1] if hidden_units else 128)
 
 
-class EmbeddingNet(nn.Module):
+class BackboneNet(nn.Module):
+    """A backbone whose flat input rows are reshaped to ``input_shape`` (a 2-D
+    image shape gets a channel axis) and whose output is flattened."""
+
+    def __init__(self, backbone, input_shape):
+        super().__init__()
+        self.backbone = backbone
+        shape = tuple(input_shape)
+        self.input_shape = (1, *shape) if len(shape) == 2 else shape
+
+    def features(self, x):
+        x = x.reshape(x.shape[0], *self.input_shape)
+        out = self.backbone(x)
+        return out.reshape(out.shape[0], -1)
+
+
+class EmbeddingNet(BackboneNet):
     """A backbone, one linear ``embedding_dim`` head per label, L2 normalised.
 
     ``forward`` returns a list with one ``(n, embedding_dim)`` unit-norm tensor
@@ -59,18 +75,10 @@ class EmbeddingNet(nn.Module):
     """
 
     def __init__(self, backbone, n_backbone_out, embedding_dim, n_heads, input_shape):
-        super().__init__()
-        self.backbone = backbone
+        super().__init__(backbone, input_shape)
         self.heads = nn.ModuleList(
             nn.Linear(n_backbone_out, embedding_dim) for _ in range(n_heads)
         )
-        shape = tuple(input_shape)
-        self.input_shape = (1, *shape) if len(shape) == 2 else shape
-
-    def features(self, x):
-        x = x.reshape(x.shape[0], *self.input_shape)
-        out = self.backbone(x)
-        return out.reshape(out.shape[0], -1)
 
     def raw_heads(self, x):
         feats = self.features(x)

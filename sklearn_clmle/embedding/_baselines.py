@@ -17,15 +17,15 @@ from sklearn.base import (
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context
-from ._backbones import default_backbone, output_width
-from ._embedder import _check_float32_range, _resolve_device
+from ._backbones import BackboneNet
+from ._base import TorchInputMixin, resolve_device
 from ._longtail_losses import (
     balanced_weights,
     cross_entropy_loss,
@@ -57,20 +57,12 @@ class _NormedLinear(nn.Module):
         return F.normalize(x, dim=1) @ F.normalize(self.weight, dim=1).T
 
 
-class _HeadNet(nn.Module):
+class _HeadNet(BackboneNet):
     """A backbone and one classification head; flat rows are reshaped first."""
 
     def __init__(self, backbone, n_backbone_out, n_classes, input_shape, cosine):
-        super().__init__()
-        self.backbone = backbone
+        super().__init__(backbone, input_shape)
         self.head = (_NormedLinear if cosine else nn.Linear)(n_backbone_out, n_classes)
-        shape = tuple(input_shape)
-        self.input_shape = (1, *shape) if len(shape) == 2 else shape
-
-    def features(self, x):
-        x = x.reshape(x.shape[0], *self.input_shape)
-        out = self.backbone(x)
-        return out.reshape(out.shape[0], -1)
 
     def forward(self, x):
         return self.head(self.features(x))
@@ -80,6 +72,7 @@ class LongTailNetClassifier(
     ClassNamePrefixFeaturesOutMixin,
     ClassifierMixin,
     TransformerMixin,
+    TorchInputMixin,
     VersionedPickleMixin,
     BaseEstimator,
 ):
@@ -309,47 +302,8 @@ class LongTailNetClassifier(
 
     # -- validation helpers -------------------------------------------------
 
-    def _validate_X(self, X, *, reset, y=None):
-        kwargs = dict(
-            reset=reset, accept_sparse=False, dtype="numeric", allow_nd=True,
-            ensure_all_finite=True,
-        )
-        if y is None and not reset:
-            X = validate_data(self, X, **kwargs)
-        else:
-            X, y = validate_data(self, X, y, **kwargs)
-        if X.ndim > 4:
-            raise ValueError(
-                f"X has {X.ndim} dimensions; expected 2 (n_samples, n_features), "
-                "3 (n_samples, height, width) or 4 (n_samples, channels, height, "
-                "width)."
-            )
-        if not reset and X.shape[1:] != self._input_layout:
-            raise ValueError(
-                f"X has sample shape {X.shape[1:]}, but LongTailNetClassifier was "
-                f"fitted on samples of shape {self._input_layout}."
-            )
-        _check_float32_range(X)
-        return X, y
-
-    def _sample_shape(self, X):
-        if self.input_shape is None:
-            return tuple(X.shape[1:])
-        shape = tuple(int(s) for s in self.input_shape)
-        if math.prod(shape) != math.prod(X.shape[1:]):
-            raise ValueError(
-                f"input_shape={self.input_shape} has {math.prod(shape)} values per "
-                f"sample, but the samples of X have shape {X.shape[1:]} "
-                f"({math.prod(X.shape[1:])} values)."
-            )
-        return shape
-
     def _build_net(self, n_classes):
-        if self.module is None:
-            backbone = default_backbone(self.input_shape_, tuple(self.hidden_units))
-        else:
-            backbone = copy.deepcopy(self.module).to("cpu")
-        width = output_width(backbone, self.input_shape_)
+        backbone, width = self._backbone()
         return _HeadNet(backbone, width, n_classes, self.input_shape_,
                         cosine=self.loss == "ldam_drw")
 
@@ -413,7 +367,7 @@ class LongTailNetClassifier(
     @torch.no_grad()
     def _forward(self, X, features):
         """Logits (or backbone features) of validated ``X``, float32 numpy."""
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         net = self.module_
         if device != "cpu":
             net = copy.deepcopy(net).to(device)
@@ -479,7 +433,7 @@ class LongTailNetClassifier(
         else:
             self.drw_epoch_ = None
         X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         devices = [torch.cuda.current_device()] if device.startswith("cuda") else []

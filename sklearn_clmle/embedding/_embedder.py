@@ -10,36 +10,21 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context
-from ._backbones import EmbeddingNet, default_backbone, output_width
+from ._backbones import EmbeddingNet
+from ._base import TorchInputMixin, resolve_device
 from ._training import extract, train
 
 
-def _resolve_device(device):
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            "device='cuda' was requested but torch.cuda.is_available() is False; "
-            "use device='cpu' or device='auto'."
-        )
-    return device
-
-
-def _check_float32_range(X):
-    """Refuse values that become infinite when cast to float32."""
-    if X.size and np.abs(X).max() > np.finfo(np.float32).max:
-        raise ValueError(
-            "X has values too large for float32 (they become infinite when "
-            "cast); rescale X."
-        )
-
-
 class CLMLEEmbedder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, VersionedPickleMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    TorchInputMixin,
+    VersionedPickleMixin,
+    BaseEstimator,
 ):
     """Learn unit-norm embeddings with the CLMLE cluster-based large-margin loss.
 
@@ -258,6 +243,8 @@ class CLMLEEmbedder(
         "verbose": ["verbose"],
     }
 
+    _multi_output_y = True  # multi-label indicator matrices
+
     # Tiny settings for the scikit-learn estimator checks (tests/test_common.py).
     _test_params = {
         "hidden_units": (8,),
@@ -333,40 +320,6 @@ class CLMLEEmbedder(
 
     # -- validation helpers -------------------------------------------------
 
-    def _validate_X(self, X, *, reset, y=None):
-        kwargs = dict(
-            reset=reset, accept_sparse=False, dtype="numeric", allow_nd=True,
-            ensure_all_finite=True,
-        )
-        if y is None and not reset:
-            X = validate_data(self, X, **kwargs)
-        else:
-            X, y = validate_data(self, X, y, multi_output=True, **kwargs)
-        if X.ndim > 4:
-            raise ValueError(
-                f"X has {X.ndim} dimensions; expected 2 (n_samples, n_features), "
-                "3 (n_samples, height, width) or 4 (n_samples, channels, height, "
-                "width)."
-            )
-        if not reset and X.shape[1:] != self._input_layout:
-            raise ValueError(
-                f"X has sample shape {X.shape[1:]}, but CLMLEEmbedder was fitted "
-                f"on samples of shape {self._input_layout}."
-            )
-        return X, y
-
-    def _sample_shape(self, X):
-        if self.input_shape is None:
-            return tuple(X.shape[1:])
-        shape = tuple(int(s) for s in self.input_shape)
-        if math.prod(shape) != math.prod(X.shape[1:]):
-            raise ValueError(
-                f"input_shape={self.input_shape} has {math.prod(shape)} values per "
-                f"sample, but the samples of X have shape {X.shape[1:]} "
-                f"({math.prod(X.shape[1:])} values)."
-            )
-        return shape
-
     def _encode_targets(self, y):
         """Return ``Y`` of shape (n_samples, n_labels) with encoded classes."""
         y = np.asarray(y)
@@ -413,11 +366,7 @@ class CLMLEEmbedder(
         return np.array(a1, dtype=float), np.array(a2, dtype=float)
 
     def _build_net(self, n_heads):
-        if self.module is None:
-            backbone = default_backbone(self.input_shape_, tuple(self.hidden_units))
-        else:
-            backbone = copy.deepcopy(self.module).to("cpu")
-        width = output_width(backbone, self.input_shape_)
+        backbone, width = self._backbone()
         return EmbeddingNet(
             backbone, width, self.embedding_dim, n_heads, self.input_shape_
         )
@@ -446,9 +395,8 @@ class CLMLEEmbedder(
         Y = self._encode_targets(y)
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
-        _check_float32_range(X)
         X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         self.n_labels_ = Y.shape[1]
         self.margin_between_, self.margin_within_ = self._margins(Y)
         rng = check_random_state(self.random_state)
@@ -477,8 +425,7 @@ class CLMLEEmbedder(
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
-        _check_float32_range(X)
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         net = self.module_
         if device != "cpu":
             net = copy.deepcopy(net).to(device)

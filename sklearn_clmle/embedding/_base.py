@@ -1,0 +1,88 @@
+"""Input handling shared by the torch estimators (private)."""
+
+import copy
+import math
+
+import numpy as np
+import torch
+from sklearn.utils.validation import validate_data
+
+from ._backbones import default_backbone, output_width
+
+
+def resolve_device(device):
+    """``"auto"``: CUDA when available; refuse ``"cuda"`` without it."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device='cuda' was requested but torch.cuda.is_available() is False; "
+            "use device='cpu' or device='auto'."
+        )
+    return device
+
+
+def check_float32_range(X):
+    """Refuse values that become infinite when cast to float32."""
+    if X.size and np.abs(X).max() > np.finfo(np.float32).max:
+        raise ValueError(
+            "X has values too large for float32 (they become infinite when "
+            "cast); rescale X."
+        )
+
+
+class TorchInputMixin:
+    """Validation of flat or image input and the default/user backbone.
+
+    Expects the parameters ``module``, ``input_shape`` and ``hidden_units``;
+    ``fit`` sets ``_input_layout`` (the sample shape of ``X``) and
+    ``input_shape_`` (the shape fed to the backbone).  ``_multi_output_y``
+    says whether a 2-D ``y`` (multi-label) is accepted.
+    """
+
+    _multi_output_y = False
+
+    def _validate_X(self, X, *, reset, y=None):
+        kwargs = dict(
+            reset=reset, accept_sparse=False, dtype="numeric", allow_nd=True,
+            ensure_all_finite=True,
+        )
+        if y is None and not reset:
+            X = validate_data(self, X, **kwargs)
+        else:
+            X, y = validate_data(
+                self, X, y, multi_output=self._multi_output_y, **kwargs
+            )
+        if X.ndim > 4:
+            raise ValueError(
+                f"X has {X.ndim} dimensions; expected 2 (n_samples, n_features), "
+                "3 (n_samples, height, width) or 4 (n_samples, channels, height, "
+                "width)."
+            )
+        if not reset and X.shape[1:] != self._input_layout:
+            raise ValueError(
+                f"X has sample shape {X.shape[1:]}, but {type(self).__name__} was "
+                f"fitted on samples of shape {self._input_layout}."
+            )
+        check_float32_range(X)
+        return X, y
+
+    def _sample_shape(self, X):
+        if self.input_shape is None:
+            return tuple(X.shape[1:])
+        shape = tuple(int(s) for s in self.input_shape)
+        if math.prod(shape) != math.prod(X.shape[1:]):
+            raise ValueError(
+                f"input_shape={self.input_shape} has {math.prod(shape)} values per "
+                f"sample, but the samples of X have shape {X.shape[1:]} "
+                f"({math.prod(X.shape[1:])} values)."
+            )
+        return shape
+
+    def _backbone(self):
+        """The backbone (a copy of ``module``, or the default) and its width."""
+        if self.module is None:
+            backbone = default_backbone(self.input_shape_, tuple(self.hidden_units))
+        else:
+            backbone = copy.deepcopy(self.module).to("cpu")
+        return backbone, output_width(backbone, self.input_shape_)
