@@ -32,7 +32,8 @@ def check_float32_range(X):
 
 
 class TorchInputMixin:
-    """Validation of flat or image input and the default/user backbone.
+    """Validation of flat or image input, the default/user backbone, and
+    CPU-only pickles of the fitted ``module_``.
 
     Expects the parameters ``module``, ``input_shape`` and ``hidden_units``;
     ``fit`` sets ``_input_layout`` (the sample shape of ``X``) and
@@ -78,6 +79,16 @@ class TorchInputMixin:
                 f"({math.prod(X.shape[1:])} values)."
             )
         return shape
+
+    def __getstate__(self):
+        # pickles hold the module on the CPU: they load without a GPU
+        state = super().__getstate__()
+        module = state.get("module_")
+        if module is not None and any(
+            p.device.type != "cpu" for p in module.parameters()
+        ):
+            state["module_"] = copy.deepcopy(module).to("cpu")
+        return state
 
     def _backbone(self):
         """The backbone (a copy of ``module``, or the default) and its width."""

@@ -544,15 +544,6 @@ class LongTailNetClassifier(
         X, _ = self._validate_X(X, reset=False)
         return self._forward(X, features=True)
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        module = state.get("module_")
-        if module is not None and any(
-            p.device.type != "cpu" for p in module.parameters()
-        ):
-            state["module_"] = copy.deepcopy(module).to("cpu")
-        return state
-
     @property
     def _n_features_out(self):
         return self._n_backbone_out

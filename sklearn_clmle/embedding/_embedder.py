@@ -440,15 +440,6 @@ class CLMLEEmbedder(
             )
         return Z
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        module = state.get("module_")
-        if module is not None and any(
-            p.device.type != "cpu" for p in module.parameters()
-        ):
-            state["module_"] = copy.deepcopy(module).to("cpu")
-        return state
-
     @property
     def _n_features_out(self):
         return self.embedding_dim * self.n_labels_
