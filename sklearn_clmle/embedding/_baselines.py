@@ -479,13 +479,7 @@ class LongTailNetClassifier(
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_`` (float64).
         """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        logits = self._forward(X, features=False).astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+        return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X):
         """Logarithm of ``predict_proba``.
