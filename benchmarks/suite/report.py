@@ -1,0 +1,207 @@
+"""Metrics, tables and plots of the suite.
+
+Rows (one per data set, seed and method) go to ``suite_<data>.csv``; the
+per-class recalls to ``suite_<data>_per_class.csv``.  The Markdown tables
+(``suite_<data>.md``, ``suite_summary.md``) and the plots are rebuilt from
+those CSV files, so they always describe what is on disk.
+"""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from imblearn.metrics import geometric_mean_score
+from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score
+
+FIELDS = ["dataset", "seed", "method", "group", "balanced_accuracy", "macro_f1",
+          "g_mean", "recall_many", "recall_medium", "recall_few", "fit_seconds",
+          "predict_seconds", "skipped"]
+METRICS = [("balanced_accuracy", "balanced acc."), ("macro_f1", "macro F1"),
+           ("g_mean", "G-mean"), ("recall_many", "many"),
+           ("recall_medium", "medium"), ("recall_few", "few")]
+
+
+def shot_groups(counts):
+    """Many / medium / few-shot classes: terciles of the training counts.
+
+    Classes sorted by decreasing training count are cut into three groups as
+    equal as possible (``np.array_split``); with the usual fixed thresholds
+    (100 / 20 images) the small sets here would leave groups empty.
+    """
+    order = np.argsort(-np.asarray(counts), kind="stable")
+    return [np.sort(g) for g in np.array_split(order, 3)]
+
+
+def score(y_true, y_pred, counts):
+    """The metrics of one prediction; per-class recall as a second value."""
+    labels = np.arange(len(counts))
+    recall = recall_score(y_true, y_pred, labels=labels, average=None,
+                          zero_division=0)
+    present = np.isin(labels, y_true)
+    many, medium, few = (recall[g[present[g]]].mean() for g in shot_groups(counts))
+    return {
+        "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
+        "macro_f1": f1_score(y_true, y_pred, average="macro"),
+        "g_mean": geometric_mean_score(y_true, y_pred, average="multiclass"),
+        "recall_many": many, "recall_medium": medium, "recall_few": few,
+    }, recall
+
+
+def append_csv(path, rows, fields):
+    path = Path(path)
+    new = not path.exists()
+    with path.open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def read_csv(path):
+    with Path(path).open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def latest(rows):
+    """Keep the last row of every (dataset, seed, method): re-runs replace."""
+    out = {}
+    for row in rows:
+        out[(row["dataset"], row["seed"], row["method"])] = row
+    return list(out.values())
+
+
+def _summaries(rows, method_order):
+    """method -> {metric: (mean, std, n_seeds)} over the non-skipped rows."""
+    by_method = {}
+    for row in rows:
+        if row["skipped"]:
+            continue
+        by_method.setdefault(row["method"], []).append(row)
+    out = {}
+    for method in [m for m in method_order if m in by_method] + sorted(
+            set(by_method) - set(method_order)):
+        group = by_method[method]
+        stats = {}
+        for key in [k for k, _ in METRICS] + ["fit_seconds"]:
+            values = np.array([float(r[key]) for r in group])
+            stats[key] = (values.mean(), values.std(), len(values))
+        out[method] = stats
+    return out
+
+
+def dataset_table(rows, method_order, groups):
+    """Markdown: one row per method, mean ± std over seeds, best in bold."""
+    summary = _summaries(rows, method_order)
+    if not summary:
+        return "(no results)\n"
+    best = {k: max(s[k][0] for s in summary.values()) for k, _ in METRICS}
+    head = ["method", "group"] + [label for _, label in METRICS] + ["fit (s)", "seeds"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    ranked = sorted(summary, key=lambda m: -summary[m]["balanced_accuracy"][0])
+    for method in ranked:
+        stats = summary[method]
+        cells = [method, groups.get(method, "")]
+        for key, _ in METRICS:
+            mean, std, _ = stats[key]
+            text = f"{100 * mean:.1f} ± {100 * std:.1f}"
+            cells.append(f"**{text}**" if np.isclose(mean, best[key]) else text)
+        cells += [f"{stats['fit_seconds'][0]:.1f}", str(stats["fit_seconds"][2])]
+        lines.append("| " + " | ".join(cells) + " |")
+    skipped = sorted({(r["method"], r["skipped"]) for r in rows if r["skipped"]})
+    for method, why in skipped:
+        lines.append(f"\n*{method}* not run: {why}")
+    return "\n".join(lines) + "\n"
+
+
+def summary_table(rows_by_dataset, method_order):
+    """Markdown: balanced accuracy of every method on every data set."""
+    datasets = list(rows_by_dataset)
+    summaries = {d: _summaries(r, method_order) for d, r in rows_by_dataset.items()}
+    methods = [m for m in method_order if any(m in s for s in summaries.values())]
+    lines = ["| method | " + " | ".join(datasets) + " |",
+             "|" + " --- |" * (len(datasets) + 1)]
+    best = {d: max((s["balanced_accuracy"][0] for s in summaries[d].values()),
+                   default=np.nan) for d in datasets}
+    for method in methods:
+        cells = [method]
+        for d in datasets:
+            if method not in summaries[d]:
+                cells.append("—")
+                continue
+            mean, std, _ = summaries[d][method]["balanced_accuracy"]
+            text = f"{100 * mean:.1f} ± {100 * std:.1f}"
+            cells.append(f"**{text}**" if np.isclose(mean, best[d]) else text)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_recall(per_class_rows, methods, path, title):
+    """Per-class recall (mean over seeds) against training count."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for method in methods:
+        sel = [r for r in per_class_rows if r["method"] == method]
+        if not sel:
+            continue
+        classes = sorted({int(r["class"]) for r in sel})
+        count = [np.mean([float(r["train_count"]) for r in sel if int(r["class"]) == c])
+                 for c in classes]
+        rec = [np.mean([float(r["recall"]) for r in sel if int(r["class"]) == c])
+               for c in classes]
+        order = np.argsort(count)[::-1]
+        ax.plot(np.array(count)[order], np.array(rec)[order], marker="o",
+                markersize=3, label=method,
+                linewidth=2.5 if method.startswith("CLMLE") else 1)
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("training samples of the class (log scale; head to tail)")
+    ax.set_ylabel("test recall (mean over seeds)")
+    ax.set_title(title)
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_bacc_vs_ir(rows_by_dataset, methods, path):
+    """Balanced accuracy against imbalance ratio, one panel per image family."""
+    plt = _pyplot()
+    families = sorted({d.split("-ir")[0] for d in rows_by_dataset if "-ir" in d})
+    if not families:
+        return False
+    fig, axes = plt.subplots(1, len(families), figsize=(6 * len(families), 4.5),
+                             squeeze=False)
+    for ax, family in zip(axes[0], families):
+        sets = sorted((int(d.split("-ir")[1]), d) for d in rows_by_dataset
+                      if d.startswith(family + "-ir"))
+        for method in methods:
+            xs, ys, es = [], [], []
+            for ratio, d in sets:
+                vals = [float(r["balanced_accuracy"]) for r in rows_by_dataset[d]
+                        if r["method"] == method and not r["skipped"]]
+                if vals:
+                    xs.append(ratio)
+                    ys.append(100 * np.mean(vals))
+                    es.append(100 * np.std(vals))
+            if xs:
+                ax.errorbar(xs, ys, yerr=es, marker="o", markersize=3, capsize=2,
+                            label=method,
+                            linewidth=2.5 if method.startswith("CLMLE") else 1)
+        ax.set_xscale("log")
+        ax.set_xlabel("imbalance ratio of the training set")
+        ax.set_ylabel("balanced accuracy (%)")
+        ax.set_title(family)
+    axes[0][-1].legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
