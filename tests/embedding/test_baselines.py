@@ -150,6 +150,86 @@ def test_focal_gradient_finite_when_probability_rounds_to_one():
     assert torch.isfinite(z.grad).all()
 
 
+# -- angular-margin losses (CosFace, ArcFace) ---------------------------------
+
+# Cosines of a cosine head, with true-class cosines across [-1, 1]: the ends,
+# near the ends, and past ArcFace's threshold cos(pi - m) (rows 2 and 5).
+COSINES = np.array([
+    [1.0, 0.2, -0.3],
+    [0.1, -0.4, 0.3],
+    [0.0, -0.95, 0.5],
+    [0.6, 1 - 1e-9, -0.8],
+    [-0.2, 0.4, -1.0],
+    [0.3, 0.1, -1 + 1e-9],
+    [0.9, -0.6, 0.99],
+])
+COS_TARGETS = np.array([0, 2, 1, 1, 2, 2, 0])
+
+
+def _naive_arcface_target(c, m, eps=L.ARCFACE_EPS):
+    """cos(theta + m) by way of the angle; past pi - m, cos theta - m sin m."""
+    if c > math.cos(math.pi - m):
+        theta = math.acos(min(max(c, -1 + eps), 1 - eps))
+        return math.cos(theta + m)
+    return c - m * math.sin(m)
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.35, 0.5])
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_cosface_loss_matches_formula(margin, scale):
+    per = []
+    for z, t in zip(COSINES, COS_TARGETS):
+        z = z.copy()
+        z[t] -= margin
+        per.append(-_log_softmax_row(list(scale * z))[t])
+    got = L.cosface_loss(_t(COSINES), torch.tensor(COS_TARGETS), margin, scale)
+    assert got.item() == pytest.approx(np.mean(per), rel=1e-10)
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.35, 0.5, 1.2])
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_arcface_loss_matches_formula(margin, scale):
+    per = []
+    for z, t in zip(COSINES, COS_TARGETS):
+        z = z.copy()
+        z[t] = _naive_arcface_target(z[t], margin)
+        per.append(-_log_softmax_row(list(scale * z))[t])
+    got = L.arcface_loss(_t(COSINES), torch.tensor(COS_TARGETS), margin, scale)
+    assert got.item() == pytest.approx(np.mean(per), rel=1e-10)
+
+
+def test_arcface_target_is_cos_theta_plus_m_and_decreasing_in_theta():
+    m = 0.5
+    theta = np.linspace(0.0, math.pi, 2001)
+    phi = L.arcface_target_cosine(_t(np.cos(theta)), m).numpy()
+    inside = (theta + m < math.pi) & (theta > 1e-2)
+    np.testing.assert_allclose(phi[inside], np.cos(theta[inside] + m), atol=1e-12)
+    past = theta + m > math.pi + 1e-9
+    np.testing.assert_allclose(phi[past], np.cos(theta[past]) - m * math.sin(m),
+                               atol=1e-12)
+    assert np.all(np.diff(phi) < 0)
+    # margin 0: the plain cosine (but for the clamp at the ends)
+    phi0 = L.arcface_target_cosine(_t(np.cos(theta)), 0.0).numpy()
+    np.testing.assert_allclose(phi0, np.cos(theta), atol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("loss", ["cosface", "arcface"])
+def test_angular_gradients_finite_at_theta_zero_and_pi(dtype, loss):
+    fn = {"cosface": L.cosface_loss, "arcface": L.arcface_loss}[loss]
+    # true-class cosines at and just inside 1 and -1, and just past 1 (a
+    # float32 cosine of two normalised vectors can round above 1)
+    for c in [1.0, 1 - 1e-9, 1 + 1e-7, -1.0, -1 + 1e-9, -1 - 1e-7]:
+        cos = torch.tensor([[c, 0.3, -0.2]], dtype=dtype, requires_grad=True)
+        loss_value = fn(cos, torch.tensor([0]), 0.5, 30.0)
+        loss_value.backward()
+        assert torch.isfinite(loss_value)
+        assert torch.isfinite(cos.grad).all(), (c, cos.grad)
+        if c < 0:
+            # theta = pi: the true class is still pulled towards its weight
+            assert cos.grad[0, 0] < 0
+
+
 # -- the estimator uses those losses ------------------------------------------
 
 
