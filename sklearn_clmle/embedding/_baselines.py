@@ -1,71 +1,39 @@
-"""LongTailNetClassifier: the CLMLE backbone with a linear head and a long-tail loss."""
+"""LongTailNetClassifier: the CLMLE backbone with a linear or cosine head and a
+long-tail (or angular-margin) loss; multi-label targets get one sigmoid each."""
 
-import copy
 import math
-import time
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.history import History
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
-from torch import nn
-from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context
-from ._backbones import BackboneNet
 from ._base import TorchInputMixin, resolve_device
-from ._longtail_losses import (
-    balanced_weights,
-    cross_entropy_loss,
-    effective_number_weights,
-    focal_loss,
-    ldam_loss,
-    logit_adjusted_loss,
-)
-from ._training import _check_finite, make_optimizer
+from ._baseline_training import epoch_loss, train_head_net
+from ._heads import HeadNet, head_outputs
+from ._targets import encode_targets
 
-# Scale ``s`` multiplying the cosine logits of the LDAM head (Cao et al.'s value).
+# The default of ``angular_scale``, the scale ``s`` of the cosine logits (Cao
+# et al.'s value for LDAM, Wang et al.'s for AM-softmax).
 LDAM_SCALE = 30.0
-# Rows per forward pass in predict / decision_function / transform.
-_INFERENCE_BATCH = 1024
+# ``angular_margin="auto"``: the margins of the CosFace and ArcFace papers.
+AUTO_ANGULAR_MARGIN = {"cosface": 0.35, "arcface": 0.5}
 
 _LOSSES = ("ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",
-           "class_balanced_focal")
-
-
-class _NormedLinear(nn.Module):
-    """Cosine head: ``normalize(x) @ normalize(W)^T`` (LDAM's ``NormedLinear``)."""
-
-    def __init__(self, in_features, out_features):
-        super().__init__()
-        self.weight = nn.Parameter(torch.empty(out_features, in_features))
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-
-    def forward(self, x):
-        return F.normalize(x, dim=1) @ F.normalize(self.weight, dim=1).T
-
-
-class _HeadNet(BackboneNet):
-    """A backbone and one classification head; flat rows are reshaped first."""
-
-    def __init__(self, backbone, n_backbone_out, n_classes, input_shape, cosine):
-        super().__init__(backbone, input_shape)
-        self.head = (_NormedLinear if cosine else nn.Linear)(n_backbone_out, n_classes)
-
-    def forward(self, x):
-        return self.head(self.features(x))
+           "class_balanced_focal", "cosface", "arcface")
+# Losses on a cosine head, whose prediction logits are angular_scale * cos.
+_COSINE_LOSSES = ("ldam_drw", "cosface", "arcface")
+# Losses available for multi-label targets (binary cross-entropy per label).
+_MULTILABEL_LOSSES = ("ce", "weighted_ce")
 
 
 class LongTailNetClassifier(
@@ -82,13 +50,17 @@ class LongTailNetClassifier(
     ``hidden_units``, or a small CNN for images) and a linear head with one of
     the usual long-tail losses, with the same optimiser and budget options,
     so that CLMLE can be compared with them on the same network (Huang et al.,
-    Section 5; ``DESIGN.md`` Section 4).
+    Section 5; ``DESIGN.md`` Section 4).  The angular-margin losses
+    (CosFace, ArcFace) train a cosine head, for open-set face-verification
+    baselines on the penultimate features.  A binary indicator matrix ``y``
+    (multi-label) trains one sigmoid output per label with binary
+    cross-entropy.
 
     Parameters
     ----------
     module : torch.nn.Module or None, default=None
         The backbone, mapping a batch of samples of shape ``input_shape`` to
-        features; a linear head to the classes is added on top of it.  It is
+        features; a head to the classes (or labels) is added on top of it.  It is
         copied, never modified.  ``None`` builds the default backbone of
         :class:`CLMLEEmbedder`: an MLP with ``hidden_units`` for flat
         features; a small CNN (two conv blocks, global pooling, a
@@ -101,7 +73,8 @@ class LongTailNetClassifier(
     hidden_units : tuple of int, default=(256, 128)
         Widths of the default MLP (ignored when ``module`` is given).
     loss : {"ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal", \
-            "class_balanced_focal"}, default="logit_adjusted"
+            "class_balanced_focal", "cosface", "arcface"}, \
+            default="logit_adjusted"
         Training loss, with ``n_c`` the training count of class ``c``:
 
         - ``"ce"``: softmax cross-entropy.
@@ -112,14 +85,29 @@ class LongTailNetClassifier(
           logits.
         - ``"ldam_drw"``: LDAM (Cao et al., 2019) on a cosine head: the
           true-class cosine minus ``m_c = K / n_c ** (1/4)`` (``K`` such that
-          the largest margin is ``ldam_max_margin``), times ``s = 30``, in a
-          cross-entropy; from epoch ``drw_epoch`` on, deferred re-weighting
-          with the effective-number weights of ``beta``.
+          the largest margin is ``ldam_max_margin``), times ``s =
+          angular_scale``, in a cross-entropy; from epoch ``drw_epoch`` on,
+          deferred re-weighting with the effective-number weights of
+          ``beta``.
         - ``"focal"``: focal loss ``-(1 - p_y) ** gamma log p_y`` (Lin et
           al., 2017).
         - ``"class_balanced_focal"``: the focal loss times the weights
           ``(1 - beta) / (1 - beta ** n_c)``, normalised to sum to ``C``
           (Cui et al., 2019).
+        - ``"cosface"``: CosFace / AM-softmax (Wang et al., 2018) on a
+          cosine head (normalised features times normalised class weights):
+          cross-entropy of ``s * cos theta_j``, with ``s * (cos theta_y -
+          m)`` for the true class, ``s = angular_scale``, ``m =
+          angular_margin``.
+        - ``"arcface"``: ArcFace (Deng et al., 2019) on the same cosine head:
+          the true-class logit is ``s * cos(theta_y + m)``, with ``m`` in
+          radians (see Notes for its numerically safe form).
+
+        For multi-label ``y`` only ``"ce"`` (binary cross-entropy, mean over
+        samples and labels) and ``"weighted_ce"`` (the same with, for label
+        ``j``, positives weighted ``n / (2 n_pos_j)`` and negatives ``n / (2
+        n_neg_j)``: scikit-learn's ``"balanced"`` per label) are available;
+        ``fit`` refuses the others with a ``ValueError``.
     tau : float, default=1.0
         Temperature of the logit adjustment (``loss="logit_adjusted"``).
     gamma : float, default=2.0
@@ -130,6 +118,14 @@ class LongTailNetClassifier(
         re-weighting of ``"ldam_drw"``.  Must be in ``[0, 1)``.
     ldam_max_margin : float, default=0.5
         Largest LDAM margin (that of the rarest class), in cosine units.
+    angular_scale : float, default=30.0
+        Scale ``s`` of the cosine logits of the cosine-head losses
+        (``"ldam_drw"``, ``"cosface"``, ``"arcface"``), in training and in
+        the prediction logits.  Must be positive.
+    angular_margin : float or "auto", default="auto"
+        Margin ``m`` of ``"cosface"`` (in cosine units) and ``"arcface"`` (in
+        radians), in ``[0, pi)``.  ``"auto"``: the papers' values, 0.35 for
+        CosFace and 0.5 for ArcFace.  Ignored by the other losses.
     drw_epoch : int or None, default=None
         For ``"ldam_drw"``: number of epochs trained without weights before
         the deferred re-weighting switches on (epochs ``drw_epoch + 1`` onward
@@ -162,12 +158,17 @@ class LongTailNetClassifier(
         The trained network (``module_.backbone`` and ``module_.head``), on
         the CPU, in eval mode.
     classes_ : ndarray of shape (n_classes,)
-        Class labels.
-    class_counts_ : ndarray of shape (n_classes,)
-        Training count of each class, as used by the losses.
+        Class labels; for multi-label ``y``, ``np.arange(n_labels)`` (as
+        :class:`~sklearn.neural_network.MLPClassifier`).
+    class_counts_ : ndarray of shape (n_classes,) or (2, n_labels)
+        Training count of each class, as used by the losses; for multi-label
+        ``y``, the negatives (row 0) and positives (row 1) of each label.
     drw_epoch_ : int or None
         Epochs trained before the re-weighting of ``"ldam_drw"`` (``None``
         for the other losses).
+    angular_margin_ : float or None
+        Margin used by ``"cosface"`` or ``"arcface"`` (``angular_margin``
+        with ``"auto"`` resolved); ``None`` for the other losses.
     input_shape_ : tuple of int
         Shape of one sample as fed to the backbone.
     history_ : skorch.history.History
@@ -188,11 +189,30 @@ class LongTailNetClassifier(
     Notes
     -----
     ``decision_function`` returns the logits the head gives at prediction
-    time: the plain logits (no logit adjustment, no LDAM margin); for
-    ``"ldam_drw"`` the cosines times ``s = 30``, the scale of training.  For
-    two classes it returns the difference ``logit_1 - logit_0``, as
+    time: the plain logits (no logit adjustment, no margin); for the
+    cosine-head losses (``"ldam_drw"``, ``"cosface"``, ``"arcface"``) the
+    cosines times ``s = angular_scale``, the scale of training.  For two
+    classes it returns the difference ``logit_1 - logit_0``, as
     scikit-learn's binary classifiers.  ``predict_proba`` is the softmax of
     these logits.
+
+    ArcFace computes ``cos(theta_y + m)`` as ``c cos m - sqrt(1 - c^2) sin
+    m``, with ``c = cos theta_y`` clamped to ``[-1 + 1e-6, 1 - 1e-6]`` so
+    that the gradient stays finite at ``theta_y = 0``; where ``theta_y + m >
+    pi`` the true-class logit falls back to ``cos theta_y - m sin m`` (the
+    threshold fallback of the ArcFace reference code, ``easy_margin=False``),
+    which keeps it decreasing in ``theta_y``.
+
+    With multi-label ``y`` (a binary indicator matrix of shape ``(n_samples,
+    n_labels)``, each label with both values in training) the head has one
+    output per label, trained with sigmoid binary cross-entropy.
+    ``decision_function`` then returns the ``(n_samples, n_labels)`` logits
+    (even for two labels), ``predict_proba`` their sigmoids, an ``(n_samples,
+    n_labels)`` array as :class:`~sklearn.neural_network.MLPClassifier`
+    returns (not the list of ``(n_samples, 2)`` arrays of scikit-learn's
+    multi-output meta-estimators), and ``predict`` the indicator matrix of
+    ``logit > 0`` (probability above 0.5), in the dtype of the training
+    ``y``.
 
     ``transform`` returns the penultimate features (the backbone's output,
     before the head), so that a fitted baseline can serve as the embedder of
@@ -212,6 +232,11 @@ class LongTailNetClassifier(
     Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
     Cui et al., "Class-Balanced Loss Based on Effective Number of Samples",
     CVPR 2019.
+    Wang et al., "CosFace: Large Margin Cosine Loss for Deep Face
+    Recognition", CVPR 2018; Wang et al., "Additive Margin Softmax for Face
+    Verification", IEEE Signal Processing Letters 2018.
+    Deng et al., "ArcFace: Additive Angular Margin Loss for Deep Face
+    Recognition", CVPR 2019.
 
     Examples
     --------
@@ -229,6 +254,15 @@ class LongTailNetClassifier(
     ((50, 2), (50, 16))
     >>> clf.drw_epoch_, clf.history_[:, "reweighted"]
     (4, [False, False, False, False, True, True])
+
+    Multi-label targets, one sigmoid output per label:
+
+    >>> Y = np.c_[y == "rare", X[:, 0] > 0].astype(int)
+    >>> ml = LongTailNetClassifier(hidden_units=(16,), loss="weighted_ce",
+    ...                            epochs=6, batch_size=10, learning_rate=1e-2,
+    ...                            random_state=0).fit(X, Y)
+    >>> ml.classes_.tolist(), ml.predict(X).shape, ml.predict_proba(X).shape
+    ([0, 1], (50, 2), (50, 2))
     """
 
     _parameter_constraints = {
@@ -240,6 +274,9 @@ class LongTailNetClassifier(
         "gamma": [Interval(Real, 0, None, closed="left")],
         "beta": [Interval(Real, 0, 1, closed="left")],
         "ldam_max_margin": [Interval(Real, 0, None, closed="left")],
+        "angular_scale": [Interval(Real, 0, None, closed="neither")],
+        "angular_margin": [StrOptions({"auto"}),
+                           Interval(Real, 0, math.pi, closed="left")],
         "drw_epoch": [None, Interval(Integral, 0, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -250,6 +287,9 @@ class LongTailNetClassifier(
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    # y may be a multi-label indicator matrix (TorchInputMixin._validate_X).
+    _multi_output_y = True
 
     # Tiny settings for the scikit-learn estimator checks (tests/test_common.py):
     # enough steps to fit the checks' blobs and iris well.
@@ -272,6 +312,8 @@ class LongTailNetClassifier(
         gamma=2.0,
         beta=0.9999,
         ldam_max_margin=0.5,
+        angular_scale=30.0,
+        angular_margin="auto",
         drw_epoch=None,
         epochs=15,
         batch_size=128,
@@ -290,6 +332,8 @@ class LongTailNetClassifier(
         self.gamma = gamma
         self.beta = beta
         self.ldam_max_margin = ldam_max_margin
+        self.angular_scale = angular_scale
+        self.angular_margin = angular_margin
         self.drw_epoch = drw_epoch
         self.epochs = epochs
         self.batch_size = batch_size
@@ -302,89 +346,34 @@ class LongTailNetClassifier(
 
     # -- validation helpers -------------------------------------------------
 
-    def _build_net(self, n_classes):
+    def _check_multilabel_loss(self):
+        if self.loss not in _MULTILABEL_LOSSES:
+            allowed = ", ".join(repr(v) for v in _MULTILABEL_LOSSES)
+            raise ValueError(
+                f"loss={self.loss!r} is not available for multi-label y (a binary "
+                f"indicator matrix); use loss in ({allowed})."
+            )
+
+    def _build_net(self, n_outputs):
         backbone, width = self._backbone()
-        return _HeadNet(backbone, width, n_classes, self.input_shape_,
-                        cosine=self.loss == "ldam_drw")
+        return HeadNet(backbone, width, n_outputs, self.input_shape_,
+                       cosine=self.loss in _COSINE_LOSSES)
 
     def _epoch_loss(self, epoch):
         """The loss function of ``epoch`` (0-based) and whether it is re-weighted.
 
         Returns ``(fn, reweighted)`` with ``fn(logits, targets)`` a scalar.
         """
-        counts = self.class_counts_
-        if self.loss == "ce":
-            return (lambda z, t: cross_entropy_loss(z, t)), False
-        if self.loss == "weighted_ce":
-            w = balanced_weights(counts)
-            return (lambda z, t: cross_entropy_loss(z, t, w)), True
-        if self.loss == "logit_adjusted":
-            return (lambda z, t: logit_adjusted_loss(z, t, counts, self.tau)), False
-        if self.loss == "focal":
-            return (lambda z, t: focal_loss(z, t, self.gamma)), False
-        if self.loss == "class_balanced_focal":
-            w = effective_number_weights(counts, self.beta)
-            return (lambda z, t: focal_loss(z, t, self.gamma, w)), True
-        # ldam_drw
-        reweighted = epoch >= self.drw_epoch_
-        w = effective_number_weights(counts, self.beta) if reweighted else None
-        return (lambda z, t: ldam_loss(z, t, counts, self.ldam_max_margin,
-                                       LDAM_SCALE, w)), reweighted
+        return epoch_loss(self, epoch)
 
-    def _train(self, net, X, y, device, rng):
-        history = History()
-        n = len(y)
-        y_t = torch.from_numpy(y)
-        opt = make_optimizer(self.optimizer, net.parameters(), self.learning_rate,
-                             self.weight_decay)
-        n_batches = math.ceil(n / self.batch_size)
-        net.train()
-        with tqdm(total=self.epochs * n_batches, disable=not self.verbose,
-                  desc="LongTailNetClassifier", leave=False) as bar:
-            for epoch in range(self.epochs):
-                history.new_epoch()
-                tic = time.perf_counter()
-                loss_fn, reweighted = self._epoch_loss(epoch)
-                perm = torch.from_numpy(rng.permutation(n))
-                losses = []
-                for b, start in enumerate(range(0, n, self.batch_size)):
-                    idx = perm[start:start + self.batch_size]
-                    loss = loss_fn(net(X[idx].to(device)), y_t[idx].to(device))
-                    _check_finite(loss, f"epoch {epoch + 1}, batch {b + 1}")
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    losses.append(loss.item())
-                    bar.update(1)
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]:.4f}")
-                history.record("epoch", epoch + 1)
-                history.record("reweighted", reweighted)
-                history.record("step_loss", losses)
-                history.record("train_loss", float(np.mean(losses)))
-                history.record("dur", time.perf_counter() - tic)
-        return history
-
-    @torch.no_grad()
     def _forward(self, X, features):
         """Logits (or backbone features) of validated ``X``, float32 numpy."""
-        device = resolve_device(self.device)
-        net = self.module_
-        if device != "cpu":
-            net = copy.deepcopy(net).to(device)
-        net.eval()
-        chunks = []
-        for start in range(0, X.shape[0], _INFERENCE_BATCH):
-            xb = torch.from_numpy(
-                np.array(X[start:start + _INFERENCE_BATCH], dtype=np.float32)
-            ).to(device)
-            out = net.features(xb) if features else net(xb)
-            if not features and self.loss == "ldam_drw":
-                out = LDAM_SCALE * out
-            chunks.append(out.cpu().numpy())
-        if not chunks:
+        scale = self.angular_scale if self.loss in _COSINE_LOSSES else None
+        out = head_outputs(self.module_, X, resolve_device(self.device),
+                           features=features, scale=scale)
+        if out is None:
             width = self._n_features_out if features else len(self.classes_)
             return np.empty((0, width), dtype=np.float32)
-        out = np.concatenate(chunks).astype(np.float32, copy=False)
         bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
         if bad.size:
             raise ValueError(
@@ -406,8 +395,10 @@ class LongTailNetClassifier(
         X : array-like of shape (n_samples, n_features) or \
                 (n_samples, height, width) or (n_samples, channels, height, width)
             Training samples (numeric, finite).
-        y : array-like of shape (n_samples,)
-            Class labels (at least two classes).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (at least two classes), or a binary indicator matrix
+            for multi-label data (every label with both values; ``loss``
+            ``"ce"`` or ``"weighted_ce"``).
 
         Returns
         -------
@@ -415,16 +406,14 @@ class LongTailNetClassifier(
             Fitted estimator.
         """
         X, y = self._validate_X(X, reset=True, y=y)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"y has only one class ({encoder.classes_[0]!r}); "
-                "LongTailNetClassifier needs at least two classes."
-            )
-        self.classes_ = encoder.classes_
-        y_enc = encoder.transform(y).astype(np.int64)
-        self.class_counts_ = np.bincount(y_enc, minlength=len(self.classes_))
+        targets = encode_targets(y, type(self).__name__)
+        if targets.multilabel:
+            self._check_multilabel_loss()
+        self._multilabel = targets.multilabel
+        self._y_dtype = targets.dtype
+        self.classes_ = targets.classes
+        self.class_counts_ = targets.counts
+        y_enc = targets.encoded
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
         if self.loss == "ldam_drw":
@@ -432,6 +421,12 @@ class LongTailNetClassifier(
                                else int(self.drw_epoch))
         else:
             self.drw_epoch_ = None
+        if self.loss in AUTO_ANGULAR_MARGIN:
+            self.angular_margin_ = float(AUTO_ANGULAR_MARGIN[self.loss]
+                                         if self.angular_margin == "auto"
+                                         else self.angular_margin)
+        else:
+            self.angular_margin_ = None
         X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
@@ -441,7 +436,7 @@ class LongTailNetClassifier(
             torch.manual_seed(seed)
             net = self._build_net(len(self.classes_)).to(device)
             self._n_backbone_out = net.head.weight.shape[1]
-            self.history_ = self._train(net, X_t, y_enc, device, rng)
+            self.history_ = train_head_net(self, net, X_t, y_enc, device, rng)
         self.module_ = net.to("cpu").eval()
         return self
 
@@ -457,17 +452,20 @@ class LongTailNetClassifier(
         -------
         scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
             Logits in the order of ``classes_``; for two classes, ``logit_1 -
-            logit_0``.
+            logit_0``; for multi-label ``y``, of shape ``(n_samples,
+            n_labels)``, one logit per label.
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
         logits = self._forward(X, features=False)
-        if len(self.classes_) == 2:
+        if len(self.classes_) == 2 and not self._multilabel:
             return logits[:, 1] - logits[:, 0]
         return logits
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the prediction logits.
+
+        For multi-label ``y``, the sigmoid of each label's logit.
 
         Parameters
         ----------
@@ -476,8 +474,9 @@ class LongTailNetClassifier(
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in the order of ``classes_`` (float64).
+        proba : ndarray of shape (n_samples, n_classes) or (n_samples, n_labels)
+            Probabilities in the order of ``classes_`` (float64); for
+            multi-label ``y``, the probability of each label being 1.
         """
         return np.exp(self.predict_log_proba(X))
 
@@ -491,17 +490,22 @@ class LongTailNetClassifier(
 
         Returns
         -------
-        log_proba : ndarray of shape (n_samples, n_classes)
+        log_proba : ndarray of shape (n_samples, n_classes) or \
+                (n_samples, n_labels)
             Log-probabilities in the order of ``classes_``.
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
         logits = self._forward(X, features=False).astype(np.float64)
+        if self._multilabel:
+            return -np.logaddexp(0.0, -logits)  # log sigmoid
         logits -= logits.max(axis=1, keepdims=True)
         return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
     def predict(self, X):
         """Predicted class labels (the largest prediction logit).
+
+        For multi-label ``y``, the labels whose logit is positive.
 
         Parameters
         ----------
@@ -510,12 +514,15 @@ class LongTailNetClassifier(
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels from ``classes_``; for multi-label ``y``, the 0/1 indicator
+            matrix, in the dtype of the training ``y``.
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
         logits = self._forward(X, features=False)
+        if self._multilabel:
+            return (logits > 0).astype(self._y_dtype)
         return self.classes_[np.argmax(logits, axis=1)]
 
     def transform(self, X):
@@ -547,4 +554,6 @@ class LongTailNetClassifier(
         tags.input_tags.sparse = False
         tags.target_tags.required = True
         tags.transformer_tags.preserves_dtype = ["float32"]
+        # multi-label indicator targets, with the losses that support them
+        tags.classifier_tags.multi_label = self.loss in _MULTILABEL_LOSSES
         return tags

@@ -2,14 +2,20 @@
 
 Every loss takes ``logits`` of shape ``(n, C)``, integer ``targets`` of shape
 ``(n,)`` and, where it needs them, the training ``class_counts`` (length ``C``,
-numpy or sequence), and returns a scalar tensor.  They are plain functions so
-that each can be checked against its per-sample formula.
+numpy or sequence), and returns a scalar tensor.  The margin losses of cosine
+heads (LDAM, CosFace, ArcFace) take the cosines as ``logits``.  The multi-label
+loss takes ``(n, L)`` logits and 0/1 float ``targets`` of the same shape.  They
+are plain functions so that each can be checked against its per-sample formula.
 
 Reductions follow the reference implementations: a class-``weight``-ed
 cross-entropy is the *weighted mean* ``sum_i w_{y_i} l_i / sum_i w_{y_i}`` (as
 ``torch.nn.functional.cross_entropy``, used by the LDAM-DRW code), while the
-focal losses are the plain mean ``sum_i w_{y_i} l_i / n`` (Cui et al.'s code).
+focal losses are the plain mean ``sum_i w_{y_i} l_i / n`` (Cui et al.'s code),
+and the binary cross-entropy of multi-label targets is the plain mean over all
+``n * L`` sample-label pairs (as ``binary_cross_entropy_with_logits``).
 """
+
+import math
 
 import numpy as np
 import torch
@@ -23,7 +29,17 @@ __all__ = [
     "ldam_margins",
     "ldam_loss",
     "focal_loss",
+    "cosface_loss",
+    "arcface_target_cosine",
+    "arcface_loss",
+    "balanced_label_weights",
+    "binary_cross_entropy_loss",
 ]
+
+# ArcFace: cos(theta) is clamped to [-1 + eps, 1 - eps] inside cos(theta + m),
+# so that sin(theta) = sqrt(1 - cos^2) stays >= about 1.4e-3 and its gradient
+# finite at theta = 0 and pi.
+ARCFACE_EPS = 1e-6
 
 
 def _counts(class_counts):
@@ -106,4 +122,69 @@ def focal_loss(logits, targets, gamma=2.0, weight=None):
     per = -(one_minus_p ** gamma) * log_p
     if weight is not None:
         per = weight.to(logits.device, logits.dtype)[targets] * per
+    return per.mean()
+
+
+def cosface_loss(cosines, targets, margin=0.35, scale=30.0):
+    """Large-margin cosine loss: CosFace / AM-softmax (Wang et al., 2018).
+
+    Cross-entropy of ``scale * (cos_j - margin [j = y])``: the additive
+    cosine margin is subtracted from the true-class cosine only.
+    """
+    onehot = F.one_hot(targets, cosines.shape[1]).to(cosines.dtype)
+    return F.cross_entropy(scale * (cosines - margin * onehot), targets)
+
+
+def arcface_target_cosine(cos_y, margin=0.5):
+    """ArcFace's true-class logit ``cos(theta_y + margin)``, numerically safe.
+
+    ``cos(theta + m) = c cos m - sqrt(1 - c^2) sin m`` with ``c`` the cosine
+    clamped to ``[-1 + ARCFACE_EPS, 1 - ARCFACE_EPS]`` (finite gradients at
+    ``theta = 0``).  Where ``theta + m > pi`` (``cos theta < cos(pi - m)``),
+    ``cos(theta + m)`` would increase with ``theta``; there the logit falls
+    back to ``cos theta - m sin m``, as in the ArcFace reference code
+    (``easy_margin=False``), which keeps it decreasing in ``theta`` and its
+    gradient 1 at ``theta = pi``.
+    """
+    c = cos_y.clamp(-1.0 + ARCFACE_EPS, 1.0 - ARCFACE_EPS)
+    with_margin = c * math.cos(margin) - torch.sqrt(1.0 - c * c) * math.sin(margin)
+    fallback = cos_y - margin * math.sin(margin)
+    return torch.where(cos_y > math.cos(math.pi - margin), with_margin, fallback)
+
+
+def arcface_loss(cosines, targets, margin=0.5, scale=30.0):
+    """Additive angular margin loss: ArcFace (Deng et al., 2019).
+
+    Cross-entropy of ``scale * cos_j`` with the true-class cosine replaced by
+    :func:`arcface_target_cosine` (``cos(theta_y + margin)``).
+    """
+    idx = targets[:, None]
+    phi = arcface_target_cosine(cosines.gather(1, idx)[:, 0], margin)
+    return F.cross_entropy(scale * cosines.scatter(1, idx, phi[:, None]), targets)
+
+
+def balanced_label_weights(label_counts):
+    """Per-label ``"balanced"`` weights of a multi-label problem, float32 tensor.
+
+    ``label_counts`` has shape ``(2, L)``: the negatives (row 0) and positives
+    (row 1) of each label.  Returns ``w[k, j] = n / (2 n_kj)``: scikit-learn's
+    ``class_weight="balanced"`` for the two classes of each label.
+    """
+    counts = _counts(label_counts)
+    w = counts.sum(axis=0) / (2.0 * counts)
+    return torch.tensor(w, dtype=torch.float32)
+
+
+def binary_cross_entropy_loss(logits, targets, weight=None):
+    """Sigmoid binary cross-entropy of multi-label targets, plain mean.
+
+    ``l_ij = -[t_ij log s(z_ij) + (1 - t_ij) log(1 - s(z_ij))]``, averaged
+    over all ``n * L`` entries; with ``weight`` of shape ``(2, L)``, each entry
+    is multiplied by ``weight[t_ij, j]`` first (see
+    :func:`balanced_label_weights`).
+    """
+    per = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    if weight is not None:
+        weight = weight.to(logits.device, logits.dtype)
+        per = weight.gather(0, (targets > 0.5).long()) * per
     return per.mean()

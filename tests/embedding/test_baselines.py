@@ -15,7 +15,7 @@ from sklearn_clmle.embedding import _longtail_losses as L  # noqa: E402
 from sklearn_clmle.embedding._baselines import LDAM_SCALE  # noqa: E402
 
 LOSSES = ["ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",
-          "class_balanced_focal"]
+          "class_balanced_focal", "cosface", "arcface"]
 TINY = dict(hidden_units=(8,), epochs=3, batch_size=16, learning_rate=1e-2,
             device="cpu")
 
@@ -150,6 +150,100 @@ def test_focal_gradient_finite_when_probability_rounds_to_one():
     assert torch.isfinite(z.grad).all()
 
 
+# -- angular-margin losses (CosFace, ArcFace) ---------------------------------
+
+# Cosines of a cosine head, with true-class cosines across [-1, 1]: the ends,
+# near the ends, and past ArcFace's threshold cos(pi - m) (rows 2 and 5).
+COSINES = np.array([
+    [1.0, 0.2, -0.3],
+    [0.1, -0.4, 0.3],
+    [0.0, -0.95, 0.5],
+    [0.6, 1 - 1e-9, -0.8],
+    [-0.2, 0.4, -1.0],
+    [0.3, 0.1, -1 + 1e-9],
+    [0.9, -0.6, 0.99],
+])
+COS_TARGETS = np.array([0, 2, 1, 1, 2, 2, 0])
+
+
+def _naive_arcface_target(c, m, eps=L.ARCFACE_EPS):
+    """cos(theta + m) by way of the angle; past pi - m, cos theta - m sin m."""
+    if c > math.cos(math.pi - m):
+        theta = math.acos(min(max(c, -1 + eps), 1 - eps))
+        return math.cos(theta + m)
+    return c - m * math.sin(m)
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.35, 0.5])
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_cosface_loss_matches_formula(margin, scale):
+    per = []
+    for z, t in zip(COSINES, COS_TARGETS):
+        z = z.copy()
+        z[t] -= margin
+        per.append(-_log_softmax_row(list(scale * z))[t])
+    got = L.cosface_loss(_t(COSINES), torch.tensor(COS_TARGETS), margin, scale)
+    assert got.item() == pytest.approx(np.mean(per), rel=1e-10)
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.35, 0.5, 1.2])
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_arcface_loss_matches_formula(margin, scale):
+    per = []
+    for z, t in zip(COSINES, COS_TARGETS):
+        z = z.copy()
+        z[t] = _naive_arcface_target(z[t], margin)
+        per.append(-_log_softmax_row(list(scale * z))[t])
+    got = L.arcface_loss(_t(COSINES), torch.tensor(COS_TARGETS), margin, scale)
+    assert got.item() == pytest.approx(np.mean(per), rel=1e-10)
+
+
+def test_arcface_target_is_cos_theta_plus_m_and_decreasing_in_theta():
+    m = 0.5
+    theta = np.linspace(0.0, math.pi, 2001)
+    phi = L.arcface_target_cosine(_t(np.cos(theta)), m).numpy()
+    inside = (theta + m < math.pi) & (theta > 1e-2)
+    np.testing.assert_allclose(phi[inside], np.cos(theta[inside] + m), atol=1e-12)
+    past = theta + m > math.pi + 1e-9
+    np.testing.assert_allclose(phi[past], np.cos(theta[past]) - m * math.sin(m),
+                               atol=1e-12)
+    assert np.all(np.diff(phi) < 0)
+    # margin 0: the plain cosine (but for the clamp at the ends)
+    phi0 = L.arcface_target_cosine(_t(np.cos(theta)), 0.0).numpy()
+    np.testing.assert_allclose(phi0, np.cos(theta), atol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("loss", ["cosface", "arcface"])
+def test_angular_gradients_finite_at_theta_zero_and_pi(dtype, loss):
+    fn = {"cosface": L.cosface_loss, "arcface": L.arcface_loss}[loss]
+    # true-class cosines at and just inside 1 and -1, and just past 1 (a
+    # float32 cosine of two normalised vectors can round above 1)
+    for c in [1.0, 1 - 1e-9, 1 + 1e-7, -1.0, -1 + 1e-9, -1 - 1e-7]:
+        cos = torch.tensor([[c, 0.3, -0.2]], dtype=dtype, requires_grad=True)
+        loss_value = fn(cos, torch.tensor([0]), 0.5, 30.0)
+        loss_value.backward()
+        assert torch.isfinite(loss_value)
+        assert torch.isfinite(cos.grad).all(), (c, cos.grad)
+        if c < 0:
+            # theta = pi: the true class is still pulled towards its weight
+            assert cos.grad[0, 0] < 0
+
+
+@pytest.mark.parametrize("loss", ["cosface", "arcface"])
+def test_angular_gradients_finite_through_the_cosine_head(loss):
+    from sklearn_clmle.embedding._heads import NormedLinear
+
+    torch.manual_seed(0)
+    head = NormedLinear(4, 3)
+    w = head.weight.detach()
+    # features parallel and anti-parallel to the true class's weight vector
+    x = torch.stack([3 * w[0], -2 * w[1], w[2]]).requires_grad_(True)
+    fn = {"cosface": L.cosface_loss, "arcface": L.arcface_loss}[loss]
+    fn(head(x), torch.tensor([0, 1, 2]), 0.5, 30.0).backward()
+    assert torch.isfinite(x.grad).all() and torch.isfinite(head.weight.grad).all()
+
+
 # -- the estimator uses those losses ------------------------------------------
 
 
@@ -157,8 +251,8 @@ def test_focal_gradient_finite_when_probability_rounds_to_one():
 def test_each_loss_trains_and_uses_its_formula(loss):
     X, y = _blobs(n2=20)
     clf = LongTailNetClassifier(**TINY, loss=loss, tau=1.5, gamma=1.0, beta=0.99,
-                                ldam_max_margin=0.3, drw_epoch=1,
-                                random_state=0).fit(X, y)
+                                ldam_max_margin=0.3, drw_epoch=1, angular_scale=7.0,
+                                angular_margin=0.2, random_state=0).fit(X, y)
     assert len(clf.history_) == 3
     assert np.isfinite(clf.history_[:, "train_loss"]).all()
     np.testing.assert_array_equal(clf.class_counts_, [40, 10, 20])
@@ -170,14 +264,56 @@ def test_each_loss_trains_and_uses_its_formula(loss):
         "ce": lambda: L.cross_entropy_loss(z, t),
         "weighted_ce": lambda: L.cross_entropy_loss(z, t, L.balanced_weights(counts)),
         "logit_adjusted": lambda: L.logit_adjusted_loss(z, t, counts, 1.5),
-        "ldam_drw": lambda: L.ldam_loss(z, t, counts, 0.3, LDAM_SCALE,
+        "ldam_drw": lambda: L.ldam_loss(z, t, counts, 0.3, 7.0,
                                         L.effective_number_weights(counts, 0.99)),
         "focal": lambda: L.focal_loss(z, t, 1.0),
         "class_balanced_focal": lambda: L.focal_loss(
             z, t, 1.0, L.effective_number_weights(counts, 0.99)),
+        "cosface": lambda: L.cosface_loss(z, t, 0.2, 7.0),
+        "arcface": lambda: L.arcface_loss(z, t, 0.2, 7.0),
     }[loss]()
     assert fn(z, t).item() == pytest.approx(expected.item(), rel=1e-6)
     assert reweighted == (loss in ("weighted_ce", "ldam_drw", "class_balanced_focal"))
+    assert clf.angular_margin_ == (0.2 if loss in ("cosface", "arcface") else None)
+
+
+@pytest.mark.parametrize("loss, expected", [("cosface", 0.35), ("arcface", 0.5),
+                                            ("ldam_drw", None), ("ce", None)])
+def test_angular_margin_auto_is_the_papers_value(loss, expected):
+    X, y = _blobs()
+    clf = LongTailNetClassifier(**{**TINY, "epochs": 1}, loss=loss,
+                                random_state=0).fit(X, y)
+    assert clf.angular_margin_ == expected
+    if expected is not None:
+        z = torch.tensor(np.tanh(LOGITS[:, :2]), dtype=torch.float32)
+        t = torch.tensor(TARGETS % 2)
+        fn, reweighted = clf._epoch_loss(0)
+        ref = {"cosface": L.cosface_loss, "arcface": L.arcface_loss}[loss](
+            z, t, expected, LDAM_SCALE)
+        assert fn(z, t).item() == pytest.approx(ref.item(), rel=1e-6)
+        assert not reweighted
+
+
+@pytest.mark.parametrize("loss", ["cosface", "arcface"])
+def test_angular_losses_predict_with_scaled_cosines_without_margin(loss):
+    X, y = _blobs(n2=20)
+    clf = LongTailNetClassifier(**{**TINY, "epochs": 10}, loss=loss, angular_scale=10.0,
+                                random_state=0).fit(X, y)
+    assert type(clf.module_.head).__name__ == "NormedLinear"
+    with torch.no_grad():
+        cos = clf.module_(torch.tensor(X, dtype=torch.float32)).numpy()
+    assert np.abs(cos).max() <= 1 + 1e-6
+    logits = clf.decision_function(X)
+    np.testing.assert_allclose(logits, 10.0 * cos, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(clf.predict(X), cos.argmax(1))
+    assert (clf.predict(X) == y).mean() > 0.9
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(clf.predict_proba(X), e / e.sum(1, keepdims=True),
+                               rtol=1e-5)
+    Z = clf.transform(X)
+    with torch.no_grad():
+        ref = clf.module_.backbone(torch.tensor(X, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(Z, ref, rtol=1e-6)
 
 
 # -- deferred re-weighting -----------------------------------------------------
@@ -215,16 +351,17 @@ def test_drw_epoch_is_none_for_other_losses():
 # -- determinism, predictions, transform ---------------------------------------
 
 
-def test_fixed_random_state_is_deterministic_and_leaves_torch_rng_alone():
+@pytest.mark.parametrize("loss", ["logit_adjusted", "arcface"])
+def test_fixed_random_state_is_deterministic_and_leaves_torch_rng_alone(loss):
     X, y = _blobs(n2=20)
     state = torch.random.get_rng_state()
-    a = LongTailNetClassifier(**TINY, random_state=3).fit(X, y)
+    a = LongTailNetClassifier(**TINY, loss=loss, random_state=3).fit(X, y)
     assert torch.equal(state, torch.random.get_rng_state())
-    b = LongTailNetClassifier(**TINY, random_state=3).fit(X, y)
+    b = LongTailNetClassifier(**TINY, loss=loss, random_state=3).fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     np.testing.assert_array_equal(a.transform(X), b.transform(X))
     assert a.history_[:, "step_loss"] == b.history_[:, "step_loss"]
-    c = LongTailNetClassifier(**TINY, random_state=4).fit(X, y)
+    c = LongTailNetClassifier(**TINY, loss=loss, random_state=4).fit(X, y)
     assert not np.array_equal(a.transform(X), c.transform(X))
 
 
@@ -319,6 +456,16 @@ def test_bad_loss_name_is_refused():
     X, y = _blobs()
     with pytest.raises(InvalidParameterError, match=r"'loss' .*'ldam_drw'.*Got 'ldam'"):
         LongTailNetClassifier(**TINY, loss="ldam").fit(X, y)
+
+
+@pytest.mark.parametrize("param, value", [
+    ("angular_margin", math.pi), ("angular_margin", -0.1), ("angular_margin", "big"),
+    ("angular_scale", 0.0), ("angular_scale", -1.0),
+])
+def test_bad_angular_parameters_are_refused(param, value):
+    X, y = _blobs()
+    with pytest.raises(InvalidParameterError, match=rf"'{param}' .*Got {value!r}"):
+        LongTailNetClassifier(**TINY, loss="arcface", **{param: value}).fit(X, y)
 
 
 def test_bad_beta_and_input_shape_are_refused():

@@ -1,0 +1,102 @@
+"""Training of LongTailNetClassifier (private): the loss of each epoch and the
+mini-batch loop."""
+
+import math
+import time
+
+import numpy as np
+import torch
+from skorch.history import History
+from tqdm.auto import tqdm
+
+from ._longtail_losses import (
+    arcface_loss,
+    balanced_label_weights,
+    balanced_weights,
+    binary_cross_entropy_loss,
+    cosface_loss,
+    cross_entropy_loss,
+    effective_number_weights,
+    focal_loss,
+    ldam_loss,
+    logit_adjusted_loss,
+)
+from ._training import _check_finite, make_optimizer
+
+__all__ = ["epoch_loss", "train_head_net"]
+
+
+def epoch_loss(est, epoch):
+    """The loss function of ``epoch`` (0-based) for the fitted settings of
+    ``est``, and whether it is re-weighted.
+
+    Returns ``(fn, reweighted)`` with ``fn(logits, targets)`` a scalar.
+    """
+    counts = est.class_counts_
+    if est._multilabel:
+        if est.loss == "ce":
+            return (lambda z, t: binary_cross_entropy_loss(z, t)), False
+        w = balanced_label_weights(counts)
+        return (lambda z, t: binary_cross_entropy_loss(z, t, w)), True
+    if est.loss == "ce":
+        return (lambda z, t: cross_entropy_loss(z, t)), False
+    if est.loss == "weighted_ce":
+        w = balanced_weights(counts)
+        return (lambda z, t: cross_entropy_loss(z, t, w)), True
+    if est.loss == "logit_adjusted":
+        return (lambda z, t: logit_adjusted_loss(z, t, counts, est.tau)), False
+    if est.loss == "focal":
+        return (lambda z, t: focal_loss(z, t, est.gamma)), False
+    if est.loss == "class_balanced_focal":
+        w = effective_number_weights(counts, est.beta)
+        return (lambda z, t: focal_loss(z, t, est.gamma, w)), True
+    if est.loss == "cosface":
+        return (lambda z, t: cosface_loss(z, t, est.angular_margin_,
+                                          est.angular_scale)), False
+    if est.loss == "arcface":
+        return (lambda z, t: arcface_loss(z, t, est.angular_margin_,
+                                          est.angular_scale)), False
+    # ldam_drw
+    reweighted = epoch >= est.drw_epoch_
+    w = effective_number_weights(counts, est.beta) if reweighted else None
+    return (lambda z, t: ldam_loss(z, t, counts, est.ldam_max_margin,
+                                   est.angular_scale, w)), reweighted
+
+
+def train_head_net(est, net, X, y, device, rng):
+    """Train ``net`` on the float32 tensor ``X`` and encoded numpy ``y``.
+
+    Epochs of shuffled mini-batches (the permutations drawn from ``rng``)
+    with ``est``'s optimiser settings; returns the skorch ``History``.
+    """
+    history = History()
+    n = len(y)
+    y_t = torch.from_numpy(y)
+    opt = make_optimizer(est.optimizer, net.parameters(), est.learning_rate,
+                         est.weight_decay)
+    n_batches = math.ceil(n / est.batch_size)
+    net.train()
+    with tqdm(total=est.epochs * n_batches, disable=not est.verbose,
+              desc=type(est).__name__, leave=False) as bar:
+        for epoch in range(est.epochs):
+            history.new_epoch()
+            tic = time.perf_counter()
+            loss_fn, reweighted = est._epoch_loss(epoch)
+            perm = torch.from_numpy(rng.permutation(n))
+            losses = []
+            for b, start in enumerate(range(0, n, est.batch_size)):
+                idx = perm[start:start + est.batch_size]
+                loss = loss_fn(net(X[idx].to(device)), y_t[idx].to(device))
+                _check_finite(loss, f"epoch {epoch + 1}, batch {b + 1}")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+                bar.update(1)
+                bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]:.4f}")
+            history.record("epoch", epoch + 1)
+            history.record("reweighted", reweighted)
+            history.record("step_loss", losses)
+            history.record("train_loss", float(np.mean(losses)))
+            history.record("dur", time.perf_counter() - tic)
+    return history

@@ -1,0 +1,74 @@
+"""Targets of LongTailNetClassifier (private): class labels, or a binary
+indicator matrix for multi-label data."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d
+
+
+@dataclass
+class EncodedTargets:
+    """What ``fit`` learns from ``y``.
+
+    ``classes``: the labels (``np.arange(n_labels)`` for multi-label ``y``);
+    ``encoded``: int64 class indices of shape ``(n,)``, or a float32 0/1
+    matrix of shape ``(n, n_labels)``; ``counts``: samples per class, or of
+    shape ``(2, n_labels)`` the negatives and positives of each label;
+    ``dtype``: the dtype of multi-label ``y``, that of ``predict``'s output.
+    """
+
+    classes: np.ndarray
+    encoded: np.ndarray
+    counts: np.ndarray
+    multilabel: bool
+    dtype: np.dtype
+
+
+def encode_targets(y, estimator_name):
+    """Encode validated ``y`` (1-D labels or a 2-D binary indicator matrix).
+
+    A sparse indicator matrix is made dense; a column vector is raveled with
+    a ``DataConversionWarning``, as scikit-learn's classifiers do.  Refuses a
+    single class, multi-class multi-output targets and labels that are
+    constant (all 0 or all 1).
+    """
+    y = y.toarray() if sparse.issparse(y) else np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    if y.ndim == 2:
+        return _encode_multilabel(y)
+    encoder = LabelEncoder().fit(y)
+    if len(encoder.classes_) < 2:
+        raise ValueError(
+            f"y has only one class ({encoder.classes_[0]!r}); "
+            f"{estimator_name} needs at least two classes."
+        )
+    encoded = encoder.transform(y).astype(np.int64)
+    counts = np.bincount(encoded, minlength=len(encoder.classes_))
+    return EncodedTargets(encoder.classes_, encoded, counts, False, y.dtype)
+
+
+def _encode_multilabel(y):
+    kind = type_of_target(y, input_name="y")
+    if kind != "multilabel-indicator":
+        raise ValueError(
+            f"y has shape {y.shape} and target type {kind!r}; expected a 1-D "
+            "vector of class labels or a binary indicator matrix (multi-label, "
+            "values 0 and 1)."
+        )
+    positive = y != 0
+    n_pos = positive.sum(axis=0)
+    constant = np.flatnonzero((n_pos == 0) | (n_pos == y.shape[0]))
+    if constant.size:
+        raise ValueError(
+            f"Multi-label y: label(s) {constant[:10].tolist()} are all 0 or all 1 "
+            "in training; every label needs both positive and negative samples."
+        )
+    counts = np.stack([y.shape[0] - n_pos, n_pos]).astype(np.int64)
+    classes = np.arange(y.shape[1])
+    return EncodedTargets(classes, positive.astype(np.float32), counts, True, y.dtype)
