@@ -110,3 +110,13 @@ def test_reports_render(tmp_path):
     assert "| 2 | 10.0 | 70.00 ± 0.00 |" in bench.attributes_markdown(arows, rates, "#")
     bench.plot_attributes(arows, rates, tmp_path / "attr.png", "t")
     assert (tmp_path / "roc.png").stat().st_size > 0
+
+
+def test_knc_grid_on_separable_blocks():
+    rng = np.random.RandomState(0)
+    Y = (rng.rand(80, 2) < [0.5, 0.2]).astype(int)
+    Y[:4] = [[1, 1], [0, 0], [1, 0], [0, 1]]  # both values in each label
+    Z = np.hstack([np.eye(2)[Y[:, j]] + 0.05 * rng.rand(80, 2) for j in range(2)])
+    grid = dict(n_neighbors=(1, 3), aggregate=("max",), prior_correction=(1.0,))
+    scores = bench.knc_grid_scores(Z, Y, Z, Y, (16.0,), (5,), seed=0, grid=grid)
+    assert len(scores) == 2 and all(v == 1.0 for v in scores.values())
