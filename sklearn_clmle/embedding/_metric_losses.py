@@ -75,7 +75,8 @@ class BatchHardTripletLoss(nn.Module):
     >>> import torch
     >>> from sklearn_clmle.embedding._metric_losses import BatchHardTripletLoss
     >>> emb = torch.nn.functional.normalize(torch.randn(6, 4), dim=1)
-    >>> loss, per_anchor = BatchHardTripletLoss(0.2)(emb, torch.tensor([0, 0, 1, 1, 2, 2]))
+    >>> labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    >>> loss, per_anchor = BatchHardTripletLoss(0.2)(emb, labels)
     >>> loss.ndim, per_anchor.shape
     (0, torch.Size([6]))
     """
