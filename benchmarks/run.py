@@ -83,7 +83,14 @@ def run_one(split, method, seed):
         # tiny clusters: the scores say what matters.
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
-        est.fit(split.X_train, split.y_train)
+        try:
+            est.fit(split.X_train, split.y_train)
+        except (ValueError, RuntimeError) as err:
+            # e.g. ADASYN refusing a class without neighbours of another
+            # class: recorded in the table, never scored as zero.
+            row.update({k: "" for k in report.FIELDS if k not in row})
+            row["skipped"] = f"fit failed: {type(err).__name__}: {err}"
+            return row, []
         t1 = time.perf_counter()
         pred = est.predict(split.X_test)
         t2 = time.perf_counter()
