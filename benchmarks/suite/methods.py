@@ -57,12 +57,12 @@ class Config:
 # (results/suite_tuning.md).  KEEL: the digits settings, scaled down.
 CONFIGS = {
     "digits": Config(
-        epochs=100, hidden=(256, 128), batch_size=64, warmup_epochs=30,
+        epochs=100, hidden=(256, 128), batch_size=64, warmup_epochs=5,
         weight_decay=1e-3,
         clmle=dict(embedding_dim=32, cluster_size=20, n_clusters_per_batch=8,
                    n_samples_per_cluster=10, scale=32.0),
-        knc=dict(n_neighbors=10, cluster_size=1, scale=16.0, aggregate="min",
-                 prior_correction=1.0),
+        knc=dict(n_neighbors=10, cluster_size=1, scale=32.0, aggregate="min",
+                 prior_correction=2.0),
     ),
     "fmnist": Config(
         epochs=15, hidden=(256, 128), batch_size=128, warmup_epochs=5,
