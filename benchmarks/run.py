@@ -118,7 +118,9 @@ def rebuild(results, datasets, methods_order):
             continue
         rows = all_rows[name]
         seeds = sorted({int(r["seed"]) for r in rows})
-        text = [f"# {name}: balanced test set, seeds {seeds}\n",
+        test = ("stratified 30 % test split, as imbalanced as the table"
+                if name.startswith("keel") else "balanced test set")
+        text = [f"# {name}: {test}, seeds {seeds}\n",
                 "Mean ± std over seeds, in %. Command: "
                 f"`python -m benchmarks.run --datasets {name}`. Protocol: "
                 "`benchmarks/suite/methods.py`; many / medium / few: terciles "

@@ -99,8 +99,9 @@ class MetricEmbedder(
         Epochs of softmax training before the metric loss, exactly as in
         :class:`CLMLEEmbedder` (a linear classifier on the head, discarded
         afterwards); ``0`` skips it.
-    warmup_class_weight : {"balanced"} or None, default="balanced"
-        Class weights of the warm-up cross-entropy.
+    warmup_class_weight : {"balanced", "logit_adjusted"} or None, default="balanced"
+        Imbalance handling of the warm-up cross-entropy, as in
+        :class:`CLMLEEmbedder`.
     warmup_batch_size : int or None, default=None
         Batch size of the warm-up; ``None``: the metric batch size (``P * K``
         for the triplet loss, ``n_clusters_per_batch * n_samples_per_cluster``
@@ -218,7 +219,7 @@ class MetricEmbedder(
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
         "steps_per_round": [Interval(Integral, 0, None, closed="left")],
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        "warmup_class_weight": [StrOptions({"balanced"}), None],
+        "warmup_class_weight": [StrOptions({"balanced", "logit_adjusted"}), None],
         "warmup_batch_size": [None, Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
