@@ -59,8 +59,9 @@ def parse_args(argv=None):
     parser.add_argument("--methods", help="comma-separated names or substrings")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated ints")
     parser.add_argument("--results", type=Path, default=RESULTS)
-    parser.add_argument("--threads", type=int, default=2,
-                        help="torch / BLAS threads (default 2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch / BLAS threads (default 1: the committed "
+                             "results; robust when the CPU is shared)")
     parser.add_argument("--list", action="store_true", help="list and exit")
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild tables and plots from the CSV files")
