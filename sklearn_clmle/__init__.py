@@ -1,9 +1,9 @@
 """sklearn-clmle: deep learning on class-imbalanced data with CLMLE.
 
-The public estimators are re-exported here.  ``CLMLEEmbedder`` and
-``LongTailNetClassifier`` need torch and are imported lazily, on first access,
-so that ``import sklearn_clmle`` (and the numpy-only estimators) never import
-torch.
+The public estimators are re-exported here.  ``CLMLEEmbedder``,
+``LongTailNetClassifier`` and ``MetricEmbedder`` need torch and are imported
+lazily, on first access, so that ``import sklearn_clmle`` (and the numpy-only
+estimators) never import torch.
 """
 
 from ._version import __version__
@@ -14,6 +14,7 @@ __all__ = [
     "CLMLEEmbedder",
     "KNearestClusterClassifier",
     "LongTailNetClassifier",
+    "MetricEmbedder",
     "SphericalKMeans",
     "__version__",
 ]
@@ -22,6 +23,7 @@ __all__ = [
 _LAZY = {
     "CLMLEEmbedder": ".embedding",
     "LongTailNetClassifier": ".embedding",
+    "MetricEmbedder": ".embedding",
 }
 
 

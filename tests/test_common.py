@@ -15,6 +15,7 @@ EXPECTED_FAILURES = {
     "KNearestClusterClassifier": {"check_estimators_dtypes": ZERO_ROWS},
     "CLMLEEmbedder": {},
     "LongTailNetClassifier": {},
+    "MetricEmbedder": {},
     "SphericalKMeans": {
         "check_estimators_dtypes": ZERO_ROWS,
         "check_sample_weight_equivalence_on_dense_data": (
@@ -25,6 +26,10 @@ EXPECTED_FAILURES = {
         ),
     },
 }
+
+
+# Settings checked besides each class's defaults (its ``_test_params``).
+VARIANTS = {"MetricEmbedder": [{"loss": "lmle"}]}
 
 
 def _public_estimators():
@@ -41,6 +46,8 @@ def _instances():
     for cls in _public_estimators():
         params = getattr(cls, "_test_params", {})
         instances.append(cls(**params))
+        for variant in VARIANTS.get(cls.__name__, []):
+            instances.append(cls(**{**params, **variant}))
     return instances
 
 

@@ -12,7 +12,12 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_clmle import CLMLEEmbedder, KNearestClusterClassifier, SphericalKMeans
+from sklearn_clmle import (
+    CLMLEEmbedder,
+    KNearestClusterClassifier,
+    MetricEmbedder,
+    SphericalKMeans,
+)
 from sklearn_clmle.cluster import _spherical_kmeans_core
 from sklearn_clmle.exceptions import InconsistentVersionWarning
 from sklearn_clmle.utils import _persistence
@@ -33,6 +38,8 @@ def fitted_estimators():
         SphericalKMeans(3, random_state=0).fit(X),
         KNearestClusterClassifier(cluster_size=5, random_state=0).fit(X, y),
         CLMLEEmbedder(**TINY).fit(X, y),
+        MetricEmbedder(**MetricEmbedder._test_params, loss="lmle",
+                       random_state=0).fit(X, y),
     ]
 
 

@@ -18,7 +18,7 @@ k-NN) works on the raw features.  ``Skip`` marks a method that cannot run on
 a data set (e.g. SMOTE with a one-sample class); the runner records why.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from imblearn.over_sampling import ADASYN, SMOTE, RandomOverSampler
@@ -47,18 +47,22 @@ class Config:
     warmup_epochs: int
     metric: dict = field(default_factory=dict)  # triplet / LMLE extras
     n_neighbors: int = 5  # k of the k-NN on triplet / LMLE embeddings
+    weight_decay: float = 0.0  # of every deep method's Adam
 
 
-# Settings chosen on validation splits of the training side (never the test
-# split): digits in examples/plot_long_tailed_digits.py's search, Fashion-MNIST
-# in benchmarks/bench_embedder.py's ``tune`` (see results/embedder.md).
+# Settings chosen without the reported test splits: Fashion-MNIST on a
+# validation split of the training side (benchmarks/bench_embedder.py
+# ``tune``, results/embedder.md); digits on development seeds 100-104, whose
+# splits are drawn independently of the reported seeds 0-2
+# (results/suite_tuning.md).  KEEL: the digits settings, scaled down.
 CONFIGS = {
     "digits": Config(
-        epochs=100, hidden=(256, 128), batch_size=64, warmup_epochs=30,
+        epochs=100, hidden=(256, 128), batch_size=64, warmup_epochs=5,
+        weight_decay=1e-3,
         clmle=dict(embedding_dim=32, cluster_size=20, n_clusters_per_batch=8,
                    n_samples_per_cluster=10, scale=32.0),
-        knc=dict(n_neighbors=5, cluster_size=5, scale=16.0, aggregate="max",
-                 prior_correction=1.0),
+        knc=dict(n_neighbors=10, cluster_size=1, scale=32.0, aggregate="min",
+                 prior_correction=2.0),
     ),
     "fmnist": Config(
         epochs=15, hidden=(256, 128), batch_size=128, warmup_epochs=5,
@@ -78,9 +82,16 @@ CONFIGS = {
 }
 
 
+# Per-data-set changes, chosen on a validation split of seed 0's training side
+# (results/suite_tuning.md): at imbalance ratio 10 the prior correction of
+# IR 100 over-corrects (validation 86.1 with tau 1, 87.2 with tau 0.25).
+CONFIGS["fmnist-ir10"] = replace(
+    CONFIGS["fmnist"], knc=dict(CONFIGS["fmnist"].knc, prior_correction=0.25))
+
+
 def config_for(dataset):
     """The ``Config`` of a data set name such as ``"fmnist-ir100"``."""
-    return CONFIGS[dataset.split("-")[0]]
+    return CONFIGS.get(dataset, CONFIGS[dataset.split("-")[0]])
 
 
 @dataclass
@@ -109,7 +120,8 @@ def _net(ctx, loss, *, epochs=None, **params):
     cfg = ctx.config
     return LongTailNetClassifier(
         hidden_units=cfg.hidden, loss=loss, epochs=epochs or cfg.epochs,
-        batch_size=cfg.batch_size, random_state=ctx.seed, **params,
+        batch_size=cfg.batch_size, weight_decay=cfg.weight_decay,
+        random_state=ctx.seed, **params,
     )
 
 
@@ -161,7 +173,8 @@ def clmle(ctx, **overrides):
     from sklearn_clmle import CLMLEEmbedder
 
     cfg = ctx.config
-    params = dict(cfg.clmle, warmup_epochs=cfg.warmup_epochs, n_rounds=5)
+    params = dict(cfg.clmle, warmup_epochs=cfg.warmup_epochs, n_rounds=5,
+                  weight_decay=cfg.weight_decay)
     params.update(overrides.pop("embedder", {}))
     batch = params["n_clusters_per_batch"] * params["n_samples_per_cluster"]
     params.setdefault("steps_per_round", rounds_schedule(
@@ -179,15 +192,22 @@ def _metric(loss):
         from sklearn_clmle import MetricEmbedder
 
         cfg = ctx.config
+        m, k = cfg.clmle["n_clusters_per_batch"], cfg.clmle["n_samples_per_cluster"]
         params = dict(embedding_dim=cfg.clmle["embedding_dim"],
-                      warmup_epochs=cfg.warmup_epochs, n_rounds=5)
-        if loss == "lmle":
-            params["cluster_size"] = cfg.clmle["cluster_size"]
+                      warmup_epochs=cfg.warmup_epochs, n_rounds=5,
+                      weight_decay=cfg.weight_decay)
+        if loss == "lmle":  # CLMLE's clusters and batch shape
+            params.update(cluster_size=cfg.clmle["cluster_size"],
+                          n_clusters_per_batch=m, n_samples_per_cluster=k)
+            batch = m * k
+        else:  # P x K with CLMLE's batch shape (all classes if fewer)
+            p = min(m, len(ctx.counts))
+            params.update(n_classes_per_batch=p, n_samples_per_class=k)
+            batch = p * k
         params.update(cfg.metric)
-        probe = MetricEmbedder(loss=loss, **params)
         params["steps_per_round"] = rounds_schedule(
             ctx, warmup_epochs=params["warmup_epochs"],
-            n_rounds=params["n_rounds"], batch=probe.samples_per_step())
+            n_rounds=params["n_rounds"], batch=batch)
         return make_pipeline(
             MetricEmbedder(loss=loss, hidden_units=cfg.hidden,
                            random_state=ctx.seed, **params),

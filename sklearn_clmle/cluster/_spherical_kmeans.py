@@ -234,7 +234,11 @@ class SphericalKMeans(
             )
         if not np.issubdtype(init.dtype, np.number):
             raise TypeError(f"init must be numeric, got dtype {init.dtype}.")
-        init = init.astype(X.dtype)
+        # Normalise in init's own precision (at least float32) before casting
+        # to X's dtype: a row of tiny float64 values would round to zero in
+        # float32, and huge ones to infinity.
+        if not np.issubdtype(init.dtype, np.floating):
+            init = init.astype(np.float64)
         if not np.all(np.isfinite(init)):
             raise ValueError("init contains NaN or infinity.")
         return normalize_rows(init, name="init").astype(X.dtype, copy=True)

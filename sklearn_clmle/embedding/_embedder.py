@@ -91,9 +91,13 @@ class CLMLEEmbedder(
         Epochs of softmax training of the backbone and heads before the first
         clustering (a linear classifier on each head, discarded afterwards).
         ``0`` skips the warm-up, e.g. for a pre-trained ``module``.
-    warmup_class_weight : {"balanced"} or None, default="balanced"
-        Class weights of the warm-up cross-entropy (per label, binary
-        cross-entropy, for multi-label ``y``), and of the softmax term below.
+    warmup_class_weight : {"balanced", "logit_adjusted"} or None, default="balanced"
+        Imbalance handling of the warm-up cross-entropy (per label, binary
+        cross-entropy, for multi-label ``y``) and of the softmax term below:
+        ``"balanced"`` weighs each class by ``n / (C n_c)``;
+        ``"logit_adjusted"`` adds ``log(n_c / n)`` to the training logits
+        (``log(n_pos / n_neg)`` per label), Menon et al.'s logit adjustment;
+        ``None``: plain cross-entropy.
     warmup_batch_size : int or None, default=None
         Batch size of the warm-up; ``None``: the cluster-phase batch size
         ``n_clusters_per_batch * n_samples_per_cluster``.
@@ -231,7 +235,7 @@ class CLMLEEmbedder(
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
         "steps_per_round": [Interval(Integral, 0, None, closed="left")],
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        "warmup_class_weight": [StrOptions({"balanced"}), None],
+        "warmup_class_weight": [StrOptions({"balanced", "logit_adjusted"}), None],
         "warmup_batch_size": [None, Interval(Integral, 1, None, closed="left")],
         "softmax_weight": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],

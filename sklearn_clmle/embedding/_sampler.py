@@ -5,11 +5,14 @@ one with the highest cached loss, or a random one); the ``M - 1`` clusters
 whose centroids are nearest to the query centroid, with at least one cluster
 of the query's class and one of another class whenever they exist; then
 ``n_per_cluster`` members of each of those ``M`` clusters.
+
+``ClassBalancedBatchSampler`` draws the P x K batches of the triplet baseline
+(``MetricEmbedder``).
 """
 
 import numpy as np
 
-__all__ = ["ClusterBatchSampler"]
+__all__ = ["ClassBalancedBatchSampler", "ClusterBatchSampler"]
 
 
 class ClusterBatchSampler:
@@ -163,3 +166,50 @@ class ClusterBatchSampler:
         indices = self.member_order[starts[:, None] + pos].ravel()
         batch_clusters = np.repeat(np.arange(clusters.shape[0]), self.n_per_cluster)
         return indices, batch_clusters, clusters
+
+
+class ClassBalancedBatchSampler:
+    """Draw class-balanced P x K batches (Hermans et al., 2017).
+
+    Each batch: ``P`` distinct classes drawn uniformly at random (all of them
+    when there are fewer than ``P``), then ``K`` members of each; a class with
+    fewer than ``K`` members is sampled *with replacement*, the others
+    without.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Encoded class of every training sample.
+    n_classes_per_batch : int
+        ``P``.
+    n_per_class : int
+        ``K``.
+    """
+
+    def __init__(self, y, n_classes_per_batch, n_per_class):
+        y = np.asarray(y)
+        self.classes, inverse = np.unique(y, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.searchsorted(inverse[order], np.arange(len(self.classes) + 1))
+        self.member_order = order  # members of class c: order[bounds[c]:bounds[c+1]]
+        self.member_offsets = bounds[:-1]
+        self.sizes = np.diff(bounds)
+        self.n_classes_per_batch = int(n_classes_per_batch)
+        self.n_per_class = int(n_per_class)
+
+    def sample(self, rng):
+        """One batch: the indices of ``min(P, n_classes) * K`` samples, class
+        by class (``K`` consecutive indices per drawn class)."""
+        n_classes = len(self.classes)
+        p = min(self.n_classes_per_batch, n_classes)
+        chosen = rng.choice(n_classes, size=p, replace=False)
+        k = self.n_per_class
+        rows = []
+        for c in chosen:
+            size = self.sizes[c]
+            if size >= k:
+                pos = rng.choice(size, size=k, replace=False)
+            else:
+                pos = rng.randint(size, size=k)
+            rows.append(self.member_order[self.member_offsets[c] + pos])
+        return np.concatenate(rows)

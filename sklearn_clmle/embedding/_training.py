@@ -70,9 +70,12 @@ def extract(net, X, batch_size, device, out=None):
 class SoftmaxTerm:
     """Linear classifiers on the raw heads and their (weighted) softmax loss.
 
-    Class-weighted cross-entropy per head, or binary cross-entropy per label
-    for multi-label ``Y``; ``class_weight="balanced"`` weighs classes by the
-    inverse of their training frequency.
+    Cross-entropy per head, or binary cross-entropy per label for multi-label
+    ``Y``.  ``class_weight="balanced"`` weighs classes by the inverse of
+    their training frequency; ``"logit_adjusted"`` leaves the classes
+    unweighted and adds ``log(prior)`` to the logits during training (Menon
+    et al., 2021): ``log(n_c / n)`` per class, and for a label's single
+    logit ``log(n_pos / n_neg)``.
     """
 
     def __init__(self, Y, dim, multilabel, class_weight, device):
@@ -82,14 +85,21 @@ class SoftmaxTerm:
         self.classifiers = nn.ModuleList(
             nn.Linear(dim, n_out) for _ in range(n_heads)
         ).to(device)
-        self.weights = []
+        self.weights, self.offsets = [], []
         for j in range(n_heads):
             counts = np.bincount(Y[:, j], minlength=2 if multilabel else n_out)
+            safe = np.maximum(counts, 1)
             if class_weight == "balanced":
-                w = counts.sum() / (len(counts) * np.maximum(counts, 1))
+                w = counts.sum() / (len(counts) * safe)
             else:
                 w = np.ones(len(counts))
+            offset = np.zeros(n_out)
+            if class_weight == "logit_adjusted":
+                offset = (np.log(safe[1:] / safe[0]) if multilabel
+                          else np.log(safe / counts.sum()))
             self.weights.append(torch.tensor(w, dtype=torch.float32, device=device))
+            self.offsets.append(torch.tensor(offset, dtype=torch.float32,
+                                             device=device))
 
     def parameters(self):
         return self.classifiers.parameters()
@@ -97,7 +107,7 @@ class SoftmaxTerm:
     def __call__(self, raw, yb):
         loss = 0.0
         for j, (h, clf) in enumerate(zip(raw, self.classifiers)):
-            logits = clf(h)
+            logits = clf(h) + self.offsets[j]
             if self.multilabel:
                 t = yb[:, j].to(torch.float32)
                 per = nn.functional.binary_cross_entropy_with_logits(
@@ -111,7 +121,7 @@ class SoftmaxTerm:
 
 
 def warmup(est, net, softmax, X, Y, device, rng, history, bar):
-    """Softmax pre-training: class-weighted cross-entropy (or BCE per label)."""
+    """Softmax pre-training: cross-entropy (or BCE per label), see ``SoftmaxTerm``."""
     n = Y.shape[0]
     opt = make_optimizer(
         est.optimizer, list(net.parameters()) + list(softmax.parameters()),

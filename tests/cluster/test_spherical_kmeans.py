@@ -262,3 +262,16 @@ def test_as_many_clusters_as_samples_is_one_sample_each():
     assert_array_equal(km.labels_, np.arange(30))
     assert_allclose(km.cluster_centers_, X / 2.0)
     assert km.inertia_ == 0.0
+
+
+@pytest.mark.parametrize("value", [6e-155, 1e300])
+def test_init_array_normalised_before_cast_to_float32(value):
+    # Regression (found by hypothesis): a float64 init row of 6e-155 became
+    # all-zero in float32 and was refused; 1e300 became infinite.
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [0.9, 0.1]], dtype=np.float32)
+    init = np.array([[value, 0.0], [0.0, value]])
+    km = SphericalKMeans(n_clusters=2, init=init, n_init=1).fit(X)
+    assert km.cluster_centers_.dtype == np.float32
+    np.testing.assert_allclose(km.cluster_centers_, [[1, 0], [0, 1]], atol=0.1)
+    np.testing.assert_array_equal(km.labels_, [0, 1, 0])
+    np.testing.assert_array_equal(init, [[value, 0.0], [0.0, value]])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sklearn_clmle.embedding._sampler import ClusterBatchSampler
+from sklearn_clmle.embedding._sampler import ClassBalancedBatchSampler, ClusterBatchSampler
 
 
 def _angles(*deg):
@@ -133,3 +133,47 @@ def test_bad_query_and_empty_cluster():
         _line_sampler(query="worst")
     with pytest.raises(ValueError, match="at least one member"):
         ClusterBatchSampler(np.array([0, 0]), np.array([0, 1]), _angles(0, 90), 2, 1)
+
+
+# -- ClassBalancedBatchSampler (P x K batches of the triplet baseline) --------
+
+
+def test_class_balanced_batches_are_p_classes_of_k():
+    y = np.repeat([5, 7, 9, 11], [20, 10, 4, 1])
+    s = ClassBalancedBatchSampler(y, n_classes_per_batch=3, n_per_class=6)
+    rng = np.random.RandomState(0)
+    seen = set()
+    for _ in range(50):
+        idx = s.sample(rng)
+        assert idx.shape == (18,)
+        blocks = y[idx].reshape(3, 6)
+        # each block of K is one class, and the P classes are distinct
+        assert np.all(blocks == blocks[:, :1])
+        assert len(set(blocks[:, 0])) == 3
+        for block_idx, c in zip(idx.reshape(3, 6), blocks[:, 0]):
+            if c in (5, 7):  # classes with >= K members: no repeats
+                assert len(set(block_idx)) == 6
+        seen.update(blocks[:, 0].tolist())
+    assert seen == {5, 7, 9, 11}
+
+
+def test_class_balanced_small_classes_with_replacement_and_uniform_classes():
+    y = np.repeat([0, 1, 2], [100, 3, 1])
+    s = ClassBalancedBatchSampler(y, n_classes_per_batch=5, n_per_class=4)
+    rng = np.random.RandomState(0)
+    idx = s.sample(rng)
+    # fewer classes than P: all of them
+    assert sorted(set(y[idx])) == [0, 1, 2] and idx.shape == (12,)
+    assert set(idx[y[idx] == 2]) == {103}
+    assert set(idx[y[idx] == 1]) <= {100, 101, 102}
+    # with P=1, every class is drawn about as often (not by frequency)
+    s = ClassBalancedBatchSampler(y, n_classes_per_batch=1, n_per_class=2)
+    counts = np.bincount([y[s.sample(rng)][0] for _ in range(3000)], minlength=3)
+    np.testing.assert_allclose(counts / 3000, 1 / 3, atol=0.04)
+
+
+def test_class_balanced_is_deterministic_for_a_seed():
+    y = np.repeat([0, 1, 2], [10, 5, 8])
+    s = ClassBalancedBatchSampler(y, 2, 3)
+    a = [s.sample(np.random.RandomState(3)) for _ in range(2)]
+    np.testing.assert_array_equal(a[0], a[1])

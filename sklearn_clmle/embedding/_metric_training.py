@@ -1,0 +1,110 @@
+"""The training loop behind ``MetricEmbedder.fit`` (private, inputs validated).
+
+The optional softmax warm-up of ``CLMLEEmbedder`` (``_training.warmup``),
+then ``n_rounds`` rounds of ``steps_per_round`` steps of the metric loss:
+P x K class-balanced batches for the triplet loss; for LMLE, per-class
+clustering of freshly extracted embeddings at the start of every round and
+batches of nearby clusters (``ClusterBatchSampler`` with uniform queries).
+"""
+
+import math
+import time
+
+import numpy as np
+import torch
+from skorch.history import History
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+from ._clustering import cluster_per_class
+from ._metric_losses import BatchHardTripletLoss, QuintupletLoss
+from ._sampler import ClassBalancedBatchSampler, ClusterBatchSampler
+from ._training import SoftmaxTerm, _check_finite, extract, make_optimizer, warmup
+
+
+def _lmle_sampler(est, net, X, y, device, rng, previous, history):
+    """Re-cluster every class on fresh embeddings; the round's batch sampler."""
+    tic = time.perf_counter()
+    feats = extract(net, X, est.batch_size, device)
+    cluster_of, classes, centroids = cluster_per_class(
+        feats, y, est.cluster_size, rng, previous=previous
+    )
+    del feats
+    sampler = ClusterBatchSampler(
+        cluster_of, classes, centroids, est.n_clusters_per_batch,
+        est.n_samples_per_cluster, "uniform",
+    )
+    history.record("n_clusters", len(sampler.sizes))
+    history.record("cluster_sizes", sampler.sizes.tolist())
+    history.record("clustering_dur", time.perf_counter() - tic)
+    return sampler, cluster_of
+
+
+def metric_rounds(est, net, X, y, device, rng, history, bar):
+    """``n_rounds`` x ``steps_per_round`` optimiser steps of the metric loss."""
+    y_t = torch.from_numpy(y)
+    if est.loss == "triplet":
+        loss_fn = BatchHardTripletLoss(est.triplet_margin)
+        sampler = ClassBalancedBatchSampler(
+            y, est.n_classes_per_batch, est.n_samples_per_class
+        )
+    else:
+        loss_fn = QuintupletLoss(est.lmle_margins)
+        cluster_of = None
+    opt = make_optimizer(est.optimizer, net.parameters(), est.learning_rate,
+                         est.weight_decay)
+    step = 0
+    for r in range(est.n_rounds):
+        history.new_epoch()
+        tic = time.perf_counter()
+        history.record("phase", est.loss)
+        history.record("round", r + 1)
+        if est.loss == "lmle":
+            sampler, cluster_of = _lmle_sampler(
+                est, net, X, y, device, rng, cluster_of, history
+            )
+        net.train()
+        step_losses = []
+        for t in range(est.steps_per_round):
+            if est.loss == "triplet":
+                idx = torch.from_numpy(sampler.sample(rng))
+                extra = ()
+            else:
+                indices, batch_clusters, clusters = sampler.sample(rng)
+                idx = torch.from_numpy(indices)
+                extra = (torch.from_numpy(clusters[batch_clusters]).to(device),)
+            (emb,) = net(X[idx].to(device))
+            loss, _ = loss_fn(emb, y_t[idx].to(device), *extra)
+            _check_finite(loss, f"round {r + 1}, step {t + 1} (step {step + 1} "
+                                "of the metric phase)")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step_losses.append(loss.item())
+            step += 1
+            bar.update(1)
+            bar.set_postfix(phase=f"round {r + 1}", loss=f"{step_losses[-1]:.4f}")
+        history.record("step_loss", step_losses)
+        history.record("train_loss", float(np.mean(step_losses)) if step_losses
+                       else math.nan)
+        history.record("dur", time.perf_counter() - tic)
+
+
+def train_metric(est, net, X, y, device, rng):
+    """Warm-up (optional) and metric rounds; returns a skorch ``History``."""
+    history = History()
+    n = X.shape[0]
+    batch = est._warmup_batch_size()
+    total = est.warmup_epochs * math.ceil(n / batch) + est.n_rounds * est.steps_per_round
+    Y = y[:, None]
+    softmax = SoftmaxTerm(
+        Y, net.heads[0].out_features, False, est.warmup_class_weight, device
+    )
+    # numpy's BLAS gets one thread while torch trains (see _training.train).
+    with threadpool_limits(limits=1, user_api="blas"), tqdm(
+        total=total, disable=not est.verbose, desc="MetricEmbedder", leave=False
+    ) as bar:
+        if est.warmup_epochs:
+            warmup(est, net, softmax, X, Y, device, rng, history, bar)
+        metric_rounds(est, net, X, y, device, rng, history, bar)
+    return history
