@@ -111,6 +111,8 @@ if plt is not None:
     for name, b in bacc.items():
         ax.plot(100 * rates[order], 100 * b[order], marker="o", label=name)
     ax.set_xscale("log")
+    ax.set_xticks([2, 5, 10, 20, 50], labels=["2", "5", "10", "20", "50"])
+    ax.minorticks_off()
     ax.invert_xaxis()
     ax.set_xlabel("attribute positive rate (%, log scale)")
     ax.set_ylabel("balanced accuracy (%)")

@@ -103,8 +103,8 @@ def test_reports_render(tmp_path):
             for m in ("CLMLE", "CE") for s in (0, 1)]
     text = bench.verify_markdown(rows, _tiny(), [0, 1], "# title")
     assert "| CLMLE | 80.00 ± 0.00 | 90.00 ± 0.00" in text
-    bench.plot_roc({"CLMLE": (np.array([0, 0.1, 1]), np.array([0, 0.5, 1]))},
-                   tmp_path / "roc.png", "t")
+    roc = (np.array([0, 0.1, 1]), np.array([0, 0.5, 1]))
+    bench.plot_roc({0: {"CLMLE": roc}, 1: {"CLMLE": roc}}, tmp_path / "roc.png", "t")
     rates = np.array([0.5, 0.1])
     arows = [dict(method="a", seed=0, bacc=np.array([0.9, 0.7]), fit_s=1.0)]
     assert "| 2 | 10.0 | 70.00 ± 0.00 |" in bench.attributes_markdown(arows, rates, "#")
@@ -120,3 +120,15 @@ def test_knc_grid_on_separable_blocks():
     grid = dict(n_neighbors=(1, 3), aggregate=("max",), prior_correction=(1.0,))
     scores = bench.knc_grid_scores(Z, Y, Z, Y, (16.0,), (5,), seed=0, grid=grid)
     assert len(scores) == 2 and all(v == 1.0 for v in scores.values())
+
+
+def test_triplet_has_the_same_budget():
+    if not bench.has_triplet():
+        pytest.skip("MetricEmbedder not available")
+    cfg = _tiny()
+    n = 300
+    emb = bench.make_triplet(cfg, n, n_classes=5, seed=0)
+    batch = emb.n_classes_per_batch * emb.n_samples_per_class
+    assert emb.n_classes_per_batch == 5
+    seen = emb.warmup_epochs * n + emb.n_rounds * emb.steps_per_round * batch
+    assert abs(seen - cfg.epochs * n) <= emb.n_rounds * batch
