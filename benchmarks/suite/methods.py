@@ -54,7 +54,7 @@ class Config:
 # validation split of the training side (benchmarks/bench_embedder.py
 # ``tune``, results/embedder.md); digits on development seeds 100-104, whose
 # splits are drawn independently of the reported seeds 0-2
-# (results/suite_tuning.md).  KEEL: the digits settings, scaled down.
+# (results/suite_tuning.md).  KEEL: untuned, small-table settings.
 CONFIGS = {
     "digits": Config(
         epochs=100, hidden=(256, 128), batch_size=64, warmup_epochs=5,
