@@ -1,6 +1,5 @@
 """CLMLEEmbedder: a torch backbone trained with the cluster-based large-margin loss."""
 
-import copy
 import math
 from numbers import Integral, Real
 
@@ -16,7 +15,7 @@ from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._backbones import EmbeddingNet
 from ._base import TorchInputMixin, resolve_device
-from ._training import extract, train
+from ._training import embed_checked, train
 
 
 class CLMLEEmbedder(
@@ -429,20 +428,8 @@ class CLMLEEmbedder(
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
-        device = resolve_device(self.device)
-        net = self.module_
-        if device != "cpu":
-            net = copy.deepcopy(net).to(device)
-        Z = extract(net, X, self.batch_size, device)
-        norms = np.linalg.norm(Z.reshape(len(Z), self.n_labels_, -1), axis=2)
-        bad = np.flatnonzero(~np.all(np.abs(norms - 1) < 1e-3, axis=1))
-        if bad.size:
-            raise ValueError(
-                f"The module's output overflowed for {bad.size} row(s) of X (rows "
-                f"{', '.join(map(str, bad[:5]))}): values too large for the "
-                "network; rescale X as it was scaled for fit."
-            )
-        return Z
+        return embed_checked(self.module_, X, self.batch_size,
+                             resolve_device(self.device), self.n_labels_)
 
     @property
     def _n_features_out(self):

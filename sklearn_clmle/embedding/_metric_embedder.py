@@ -1,7 +1,6 @@
 """MetricEmbedder: the metric-learning baselines (triplet, LMLE) on the CLMLE
 backbone, with the same warm-up and training budget."""
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,8 +15,8 @@ from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._backbones import EmbeddingNet
 from ._base import TorchInputMixin, resolve_device
-from ._metric_training import train_metric
-from ._training import extract
+from ._metric_training import metric_rounds
+from ._training import embed_checked, train
 
 
 class MetricEmbedder(
@@ -377,7 +376,8 @@ class MetricEmbedder(
             net = EmbeddingNet(
                 backbone, width, self.embedding_dim, 1, self.input_shape_
             ).to(device)
-            self.history_ = train_metric(self, net, X_t, y_enc, device, rng)
+            self.history_ = train(self, net, X_t, y_enc[:, None], device, rng,
+                                  rounds=metric_rounds)
         self.module_ = net.to("cpu").eval()
         return self
 
@@ -396,19 +396,8 @@ class MetricEmbedder(
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
-        device = resolve_device(self.device)
-        net = self.module_
-        if device != "cpu":
-            net = copy.deepcopy(net).to(device)
-        Z = extract(net, X, self.batch_size, device)
-        bad = np.flatnonzero(~(np.abs(np.linalg.norm(Z, axis=1) - 1) < 1e-3))
-        if bad.size:
-            raise ValueError(
-                f"The module's output overflowed for {bad.size} row(s) of X (rows "
-                f"{', '.join(map(str, bad[:5]))}): values too large for the "
-                "network; rescale X as it was scaled for fit."
-            )
-        return Z
+        return embed_checked(self.module_, X, self.batch_size,
+                             resolve_device(self.device), 1)
 
     @property
     def _n_features_out(self):

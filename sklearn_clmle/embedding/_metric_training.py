@@ -12,14 +12,11 @@ import time
 
 import numpy as np
 import torch
-from skorch.history import History
-from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from ._clustering import cluster_per_class
 from ._metric_losses import BatchHardTripletLoss, QuintupletLoss
 from ._sampler import ClassBalancedBatchSampler, ClusterBatchSampler
-from ._training import SoftmaxTerm, _check_finite, extract, make_optimizer, warmup
+from ._training import _check_finite, extract, make_optimizer
 
 
 def _lmle_sampler(est, net, X, y, device, rng, previous, history):
@@ -40,8 +37,13 @@ def _lmle_sampler(est, net, X, y, device, rng, previous, history):
     return sampler, cluster_of
 
 
-def metric_rounds(est, net, X, y, device, rng, history, bar):
-    """``n_rounds`` x ``steps_per_round`` optimiser steps of the metric loss."""
+def metric_rounds(est, net, softmax, X, Y, device, rng, history, bar):
+    """``n_rounds`` x ``steps_per_round`` optimiser steps of the metric loss.
+
+    The phase after the warm-up of ``_training.train`` (``softmax``, the
+    warm-up's term, is not used here); ``Y`` is the ``(n, 1)`` class column.
+    """
+    y = Y[:, 0]
     y_t = torch.from_numpy(y)
     if est.loss == "triplet":
         loss_fn = BatchHardTripletLoss(est.triplet_margin)
@@ -88,23 +90,3 @@ def metric_rounds(est, net, X, y, device, rng, history, bar):
         history.record("train_loss", float(np.mean(step_losses)) if step_losses
                        else math.nan)
         history.record("dur", time.perf_counter() - tic)
-
-
-def train_metric(est, net, X, y, device, rng):
-    """Warm-up (optional) and metric rounds; returns a skorch ``History``."""
-    history = History()
-    n = X.shape[0]
-    batch = est._warmup_batch_size()
-    total = est.warmup_epochs * math.ceil(n / batch) + est.n_rounds * est.steps_per_round
-    Y = y[:, None]
-    softmax = SoftmaxTerm(
-        Y, net.heads[0].out_features, False, est.warmup_class_weight, device
-    )
-    # numpy's BLAS gets one thread while torch trains (see _training.train).
-    with threadpool_limits(limits=1, user_api="blas"), tqdm(
-        total=total, disable=not est.verbose, desc="MetricEmbedder", leave=False
-    ) as bar:
-        if est.warmup_epochs:
-            warmup(est, net, softmax, X, Y, device, rng, history, bar)
-        metric_rounds(est, net, X, y, device, rng, history, bar)
-    return history

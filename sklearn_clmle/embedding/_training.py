@@ -5,6 +5,7 @@ per-class clustering on freshly extracted embeddings followed by steps of the
 cluster loss on batches from ``ClusterBatchSampler``.
 """
 
+import copy
 import math
 import time
 
@@ -65,6 +66,23 @@ def extract(net, X, batch_size, device, out=None):
     finally:
         net.train(was_training)
     return out
+
+
+def embed_checked(module, X, batch_size, device, n_heads):
+    """``extract`` for ``transform``: the fitted CPU ``module`` (copied to
+    ``device`` if needed, never moved), refusing rows whose output overflowed
+    (a per-head block that is not of unit norm)."""
+    net = module if device == "cpu" else copy.deepcopy(module).to(device)
+    Z = extract(net, X, batch_size, device)
+    norms = np.linalg.norm(Z.reshape(len(Z), n_heads, -1), axis=2)
+    bad = np.flatnonzero(~np.all(np.abs(norms - 1) < 1e-3, axis=1))
+    if bad.size:
+        raise ValueError(
+            f"The module's output overflowed for {bad.size} row(s) of X (rows "
+            f"{', '.join(map(str, bad[:5]))}): values too large for the "
+            "network; rescale X as it was scaled for fit."
+        )
+    return Z
 
 
 class SoftmaxTerm:
@@ -233,21 +251,28 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar):
         history.record("dur", time.perf_counter() - tic)
 
 
-def train(est, net, X, Y, device, rng):
-    """Run both phases; returns a skorch ``History``, one row per epoch/round."""
+def train(est, net, X, Y, device, rng, rounds=None):
+    """Warm-up (optional), then ``rounds``; returns a skorch ``History``.
+
+    ``rounds(est, net, softmax, X, Y, device, rng, history, bar)`` is the
+    phase after the warm-up: ``cluster_rounds`` (the default, CLMLE) or the
+    metric losses' loop of ``MetricEmbedder``.  One row per epoch / round.
+    """
+    rounds = cluster_rounds if rounds is None else rounds
     history = History()
     n = X.shape[0]
     batch = est._warmup_batch_size()
     total = est.warmup_epochs * math.ceil(n / batch) + est.n_rounds * est.steps_per_round
     softmax = SoftmaxTerm(
-        Y, net.heads[0].out_features, est._multilabel, est.warmup_class_weight, device
+        Y, net.heads[0].out_features, getattr(est, "_multilabel", False),
+        est.warmup_class_weight, device,
     )
     # numpy's small per-step products must not leave OpenBLAS threads spinning
     # against torch's OpenMP threads: numpy's BLAS gets one thread meanwhile.
     with threadpool_limits(limits=1, user_api="blas"), tqdm(
-        total=total, disable=not est.verbose, desc="CLMLEEmbedder", leave=False
+        total=total, disable=not est.verbose, desc=type(est).__name__, leave=False
     ) as bar:
         if est.warmup_epochs:
             warmup(est, net, softmax, X, Y, device, rng, history, bar)
-        cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar)
+        rounds(est, net, softmax, X, Y, device, rng, history, bar)
     return history

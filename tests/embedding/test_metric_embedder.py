@@ -68,12 +68,13 @@ def test_history_of_both_losses():
 
 def test_warmup_is_the_shared_one(monkeypatch):
     calls = []
+    shared = _training.warmup
 
     def recording(est, net, softmax, X, Y, *args):
         calls.append((type(est).__name__, Y.shape, est._warmup_batch_size()))
-        return _training.warmup(est, net, softmax, X, Y, *args)
+        return shared(est, net, softmax, X, Y, *args)
 
-    monkeypatch.setattr(_metric_training, "warmup", recording)
+    monkeypatch.setattr(_training, "warmup", recording)
     X, y = _blobs()
     MetricEmbedder(**TINY, warmup_batch_size=9, random_state=0).fit(X, y)
     assert calls == [("MetricEmbedder", (75, 1), 9)]
