@@ -76,8 +76,10 @@ def update_centers(X, sample_weight, labels, n_clusters):
     empty clusters are left at zero for the caller to relocate.
     """
     n = X.shape[0]
-    onehot = sparse.csr_matrix(
-        (sample_weight, (labels, np.arange(n))), shape=(n_clusters, n)
+    # (n_clusters, n) membership matrix, one entry per column: built straight
+    # in CSC form (a COO -> CSR conversion costs more than the product here)
+    onehot = sparse.csc_matrix(
+        (sample_weight, labels, np.arange(n + 1)), shape=(n_clusters, n)
     )
     sums = np.asarray(onehot @ X, dtype=X.dtype)
     norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))

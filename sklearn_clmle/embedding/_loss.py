@@ -1,5 +1,7 @@
 """The cluster-based large-margin loss of CLMLE (Huang et al., Eq. 9)."""
 
+import math
+
 import torch
 from torch import nn
 
@@ -77,35 +79,15 @@ class ClusterLoss(nn.Module):
         cluster_classes : LongTensor of shape (n_clusters,)
             Class of each batch cluster.
         """
-        n_clusters = cluster_classes.shape[0]
-        mu = self.batch_centroids(embeddings, clusters, n_clusters)
-        sims = self.scale * (embeddings @ mu.T)  # (n_samples, n_clusters)
-        own = sims.gather(1, clusters.unsqueeze(1)).squeeze(1)
-        sample_class = cluster_classes[clusters]
-        same_class = sample_class.unsqueeze(1) == cluster_classes.unsqueeze(0)
-        not_own = torch.ones_like(same_class)
-        not_own[torch.arange(clusters.shape[0], device=clusters.device), clusters] = False
-        neg_inf = torch.finfo(sims.dtype).min
-        total = sims.new_zeros(sims.shape[0])
-        for mask, margin in (
-            (~same_class, self.margin_between),
-            (same_class & not_own, self.margin_within),
-        ):
-            present = mask.any(dim=1)
-            lse = torch.logsumexp(sims.masked_fill(~mask, neg_inf), dim=1)
-            term = torch.relu(lse - own + self.scale * margin)
-            total = total + torch.where(present, term, torch.zeros_like(term))
-        return total
+        return self(embeddings, clusters, cluster_classes)[1]
 
     def sample_weights(self, sample_classes, dtype=torch.float32):
         """Weights of the samples in the batch mean (they sum to 1)."""
         n = sample_classes.shape[0]
         if not self.cost_sensitive:
             return torch.full((n,), 1.0 / n, dtype=dtype, device=sample_classes.device)
-        _, inverse, counts = torch.unique(
-            sample_classes, return_inverse=True, return_counts=True
-        )
-        w = 1.0 / counts[inverse].to(dtype)
+        class_size = (sample_classes.unsqueeze(1) == sample_classes).sum(1)
+        w = 1.0 / class_size.to(dtype)
         return w / w.sum()
 
     def forward(self, embeddings, clusters, cluster_classes):
@@ -118,6 +100,63 @@ class ClusterLoss(nn.Module):
         per_sample : Tensor of shape (n_samples,)
             ``loss_i`` of every sample, detached (for the loss cache).
         """
-        per_sample = self.per_sample(embeddings, clusters, cluster_classes)
-        w = self.sample_weights(cluster_classes[clusters], per_sample.dtype)
-        return (w * per_sample).sum(), per_sample.detach()
+        return _Eq9.apply(embeddings, clusters, cluster_classes, self)
+
+
+def _eq9(fn, emb, clusters, cluster_classes):
+    """Forward pass of Eq. 9 and the gradient of the loss w.r.t. the
+    similarities ``s`` (the two softmaxes over each active set, minus the
+    own-cluster indicator, times the sample weight and the scale)."""
+    n_clusters = cluster_classes.shape[0]
+    scale = fn.scale
+    mu = fn.batch_centroids(emb, clusters, n_clusters)
+    s = emb @ (mu.T * scale)  # (n_samples, n_clusters)
+    s_own = s.gather(1, clusters.unsqueeze(1)).T
+    own = nn.functional.one_hot(clusters, n_clusters).bool()
+    sample_classes = cluster_classes[clusters]
+    same = sample_classes.unsqueeze(1) == cluster_classes
+    # the sets of Eq. 9: other-class clusters, other same-class clusters
+    in_set = torch.stack((~same, same & ~own))  # (2, n_samples, n_clusters)
+    masked = s.masked_fill(~in_set, torch.finfo(s.dtype).min)
+    top = masked.amax(2, keepdim=True)
+    z = masked - top
+    # Terms below eps**2 of the largest cannot change the sum at this
+    # precision; dropping them keeps exp off subnormal results, a slow path on
+    # CPU.  Entries outside a set go the same way.
+    floor = 2 * math.log(torch.finfo(s.dtype).eps)
+    p = torch.exp(z.clamp(min=floor)).masked_fill_(z < floor, 0)
+    total = p.sum(2, keepdim=True)
+    margins = torch.tensor([fn.margin_between, fn.margin_within], dtype=s.dtype,
+                           device=s.device).unsqueeze(1)
+    term = (torch.log(total) + top).squeeze(2) - s_own + scale * margins
+    # an empty set contributes 0; NaN stays NaN (a diverged step must show)
+    active = ~(term <= 0) & in_set.any(2)
+    per = term.masked_fill_(~active, 0).sum(0)
+    w = fn.sample_weights(sample_classes, s.dtype)
+    g = ((p / total - own.to(s.dtype)) * active.unsqueeze(2)).sum(0)
+    g *= (w * scale).unsqueeze(1)
+    return (w * per).sum(), per, g, mu
+
+
+class _Eq9(torch.autograd.Function):
+    """Eq. 9 with a hand-written backward pass: a handful of tensor operations
+    instead of autograd's graph of the masked log-sum-exps (which costs more
+    than the loss itself on a CPU at CLMLE's batch sizes)."""
+
+    @staticmethod
+    def forward(ctx, emb, clusters, cluster_classes, fn):
+        loss, per, g, mu = _eq9(fn, emb, clusters, cluster_classes)
+        counts = torch.bincount(clusters, minlength=mu.shape[0]).clamp(min=1)
+        ctx.save_for_backward(emb, mu, g, clusters, counts)
+        ctx.mark_non_differentiable(per)
+        return loss, per
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_loss, grad_per):
+        # s = E (A E)^T * scale with A the batch-mean operator: the gradient
+        # flows through E directly and through the centroids mu = A E.
+        emb, mu, g, clusters, counts = ctx.saved_tensors
+        through_mu = (g.T @ emb) / counts.unsqueeze(1).to(emb.dtype)
+        grad = g @ mu + through_mu[clusters]
+        return grad * grad_loss, None, None, None

@@ -3,12 +3,24 @@ reductions, sorting and partitioning)."""
 
 from concurrent.futures import ThreadPoolExecutor
 
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
+
+# Finding the loaded thread-pool libraries reads the process's memory map
+# (milliseconds); their current limits are cheap to query, so the libraries
+# are looked up once, and again only while no BLAS has been found.
+_CONTROLLER = None
+
+
+def _blas_controllers():
+    global _CONTROLLER
+    if _CONTROLLER is None or not _CONTROLLER.select(user_api="blas").lib_controllers:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.select(user_api="blas").lib_controllers
 
 
 def effective_n_threads():
     """Threads to use: those BLAS is currently allowed (threadpoolctl aware)."""
-    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    counts = [lib.num_threads for lib in _blas_controllers()]
     return max(counts) if counts else 1
 
 

@@ -52,7 +52,7 @@ def _random_batch(seed, n_clusters=5, per_cluster=4, dim=6):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("cost_sensitive", [True, False])
-@pytest.mark.parametrize("scale", [1.0, 16.0])
+@pytest.mark.parametrize("scale", [1.0, 16.0, 64.0])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_matches_naive_loop(dtype, cost_sensitive, scale, seed):
     emb, clusters, cc = _random_batch(seed)
@@ -125,3 +125,38 @@ def test_gradient_matches_finite_differences():
     assert torch.autograd.gradcheck(
         lambda e: fn(e, torch.tensor(clusters), torch.tensor(cc))[0], (x,)
     )
+
+
+def test_gradient_matches_autograd_of_the_naive_formula():
+    # The hand-written backward pass against autograd through a direct torch
+    # transcription of Eq. 9 (masked log-sum-exps), at a large scale where
+    # many terms are negligible.
+    emb, clusters, cc = _random_batch(4, n_clusters=5, per_cluster=6, dim=5)
+    cl_t, cc_t = torch.tensor(clusters), torch.tensor(cc)
+    for cost_sensitive in (True, False):
+        fn = ClusterLoss(0.3, 0.1, scale=64.0, cost_sensitive=cost_sensitive)
+        x = torch.tensor(emb, requires_grad=True)
+        fn(x, cl_t, cc_t)[0].backward()
+        y = torch.tensor(emb, requires_grad=True)
+        mu = torch.stack([y[cl_t == k].mean(0) for k in range(len(cc))])
+        s = 64.0 * y @ mu.T
+        same = cc_t[cl_t].unsqueeze(1) == cc_t
+        own = torch.nn.functional.one_hot(cl_t, len(cc)).bool()
+        per = 0
+        for mask, a in ((~same, 0.3), (same & ~own, 0.1)):
+            lse = torch.logsumexp(s.masked_fill(~mask, -torch.inf), 1)
+            term = torch.relu(lse - s[own] + 64.0 * a)
+            per = per + torch.where(mask.any(1), term, torch.zeros_like(term))
+        w = fn.sample_weights(cc_t[cl_t], torch.float64)
+        (w * per).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_nan_embeddings_give_a_nan_loss():
+    # A diverged network must not look like a zero loss.
+    emb, clusters, cc = _random_batch(0)
+    emb[3] = np.nan
+    loss, per = ClusterLoss(0.2, 0.05)(torch.tensor(emb), torch.tensor(clusters),
+                                        torch.tensor(cc))
+    assert torch.isnan(loss)
+    assert torch.isnan(per[3])
