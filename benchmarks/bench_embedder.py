@@ -5,6 +5,7 @@ Three modes (all on CPU, torch and BLAS held to 2 threads)::
     python benchmarks/bench_embedder.py throughput   # samples/s vs plain CE
     python benchmarks/bench_embedder.py tune         # validation split, seed 0
     python benchmarks/bench_embedder.py eval         # 3 seeds, balanced test set
+    python benchmarks/bench_embedder.py schedule     # rounds: val. accuracy and samples/s
 
 Data: the Fashion-MNIST training set made long-tailed with the exponential
 profile from 5,000 down to 50 images a class (imbalance ratio 100, 12,406
@@ -252,9 +253,54 @@ def evaluate(args):
     write_rows(rows)
 
 
+def schedule(args):
+    """Re-clustering interval: validation accuracy and whole-fit throughput.
+
+    For each ``n_rounds`` (same budget, so fewer rounds re-cluster less
+    often) and each seed: plain CE and CLMLE fit on the seed's 80 % training
+    split, alternating, timed; CLMLE + KNearestClusterClassifier(KNC_PARAMS)
+    scored on the 20 % validation split.  The test set is not used.
+    """
+    wait_for_lock()
+    LOCK.write_text(f"bench_embedder.py schedule pid {os.getpid()}\n")
+    try:
+        torch.optim.Adam(nn.Linear(1, 1).parameters())  # imports torch._dynamo
+        rows = []
+        for n_rounds in args.rounds:
+            for seed in args.seeds:
+                X, y, _, _ = load(seed)
+                Xtr, Xva, ytr, yva = train_test_split(X, y, test_size=0.2, stratify=y,
+                                                      random_state=seed)
+                n = len(ytr)
+                tic = time.perf_counter()
+                train_ce(Xtr, ytr, epochs=args.epochs, batch_size=240, seed=seed)
+                ce = args.epochs * n / (time.perf_counter() - tic)
+                emb = make_embedder(n, seed, epochs=args.epochs, n_rounds=n_rounds,
+                                    **CLMLE_PARAMS)
+                tic = time.perf_counter()
+                emb.fit(Xtr, ytr)
+                dur = time.perf_counter() - tic
+                seen = emb.warmup_epochs * n + emb.n_rounds * emb.steps_per_round * 240
+                clus = sum(r.get("clustering_dur", 0) for r in emb.history_)
+                clf = KNearestClusterClassifier(random_state=0, **KNC_PARAMS)
+                clf.fit(emb.transform(Xtr), ytr)
+                acc = balanced_accuracy_score(yva, clf.predict(emb.transform(Xva)))
+                rows.append(dict(mode="schedule", threads=args.threads, epochs=args.epochs,
+                                 n_rounds=n_rounds, steps_per_round=emb.steps_per_round,
+                                 seed=seed, val_bacc=round(100 * acc, 2),
+                                 ce_samples_per_s=round(ce),
+                                 clmle_samples_per_s=round(seen / dur),
+                                 ratio=round(seen / dur / ce, 3),
+                                 clmle_extract_and_cluster_s=round(clus, 2)))
+                print(rows[-1], flush=True)
+        write_rows(rows, "embedder_schedule.csv")
+    finally:
+        LOCK.unlink(missing_ok=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["throughput", "tune", "eval"])
+    parser.add_argument("mode", choices=["throughput", "tune", "eval", "schedule"])
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--repeats", type=int, default=2)
@@ -262,12 +308,15 @@ def main():
                         help="throughput: MLP 784-256-128 or the default SmallCNN")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch and BLAS threads (1 when the CPUs are shared)")
+    parser.add_argument("--rounds", type=int, nargs="+", default=[1, 2, 3, 5, 10],
+                        help="schedule: the n_rounds to compare (same budget)")
     parser.add_argument("--configs", nargs="*", default=[],
                         help='extra CLMLE settings for `tune`, e.g. "scale=32, warmup=3"')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with threadpool_limits(args.threads):
-        {"throughput": throughput, "tune": tune, "eval": evaluate}[args.mode](args)
+        {"throughput": throughput, "tune": tune, "eval": evaluate,
+         "schedule": schedule}[args.mode](args)
 
 
 if __name__ == "__main__":
