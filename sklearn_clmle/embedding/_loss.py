@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -62,10 +63,9 @@ class ClusterLoss(nn.Module):
     @staticmethod
     def batch_centroids(embeddings, clusters, n_clusters):
         """Unnormalised mean embedding of the batch members of each cluster."""
-        sums = embeddings.new_zeros((n_clusters, embeddings.shape[1]))
-        sums.index_add_(0, clusters, embeddings)
-        counts = torch.bincount(clusters, minlength=n_clusters).to(embeddings.dtype)
-        return sums / counts.clamp(min=1).unsqueeze(1)
+        assign = _mean_operator(np.asarray(clusters.cpu()), n_clusters)
+        return torch.as_tensor(assign, dtype=embeddings.dtype,
+                               device=embeddings.device) @ embeddings
 
     def per_sample(self, embeddings, clusters, cluster_classes):
         """Unweighted ``loss_i`` of every sample, shape ``(n_samples,)``.
@@ -83,12 +83,8 @@ class ClusterLoss(nn.Module):
 
     def sample_weights(self, sample_classes, dtype=torch.float32):
         """Weights of the samples in the batch mean (they sum to 1)."""
-        n = sample_classes.shape[0]
-        if not self.cost_sensitive:
-            return torch.full((n,), 1.0 / n, dtype=dtype, device=sample_classes.device)
-        class_size = (sample_classes.unsqueeze(1) == sample_classes).sum(1)
-        w = 1.0 / class_size.to(dtype)
-        return w / w.sum()
+        w = _sample_weights(np.asarray(sample_classes.cpu()), self.cost_sensitive)
+        return torch.as_tensor(w, dtype=dtype, device=sample_classes.device)
 
     def forward(self, embeddings, clusters, cluster_classes):
         """Batch loss and the per-sample losses (detached).
@@ -100,63 +96,110 @@ class ClusterLoss(nn.Module):
         per_sample : Tensor of shape (n_samples,)
             ``loss_i`` of every sample, detached (for the loss cache).
         """
-        return _Eq9.apply(embeddings, clusters, cluster_classes, self)
+        layout = _layout(
+            np.asarray(clusters.cpu()), np.asarray(cluster_classes.cpu()), self,
+            embeddings.dtype, embeddings.device,
+        )
+        return _Eq9.apply(embeddings, *layout)
 
 
-def _eq9(fn, emb, clusters, cluster_classes):
-    """Forward pass of Eq. 9 and the gradient of the loss w.r.t. the
-    similarities ``s`` (the two softmaxes over each active set, minus the
-    own-cluster indicator, times the sample weight and the scale)."""
-    n_clusters = cluster_classes.shape[0]
-    scale = fn.scale
-    mu = fn.batch_centroids(emb, clusters, n_clusters)
-    s = emb @ (mu.T * scale)  # (n_samples, n_clusters)
-    s_own = s.gather(1, clusters.unsqueeze(1)).T
-    own = nn.functional.one_hot(clusters, n_clusters).bool()
-    sample_classes = cluster_classes[clusters]
-    same = sample_classes.unsqueeze(1) == cluster_classes
-    # the sets of Eq. 9: other-class clusters, other same-class clusters
-    in_set = torch.stack((~same, same & ~own))  # (2, n_samples, n_clusters)
-    masked = s.masked_fill(~in_set, torch.finfo(s.dtype).min)
-    top = masked.amax(2, keepdim=True)
-    z = masked - top
-    # Terms below eps**2 of the largest cannot change the sum at this
-    # precision; dropping them keeps exp off subnormal results, a slow path on
-    # CPU.  Entries outside a set go the same way.
-    floor = 2 * math.log(torch.finfo(s.dtype).eps)
-    p = torch.exp(z.clamp(min=floor)).masked_fill_(z < floor, 0)
-    total = p.sum(2, keepdim=True)
-    margins = torch.tensor([fn.margin_between, fn.margin_within], dtype=s.dtype,
-                           device=s.device).unsqueeze(1)
-    term = (torch.log(total) + top).squeeze(2) - s_own + scale * margins
-    # an empty set contributes 0; NaN stays NaN (a diverged step must show)
-    active = ~(term <= 0) & in_set.any(2)
-    per = term.masked_fill_(~active, 0).sum(0)
-    w = fn.sample_weights(sample_classes, s.dtype)
-    g = ((p / total - own.to(s.dtype)) * active.unsqueeze(2)).sum(0)
-    g *= (w * scale).unsqueeze(1)
-    return (w * per).sum(), per, g, mu
+def _mean_operator(clusters, n_clusters, dtype=np.float64):
+    """``(n_clusters, n_samples)`` matrix whose product with the embeddings
+    gives the mean of each cluster's members (rows of empty clusters are 0)."""
+    own = np.zeros((n_clusters, clusters.shape[0]), dtype=dtype)
+    own[clusters, np.arange(clusters.shape[0])] = 1
+    return own / np.maximum(own.sum(1, keepdims=True), 1)
+
+
+def _sample_weights(sample_classes, cost_sensitive):
+    n = sample_classes.shape[0]
+    if not cost_sensitive:
+        return np.full(n, 1.0 / n)
+    _, inverse, counts = np.unique(sample_classes, return_inverse=True,
+                                   return_counts=True)
+    w = 1.0 / counts[inverse.reshape(-1)]
+    return w / w.sum()
+
+
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
+
+def _layout(clusters, cluster_classes, fn, dtype, device):
+    """Everything Eq. 9 needs from the batch's cluster structure, built in
+    numpy and moved to ``device`` once (cheaper than building it with small
+    torch operations)."""
+    n, k = clusters.shape[0], cluster_classes.shape[0]
+    np_dtype = _NUMPY_DTYPES.get(dtype, np.float32)
+    clusters = clusters.astype(np.int64, copy=False)
+    mean_op = _mean_operator(clusters, k, np_dtype)
+    own = (mean_op > 0).T  # (n, k)
+    same = cluster_classes[clusters][:, None] == cluster_classes
+    # the two sets of Eq. 9: other-class clusters, other same-class clusters
+    in_set = np.stack((~same, same & ~own))
+    if fn.cost_sensitive:  # inverse of the batch size of each sample's class
+        w = 1 / (same @ (mean_op > 0).sum(1))
+        w = w / w.sum()
+    else:
+        w = np.full(n, 1.0 / n)
+
+    def tensor(a, dt=dtype):
+        return torch.from_numpy(a).to(device=device, dtype=dt)
+
+    return (
+        tensor(clusters[:, None], torch.int64),
+        tensor(mean_op),
+        tensor(own.astype(np_dtype)),
+        # added to the similarities: entries outside a set fall out of its
+        # log-sum-exp
+        tensor(np.where(in_set, 0, float(torch.finfo(dtype).min)).astype(np_dtype)),
+        tensor(~in_set.any(2, keepdims=True), torch.bool),  # empty set: term 0
+        tensor(w.astype(np_dtype)),
+        fn.scale,
+        tensor(fn.scale * np.array([fn.margin_between, fn.margin_within],
+                                   dtype=np_dtype)[:, None, None]),
+    )
 
 
 class _Eq9(torch.autograd.Function):
-    """Eq. 9 with a hand-written backward pass: a handful of tensor operations
-    instead of autograd's graph of the masked log-sum-exps (which costs more
-    than the loss itself on a CPU at CLMLE's batch sizes)."""
+    """Eq. 9 with a hand-written backward pass.
+
+    Autograd's graph of the two masked log-sum-exps is several dozen small
+    tensor operations; on a CPU at CLMLE's batch sizes their overhead is
+    comparable to the backbone's own step.  The gradient with respect to the
+    similarities is the softmax over each active set minus the own-cluster
+    indicator, times the sample weight; it is computed with the forward pass.
+    """
 
     @staticmethod
-    def forward(ctx, emb, clusters, cluster_classes, fn):
-        loss, per, g, mu = _eq9(fn, emb, clusters, cluster_classes)
-        counts = torch.bincount(clusters, minlength=mu.shape[0]).clamp(min=1)
-        ctx.save_for_backward(emb, mu, g, clusters, counts)
+    def forward(ctx, emb, clusters, mean_op, own, bias, empty, w, scale, margins):
+        mu = mean_op @ emb  # unnormalised batch centroids
+        s = emb @ (mu.T * scale)  # (n_samples, n_clusters)
+        s_own = s.gather(1, clusters)
+        z = s + bias  # (2, n_samples, n_clusters): between, within
+        top = z.amax(2, keepdim=True)
+        z -= top
+        # Terms below eps**2 of the largest cannot change the sum at this
+        # precision; dropping them keeps exp off subnormal results, a slow
+        # path on CPU.  Entries outside a set go the same way.
+        floor = 2 * math.log(torch.finfo(emb.dtype).eps)
+        p = torch.exp(z.clamp(min=floor)).masked_fill_(z < floor, 0)
+        total = p.sum(2, keepdim=True)
+        term = torch.log(total).add_(top).sub_(s_own).add_(margins)  # (2, n, 1)
+        # inactive: hinge at zero or empty set; NaN stays NaN (a diverged
+        # step must show)
+        inactive = (term <= 0).logical_or_(empty)
+        per = term.masked_fill_(inactive, 0).sum(0).squeeze(1)
+        g = p.div_(total).sub_(own).masked_fill_(inactive, 0).sum(0)
+        g *= (w * scale).unsqueeze(1)  # d loss / d s
+        ctx.save_for_backward(emb, mu, g, mean_op)
         ctx.mark_non_differentiable(per)
-        return loss, per
+        return w @ per, per
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_loss, grad_per):
         # s = E (A E)^T * scale with A the batch-mean operator: the gradient
         # flows through E directly and through the centroids mu = A E.
-        emb, mu, g, clusters, counts = ctx.saved_tensors
-        through_mu = (g.T @ emb) / counts.unsqueeze(1).to(emb.dtype)
-        grad = g @ mu + through_mu[clusters]
-        return grad * grad_loss, None, None, None
+        emb, mu, g, mean_op = ctx.saved_tensors
+        grad = torch.addmm(g @ mu, mean_op.T, g.T @ emb)
+        return (grad * grad_loss,) + (None,) * 8

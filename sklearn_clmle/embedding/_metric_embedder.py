@@ -111,8 +111,11 @@ class MetricEmbedder(
         Learning rate.
     weight_decay : float, default=0.0
         Weight decay.
-    batch_size : int, default=1024
-        Rows per forward pass in ``transform`` and feature re-extraction.
+    batch_size : int, default=256
+        Rows per forward pass in ``transform`` and feature re-extraction.  On
+        a CPU the default small CNN ran about twice as fast at 240 rows as at
+        1024 (its activations stay in cache) and the MLP 15 % slower
+        (``benchmarks/results/embedder.md``); raise it on a GPU.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Torch device; ``"auto"``: CUDA when available.  The fitted module is
         always stored on the CPU.
@@ -269,7 +272,7 @@ class MetricEmbedder(
         optimizer="adam",
         learning_rate=1e-3,
         weight_decay=0.0,
-        batch_size=1024,
+        batch_size=256,
         device="auto",
         random_state=None,
         verbose=0,

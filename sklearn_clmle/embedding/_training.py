@@ -216,14 +216,17 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar):
         step_losses = []
         for t in range(est.steps_per_round):
             label = step % n_heads
-            indices, _, _ = samplers[label].sample(rng)
+            indices, batch_clusters, clusters = samplers[label].sample(rng)
             idx_t = torch.from_numpy(indices)
             raw = net.raw_heads(X[idx_t].to(device))
             embs = [nn.functional.normalize(h, dim=1) for h in raw]
             total = 0.0
             per_label = []
             for j in range(n_heads):
-                uniq, inverse = _sample_clusters(samplers[j], indices)
+                if j == label:  # the sampler's own clustering: known
+                    uniq, inverse = clusters, batch_clusters
+                else:
+                    uniq, inverse = _sample_clusters(samplers[j], indices)
                 loss_j, per = losses[j](
                     embs[j],
                     torch.from_numpy(inverse).to(device),
