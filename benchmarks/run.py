@@ -163,10 +163,10 @@ def main(argv=None):
                 for method in methods:
                     bar.set_postfix_str(f"{name} seed {seed}: {method}")
                     row, per_class = run_one(split, method, seed)
-                    report.append_csv(results / f"suite_{name}.csv", [row],
+                    report.store_rows(results / f"suite_{name}.csv", [row],
                                       report.FIELDS)
                     if per_class:
-                        report.append_csv(results / f"suite_{name}_per_class.csv",
+                        report.store_rows(results / f"suite_{name}_per_class.csv",
                                           per_class, list(per_class[0]))
                     bar.update()
                     if row["skipped"]:

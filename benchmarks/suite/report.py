@@ -47,14 +47,20 @@ def score(y_true, y_pred, counts):
     }, recall
 
 
-def append_csv(path, rows, fields):
+RUN_KEY = ("dataset", "seed", "method")
+
+
+def store_rows(path, rows, fields):
+    """Write ``rows`` to the CSV at ``path``, replacing the rows of the same
+    runs (``RUN_KEY``) already there, so that re-runs do not pile up."""
     path = Path(path)
-    new = not path.exists()
-    with path.open("a", newline="") as fh:
+    keys = {tuple(str(r[k]) for k in RUN_KEY) for r in rows}
+    kept = [r for r in (read_csv(path) if path.exists() else [])
+            if tuple(r[k] for k in RUN_KEY) not in keys]
+    with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
+        writer.writeheader()
+        writer.writerows(kept + list(rows))
 
 
 def read_csv(path):

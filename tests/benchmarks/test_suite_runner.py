@@ -73,6 +73,22 @@ def test_end_to_end_run_writes_tables_and_plots(tmp_path, capsys):
     assert (tmp_path / "suite_digits-ir10_recall.png").stat().st_size > 0
     assert "digits-ir10" in (tmp_path / "suite_summary.md").read_text()
     assert "SMOTE + 5-NN" in capsys.readouterr().out
+    # a re-run replaces the run's rows instead of piling them up
+    run.main(["--datasets", "digits-ir10", "--methods", "SMOTE + 5-NN",
+              "--seeds", "0", "--results", str(tmp_path), "--threads", "1"])
+    assert len(report.read_csv(tmp_path / "suite_digits-ir10.csv")) == 1
+    assert len(report.read_csv(tmp_path / "suite_digits-ir10_per_class.csv")) == 10
+
+
+def test_store_rows_replaces_only_the_same_runs(tmp_path):
+    path = tmp_path / "rows.csv"
+    fields = ["dataset", "seed", "method", "score"]
+    report.store_rows(path, [dict(dataset="d", seed=0, method="a", score=1),
+                             dict(dataset="d", seed=1, method="a", score=2)], fields)
+    report.store_rows(path, [dict(dataset="d", seed=0, method="a", score=3),
+                             dict(dataset="d", seed=0, method="b", score=4)], fields)
+    got = {(r["seed"], r["method"]): r["score"] for r in report.read_csv(path)}
+    assert got == {("1", "a"): "2", ("0", "a"): "3", ("0", "b"): "4"}
 
 
 def test_unknown_names_are_refused():
