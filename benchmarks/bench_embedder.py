@@ -149,8 +149,7 @@ def throughput(args):
         n, epochs, rows = len(y), args.epochs, []
         # torch.optim imports torch._dynamo (seconds) on first use: not training
         torch.optim.Adam(nn.Linear(1, 1).parameters())
-        # the CNN budget is smaller (it is ~30x slower): 1 warm-up epoch
-        warmup = WARMUP if args.backbone == "mlp" else 1
+        warmup = args.warmup
         extra = {} if args.backbone == "mlp" else dict(input_shape=(28, 28))
         for rep in range(args.repeats):
             tic = time.perf_counter()
@@ -165,7 +164,7 @@ def throughput(args):
             cl = seen / dur
             clus = sum(r.get("clustering_dur", 0) for r in emb.history_)
             rows.append(dict(mode="throughput", backbone=args.backbone,
-                             threads=args.threads, rep=rep, epochs=epochs,
+                             threads=args.threads, rep=rep, epochs=epochs, warmup=warmup,
                              ce_samples_per_s=round(ce), clmle_samples_per_s=round(cl),
                              ratio=round(cl / ce, 3),
                              clmle_extract_and_cluster_s=round(clus, 2)))
@@ -308,6 +307,8 @@ def main():
                         help="throughput: MLP 784-256-128 or the default SmallCNN")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch and BLAS threads (1 when the CPUs are shared)")
+    parser.add_argument("--warmup", type=int, default=WARMUP,
+                        help="throughput: CLMLE's warm-up epochs (part of --epochs)")
     parser.add_argument("--rounds", type=int, nargs="+", default=[1, 2, 3, 5, 10],
                         help="schedule: the n_rounds to compare (same budget)")
     parser.add_argument("--configs", nargs="*", default=[],
