@@ -24,12 +24,11 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from benchmarks.suite import datasets as ds
 from benchmarks.suite import report
-from benchmarks.suite.methods import METHODS, OURS, Context, Skip, build, config_for
+from benchmarks.suite.methods import METHODS, Context, Skip, build, config_for
 
 RESULTS = Path(__file__).resolve().parent / "results"
 QUICK = ["digits-ir10"]

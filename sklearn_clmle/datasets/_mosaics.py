@@ -1,7 +1,7 @@
 """Imbalanced multi-label mosaics of real images (a stand-in for CelebA)."""
 
 from math import isqrt
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state

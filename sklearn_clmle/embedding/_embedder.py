@@ -187,6 +187,17 @@ class CLMLEEmbedder(
     ``transform`` converts one batch of rows at a time, so it needs the output
     plus ``batch_size`` rows of float32 memory.
 
+    Cost: each round re-embeds the whole training set (one inference pass)
+    and re-clusters every class; each step adds the cluster loss and the
+    batch sampler, a few dozen small array operations, to the backbone's
+    forward and backward passes.  On a 2-core CPU, with re-clustering every
+    2 epochs, a whole ``fit`` with the default CNN ran at a median 0.96x the
+    samples per second of plain cross-entropy on the same backbone and batch,
+    and with a small MLP (a ~5 ms step) at 0.68x
+    (``benchmarks/results/embedder.md``).  With a small backbone, fewer
+    rounds with more ``steps_per_round`` are the lever: there, 1 to 10
+    rounds in the same budget gave the same validation accuracy within noise.
+
     The default ``scale=64`` is a deviation from the paper (which has no
     scale): with unit cosines the loss barely separates clusters.  On a
     validation split carved from the long-tailed (ratio 100) Fashion-MNIST

@@ -112,6 +112,8 @@ def _mean_operator(clusters, n_clusters, dtype=np.float64):
 
 
 def _sample_weights(sample_classes, cost_sensitive):
+    """Each class present gets the same total weight (or each sample, without
+    ``cost_sensitive``); the weights sum to 1."""
     n = sample_classes.shape[0]
     if not cost_sensitive:
         return np.full(n, 1.0 / n)
@@ -128,7 +130,7 @@ def _layout(clusters, cluster_classes, fn, dtype, device):
     """Everything Eq. 9 needs from the batch's cluster structure, built in
     numpy and moved to ``device`` once (cheaper than building it with small
     torch operations)."""
-    n, k = clusters.shape[0], cluster_classes.shape[0]
+    k = cluster_classes.shape[0]
     np_dtype = _NUMPY_DTYPES.get(dtype, np.float32)
     clusters = clusters.astype(np.int64, copy=False)
     mean_op = _mean_operator(clusters, k, np_dtype)
@@ -136,11 +138,7 @@ def _layout(clusters, cluster_classes, fn, dtype, device):
     same = cluster_classes[clusters][:, None] == cluster_classes
     # the two sets of Eq. 9: other-class clusters, other same-class clusters
     in_set = np.stack((~same, same & ~own))
-    if fn.cost_sensitive:  # inverse of the batch size of each sample's class
-        w = 1 / (same @ (mean_op > 0).sum(1))
-        w = w / w.sum()
-    else:
-        w = np.full(n, 1.0 / n)
+    w = _sample_weights(cluster_classes[clusters], fn.cost_sensitive)
 
     def tensor(a, dt=dtype):
         return torch.from_numpy(a).to(device=device, dtype=dt)
@@ -164,8 +162,10 @@ class _Eq9(torch.autograd.Function):
     """Eq. 9 with a hand-written backward pass.
 
     Autograd's graph of the two masked log-sum-exps is several dozen small
-    tensor operations; on a CPU at CLMLE's batch sizes their overhead is
-    comparable to the backbone's own step.  The gradient with respect to the
+    tensor operations, whose fixed cost dominates at CLMLE's batch sizes on a
+    CPU; the hand-written backward pass is three matrix products (0.3 ms a
+    step shorter inside the training loop on this project's CPU,
+    ``benchmarks/results/embedder.md``).  The gradient with respect to the
     similarities is the softmax over each active set minus the own-cluster
     indicator, times the sample weight; it is computed with the forward pass.
     """
