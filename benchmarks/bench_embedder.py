@@ -1,6 +1,6 @@
 """Benchmark CLMLEEmbedder: training throughput and long-tailed Fashion-MNIST.
 
-Three modes (all on CPU, torch and BLAS held to 2 threads)::
+Four modes (all on CPU, torch and BLAS held to 2 threads by default)::
 
     python benchmarks/bench_embedder.py throughput   # samples/s vs plain CE
     python benchmarks/bench_embedder.py tune         # validation split, seed 0
