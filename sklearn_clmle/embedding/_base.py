@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import torch
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from ._backbones import default_backbone, output_width
@@ -42,6 +43,26 @@ class TorchInputMixin:
     """
 
     _multi_output_y = False
+
+    def _train_module(self, X, build, train_fn):
+        """Build a net and train it, seeded from ``random_state``.
+
+        ``X`` (validated) becomes one float32 tensor; ``build()`` makes the
+        net, moved to the resolved ``device``; ``train_fn(net, X_t, device,
+        rng)`` trains it and returns the history.  The global torch random
+        state is left as it was.  Returns the net, on the CPU in eval mode,
+        and the history.
+        """
+        X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            net = build().to(device)
+            history = train_fn(net, X_t, device, rng)
+        return net.to("cpu").eval(), history
 
     def _validate_X(self, X, *, reset, y=None):
         kwargs = dict(

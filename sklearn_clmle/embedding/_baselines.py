@@ -12,7 +12,6 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
@@ -427,17 +426,12 @@ class LongTailNetClassifier(
                                          else self.angular_margin)
         else:
             self.angular_margin_ = None
-        X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
-        device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            net = self._build_net(len(self.classes_)).to(device)
-            self._n_backbone_out = net.head.weight.shape[1]
-            self.history_ = train_head_net(self, net, X_t, y_enc, device, rng)
-        self.module_ = net.to("cpu").eval()
+        self.module_, self.history_ = self._train_module(
+            X, lambda: self._build_net(len(self.classes_)),
+            lambda net, X_t, device, rng: train_head_net(self, net, X_t, y_enc, device,
+                                                         rng),
+        )
+        self._n_backbone_out = self.module_.head.weight.shape[1]
         return self
 
     def decision_function(self, X):

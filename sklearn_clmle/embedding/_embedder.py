@@ -7,7 +7,6 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
@@ -412,18 +411,12 @@ class CLMLEEmbedder(
         Y = self._encode_targets(y)
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
-        X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
-        device = resolve_device(self.device)
         self.n_labels_ = Y.shape[1]
         self.margin_between_, self.margin_within_ = self._margins(Y)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            net = self._build_net(self.n_labels_).to(device)
-            self.history_ = train(self, net, X_t, Y, device, rng)
-        self.module_ = net.to("cpu").eval()
+        self.module_, self.history_ = self._train_module(
+            X, lambda: self._build_net(self.n_labels_),
+            lambda net, X_t, device, rng: train(self, net, X_t, Y, device, rng),
+        )
         return self
 
     def transform(self, X):

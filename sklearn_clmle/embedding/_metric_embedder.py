@@ -7,7 +7,6 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
@@ -368,20 +367,16 @@ class MetricEmbedder(
         y_enc = self._encode_targets(y)
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
-        X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
-        device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+
+        def build():
             backbone, width = self._backbone()
-            net = EmbeddingNet(
-                backbone, width, self.embedding_dim, 1, self.input_shape_
-            ).to(device)
-            self.history_ = train(self, net, X_t, y_enc[:, None], device, rng,
-                                  rounds=metric_rounds)
-        self.module_ = net.to("cpu").eval()
+            return EmbeddingNet(backbone, width, self.embedding_dim, 1, self.input_shape_)
+
+        self.module_, self.history_ = self._train_module(
+            X, build,
+            lambda net, X_t, device, rng: train(self, net, X_t, y_enc[:, None], device,
+                                                rng, rounds=metric_rounds),
+        )
         return self
 
     def transform(self, X):
