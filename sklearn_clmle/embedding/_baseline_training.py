@@ -21,7 +21,7 @@ from ._longtail_losses import (
     ldam_loss,
     logit_adjusted_loss,
 )
-from ._training import _check_finite, make_optimizer
+from ._training import make_optimizer, run_epoch
 
 __all__ = ["epoch_loss", "train_head_net"]
 
@@ -82,18 +82,11 @@ def train_head_net(est, net, X, y, device, rng):
             history.new_epoch()
             tic = time.perf_counter()
             loss_fn, reweighted = est._epoch_loss(epoch)
-            perm = torch.from_numpy(rng.permutation(n))
-            losses = []
-            for b, start in enumerate(range(0, n, est.batch_size)):
-                idx = perm[start:start + est.batch_size]
-                loss = loss_fn(net(X[idx].to(device)), y_t[idx].to(device))
-                _check_finite(loss, f"epoch {epoch + 1}, batch {b + 1}")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                losses.append(loss.item())
-                bar.update(1)
-                bar.set_postfix(epoch=epoch + 1, loss=f"{losses[-1]:.4f}")
+            losses = run_epoch(
+                lambda idx: loss_fn(net(X[idx].to(device)), y_t[idx].to(device)),
+                opt, torch.from_numpy(rng.permutation(n)), est.batch_size,
+                f"epoch {epoch + 1}", bar, epoch=epoch + 1,
+            )
             history.record("epoch", epoch + 1)
             history.record("reweighted", reweighted)
             history.record("step_loss", losses)

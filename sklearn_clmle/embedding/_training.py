@@ -138,6 +138,23 @@ class SoftmaxTerm:
         return loss / len(raw)
 
 
+def run_epoch(loss_of, opt, perm, batch, where, bar, **postfix):
+    """One optimiser step per mini-batch of ``perm`` (``batch`` indices each);
+    ``loss_of(idx)`` is the batch's loss.  Refuses a non-finite loss, naming
+    ``where`` and the batch; returns the batch losses."""
+    losses = []
+    for b, start in enumerate(range(0, len(perm), batch)):
+        loss = loss_of(perm[start:start + batch])
+        _check_finite(loss, f"{where}, batch {b + 1}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(**postfix, loss=f"{losses[-1]:.4f}")
+    return losses
+
+
 def warmup(est, net, softmax, X, Y, device, rng, history, bar):
     """Softmax pre-training: cross-entropy (or BCE per label), see ``SoftmaxTerm``."""
     n = Y.shape[0]
@@ -151,18 +168,11 @@ def warmup(est, net, softmax, X, Y, device, rng, history, bar):
     for epoch in range(est.warmup_epochs):
         history.new_epoch()
         tic = time.perf_counter()
-        perm = torch.from_numpy(rng.permutation(n))
-        losses = []
-        for b, start in enumerate(range(0, n, batch)):
-            idx = perm[start:start + batch]
-            loss = softmax(net.raw_heads(X[idx].to(device)), Y_t[idx].to(device))
-            _check_finite(loss, f"warm-up epoch {epoch + 1}, batch {b + 1}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-            bar.update(1)
-            bar.set_postfix(phase="warm-up", loss=f"{losses[-1]:.4f}")
+        losses = run_epoch(
+            lambda idx: softmax(net.raw_heads(X[idx].to(device)), Y_t[idx].to(device)),
+            opt, torch.from_numpy(rng.permutation(n)), batch,
+            f"warm-up epoch {epoch + 1}", bar, phase="warm-up",
+        )
         history.record("phase", "warmup")
         history.record("epoch", epoch + 1)
         history.record("step_loss", losses)
