@@ -14,7 +14,7 @@ from ..cluster import SphericalKMeans
 from ..utils._parallel import effective_n_threads, for_blocks
 from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
-from . import _scoring
+from . import _auto, _scoring
 
 
 class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstimator):
@@ -40,25 +40,31 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         Number of nearest centroids retrieved (N in the paper, which searches
         20..200).  If larger than the number of centroids, all are used.
 
-    cluster_size : int, default=200
+    cluster_size : int or "auto", default="auto"
         Cluster size ``l``.  A class with fewer than ``cluster_size`` samples
-        has one cluster.
+        has one cluster.  The paper uses 200.  ``"auto"``: chosen on a
+        hold-out split (see Notes) among 1, 3, 10, 30, 100 and 300, keeping
+        at most ``max(5000, n_samples / 10)`` centroids.
 
-    scale : float, default=1.0
+    scale : float or "auto", default="auto"
         Multiplies the cosine similarities before the rule (a temperature).
-        1.0 is the paper's rule; embeddings trained with a scaled loss should
-        be classified with the same scale.
+        1.0 is the paper's rule.  ``"auto"``: chosen on a hold-out split
+        among 4, 8, 16, 32 and 64.  With ``1.0`` on cosines in ``[-1, 1]``
+        the log-sum-exp of Eq. 10 mostly counts retrieved clusters, so
+        classes with many clusters win.
 
-    aggregate : {"min", "max"}, default="min"
+    aggregate : {"min", "max", "auto"}, default="auto"
         Summary of a class's retrieved clusters: ``"min"``, its least similar
-        one (Eq. 10), or ``"max"``, its most similar one.
+        one (Eq. 10, the paper's), or ``"max"``, its most similar one.
+        ``"auto"``: chosen on a hold-out split.
 
-    prior_correction : float, default=0.0
+    prior_correction : float or "auto", default="auto"
         ``tau`` of a logit-adjustment-style correction for balanced accuracy:
         the score of class ``c`` is raised by ``-tau * log(prior_c)``, where
         ``prior_c`` is the class's share of the training samples, so rare
         classes are favoured.  ``0`` is the paper's rule.  Scores are on the
         scale of ``scale * cos``; search ``tau`` together with ``scale``.
+        ``"auto"``: chosen on a hold-out split among 0, 0.5, 1 and 2.
 
     algorithm : {"auto", "brute", "kd_tree", "ball_tree", "faiss"}, \
             default="auto"
@@ -95,6 +101,16 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     class_prior_ : ndarray of shape (n_classes,)
         Share of the training samples in each class (single-label only).
 
+    cluster_size_, scale_, prior_correction_, aggregate_ : int, float, \
+            float, str
+        The settings used: the parameters, or what ``"auto"`` resolved to
+        (single-label only; per label in ``estimators_``).
+
+    auto_scores_ : dict or None
+        Balanced accuracy on the hold-out split of every candidate setting,
+        keyed by ``(cluster_size, scale, prior_correction, aggregate)``;
+        ``None`` when nothing was ``"auto"`` or no hold-out was possible.
+
     estimators_ : list of KNearestClusterClassifier
         Multi-label ``y`` only: one fitted binary classifier per label.
 
@@ -112,6 +128,19 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
     Notes
     -----
+    **"auto" settings.**  A stratified hold-out split of the training data
+    (a quarter of every class with two or more samples, at most 5,000 rows)
+    is classified by the rule fitted on the rest, for every combination of
+    the candidates of the ``"auto"`` parameters (the others fixed); the
+    combination of highest balanced accuracy is used to fit on all the
+    data.  Ties go to the first candidate in the order scale 16, 32, 8, 64,
+    4; prior correction 1, 0.5, 0, 2; aggregate max, min; cluster size 10,
+    1, 3, 30, 100, 300.  When no class has two samples, ``"auto"`` gives
+    scale 16, prior correction 1, aggregate max and cluster size 1.  This
+    costs one extra fit (per candidate cluster size) on three quarters of
+    the data.  The paper's rule is ``cluster_size=200, scale=1.0,
+    aggregate="min", prior_correction=0.0``.
+
     **Scores.**  ``decision_function`` returns the scores above.  If every
     retrieved cluster belongs to one class, its other-class term is taken as a
     single cluster at cosine -1, i.e. ``-scale``.  Classes absent from the
@@ -163,10 +192,10 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
     _parameter_constraints = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "cluster_size": [Interval(Integral, 1, None, closed="left")],
-        "scale": [Interval(Real, 0, None, closed="neither")],
-        "aggregate": [StrOptions({"min", "max"})],
-        "prior_correction": [Interval(Real, 0, None, closed="left")],
+        "cluster_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "scale": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "aggregate": [StrOptions({"min", "max", "auto"})],
+        "prior_correction": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "algorithm": [StrOptions(set(_scoring.ALGORITHMS))],
         "multilabel_features": [StrOptions({"shared", "blocks"})],
         "random_state": ["random_state"],
@@ -179,10 +208,10 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         self,
         n_neighbors=10,
         *,
-        cluster_size=200,
-        scale=1.0,
-        aggregate="min",
-        prior_correction=0.0,
+        cluster_size="auto",
+        scale="auto",
+        aggregate="auto",
+        prior_correction="auto",
         algorithm="auto",
         multilabel_features="shared",
         random_state=None,
@@ -234,23 +263,75 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         self.classes_ = encoder.classes_
         y_idx = encoder.transform(y)
         rng = check_random_state(self.random_state)
+        self.class_prior_ = np.bincount(y_idx) / len(y_idx)
+        setting = self._resolve_auto(X, y_idx, rng)
+        (self.cluster_size_, self.scale_, self.prior_correction_,
+         self.aggregate_) = setting
+        (self.cluster_centers_, self._cluster_class_idx,
+         self.cluster_sizes_) = self._cluster_classes(X, y_idx, self.cluster_size_, rng)
+        self.cluster_classes_ = self.classes_[self._cluster_class_idx]
+        self._index = _scoring.CentroidIndex(self.cluster_centers_, self.algorithm)
+        return self
+
+    def _cluster_classes(self, X, y_idx, cluster_size, rng, max_iter=300):
+        """Equal-size spherical clusters of every class: centroids, their
+        class indices and their sizes.  Clusters of size 1 are the samples
+        themselves (the only equal-size partition)."""
         centers, owners, sizes = [], [], []
-        for c in range(len(self.classes_)):
+        for c in np.unique(y_idx):
             Xc = X[y_idx == c]
-            k = max(1, len(Xc) // self.cluster_size)
+            k = max(1, len(Xc) // cluster_size)
+            seed = rng.randint(np.iinfo(np.int32).max)
+            if k == len(Xc) and k > 1:
+                centers.append(Xc.copy())
+                owners.append(np.full(k, c))
+                sizes.append(np.ones(k, dtype=np.intp))
+                continue
             km = SphericalKMeans(
-                k, equal_size=True, random_state=rng.randint(np.iinfo(np.int32).max)
+                k, equal_size=True, max_iter=max_iter, random_state=seed
             ).fit(Xc)
             centers.append(km.cluster_centers_)
             owners.append(np.full(k, c))
             sizes.append(np.bincount(km.labels_, minlength=k))
-        self.cluster_centers_ = np.concatenate(centers)
-        self._cluster_class_idx = np.concatenate(owners)
-        self.cluster_classes_ = self.classes_[self._cluster_class_idx]
-        self.cluster_sizes_ = np.concatenate(sizes)
-        self.class_prior_ = np.bincount(y_idx) / len(y_idx)
-        self._index = _scoring.CentroidIndex(self.cluster_centers_, self.algorithm)
-        return self
+        return np.concatenate(centers), np.concatenate(owners), np.concatenate(sizes)
+
+    def _resolve_auto(self, X, y_idx, rng):
+        """``(cluster_size, scale, prior_correction, aggregate)``: the
+        parameters, with ``"auto"`` ones chosen on a hold-out split."""
+        params = (self.cluster_size, self.scale, self.prior_correction, self.aggregate)
+        self.auto_scores_ = None
+        if all(p != "auto" for p in params):
+            return params
+        split = _auto.holdout_split(y_idx, rng)
+        if split is None:
+            return tuple(_auto.FALLBACK[name] if value == "auto" else value
+                         for name, value in zip(
+                             ("cluster_size", "scale", "prior_correction",
+                              "aggregate"), params))
+        train, held = split
+        sizes = (_auto.candidate_cluster_sizes(np.bincount(y_idx))
+                 if self.cluster_size == "auto" else [self.cluster_size])
+        n_classes = len(self.classes_)
+        log_prior = np.log(self.class_prior_)
+
+        def candidates(value, auto):
+            return auto if value == "auto" else (value,)
+
+        scales = candidates(self.scale, _auto.SCALES)
+        taus = candidates(self.prior_correction, _auto.PRIOR_CORRECTIONS)
+        aggregates = candidates(self.aggregate, _auto.AGGREGATES)
+        results = {}
+        for size in sizes:
+            centers, owners, _ = self._cluster_classes(
+                X[train], y_idx[train], size, rng, max_iter=_auto.MAX_ITER)
+            index = _scoring.CentroidIndex(centers, self.algorithm)
+            idx, sims = index.query(X[held], min(self.n_neighbors, centers.shape[0]))
+            grid = _auto.score_grid(sims, owners[idx], y_idx[held], log_prior,
+                                    n_classes, scales, taus, aggregates)
+            for (scale, tau, agg), score in grid.items():
+                results[size, scale, tau, agg] = score
+        self.auto_scores_ = results
+        return _auto.best_setting(results)
 
     def _fit_multilabel(self, X, Y):
         n_labels = Y.shape[1]
@@ -292,15 +373,15 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         X = normalize_rows(X, name="X")
         n, n_classes = X.shape[0], len(self.classes_)
         n_nb = min(self.n_neighbors, self.cluster_centers_.shape[0])
-        offset = -self.prior_correction * np.log(self.class_prior_)
-        floor = _scoring.floor_score(self.scale, n_nb)
+        offset = -self.prior_correction_ * np.log(self.class_prior_)
+        floor = _scoring.floor_score(self.scale_, n_nb)
         out = np.empty((n, n_classes)) if dense else np.empty(n, dtype=np.intp)
 
         def block(start, stop):
             idx, sims = self._index.query(X[start:stop], n_nb)
             rows, classes, scores = _scoring.segment_scores(
-                sims, self._cluster_class_idx[idx], n_classes, self.scale,
-                self.aggregate,
+                sims, self._cluster_class_idx[idx], n_classes, self.scale_,
+                self.aggregate_,
             )
             scores = scores + offset[classes]
             if dense:
