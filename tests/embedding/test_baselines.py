@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 
 from sklearn_clmle import LongTailNetClassifier  # noqa: E402
 from sklearn_clmle.embedding import _longtail_losses as L  # noqa: E402
-from sklearn_clmle.embedding._baselines import LDAM_SCALE  # noqa: E402
+from sklearn_clmle.embedding._longtail import LDAM_SCALE  # noqa: E402
 
 LOSSES = ["ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",
           "class_balanced_focal", "cosface", "arcface"]
