@@ -3,7 +3,7 @@ metric-learning baselines on the same backbone (the only torch subpackage)."""
 
 from ._clmle import CLMLEEmbedder
 from ._longtail import LongTailNetClassifier
-from ._loss import ClusterLoss
 from ._metric import MetricEmbedder
+from .losses import ClusterLoss
 
 __all__ = ["CLMLEEmbedder", "ClusterLoss", "LongTailNetClassifier", "MetricEmbedder"]

@@ -9,7 +9,7 @@ import torch
 from skorch.history import History
 from tqdm.auto import tqdm
 
-from ._longtail_losses import (
+from .losses.longtail import (
     arcface_loss,
     balanced_label_weights,
     balanced_weights,

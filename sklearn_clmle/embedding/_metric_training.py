@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ._clustering import cluster_per_class
-from ._metric_losses import BatchHardTripletLoss, QuintupletLoss
+from .losses.metric import BatchHardTripletLoss, QuintupletLoss
 from ._sampler import ClassBalancedBatchSampler, ClusterBatchSampler
 from ._training import _check_finite, extract, make_optimizer
 

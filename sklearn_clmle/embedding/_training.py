@@ -17,7 +17,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._clustering import cluster_per_class
-from ._loss import ClusterLoss
+from .losses.cluster import ClusterLoss
+from .losses.longtail import SoftmaxTerm
 from ._sampler import ClusterBatchSampler
 
 
@@ -83,59 +84,6 @@ def embed_checked(module, X, batch_size, device, n_heads):
             "network; rescale X as it was scaled for fit."
         )
     return Z
-
-
-class SoftmaxTerm:
-    """Linear classifiers on the raw heads and their (weighted) softmax loss.
-
-    Cross-entropy per head, or binary cross-entropy per label for multi-label
-    ``Y``.  ``class_weight="balanced"`` weighs classes by the inverse of
-    their training frequency; ``"logit_adjusted"`` leaves the classes
-    unweighted and adds ``log(prior)`` to the logits during training (Menon
-    et al., 2021): ``log(n_c / n)`` per class, and for a label's single
-    logit ``log(n_pos / n_neg)``.
-    """
-
-    def __init__(self, Y, dim, multilabel, class_weight, device):
-        n_heads = Y.shape[1]
-        self.multilabel = multilabel
-        n_out = 1 if multilabel else int(Y.max()) + 1
-        self.classifiers = nn.ModuleList(
-            nn.Linear(dim, n_out) for _ in range(n_heads)
-        ).to(device)
-        self.weights, self.offsets = [], []
-        for j in range(n_heads):
-            counts = np.bincount(Y[:, j], minlength=2 if multilabel else n_out)
-            safe = np.maximum(counts, 1)
-            if class_weight == "balanced":
-                w = counts.sum() / (len(counts) * safe)
-            else:
-                w = np.ones(len(counts))
-            offset = np.zeros(n_out)
-            if class_weight == "logit_adjusted":
-                offset = (np.log(safe[1:] / safe[0]) if multilabel
-                          else np.log(safe / counts.sum()))
-            self.weights.append(torch.tensor(w, dtype=torch.float32, device=device))
-            self.offsets.append(torch.tensor(offset, dtype=torch.float32,
-                                             device=device))
-
-    def parameters(self):
-        return self.classifiers.parameters()
-
-    def __call__(self, raw, yb):
-        loss = 0.0
-        for j, (h, clf) in enumerate(zip(raw, self.classifiers)):
-            logits = clf(h) + self.offsets[j]
-            if self.multilabel:
-                t = yb[:, j].to(torch.float32)
-                per = nn.functional.binary_cross_entropy_with_logits(
-                    logits[:, 0], t, reduction="none")
-                wj = self.weights[j][yb[:, j]]
-                loss = loss + (wj * per).sum() / wj.sum()
-            else:
-                loss = loss + nn.functional.cross_entropy(
-                    logits, yb[:, j], weight=self.weights[j])
-        return loss / len(raw)
 
 
 def run_epoch(loss_of, opt, perm, batch, where, bar, **postfix):

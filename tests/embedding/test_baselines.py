@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 
 from sklearn_clmle import LongTailNetClassifier  # noqa: E402
-from sklearn_clmle.embedding import _longtail_losses as L  # noqa: E402
+from sklearn_clmle.embedding.losses import longtail as L  # noqa: E402
 from sklearn_clmle.embedding._longtail import LDAM_SCALE  # noqa: E402
 
 LOSSES = ["ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",

@@ -5,7 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from sklearn_clmle.embedding._training import SoftmaxTerm  # noqa: E402
+from sklearn_clmle.embedding.losses import SoftmaxTerm  # noqa: E402
 
 
 def _naive_ce(logits, y, weights):
