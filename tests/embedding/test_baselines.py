@@ -232,7 +232,7 @@ def test_angular_gradients_finite_at_theta_zero_and_pi(dtype, loss):
 
 @pytest.mark.parametrize("loss", ["cosface", "arcface"])
 def test_angular_gradients_finite_through_the_cosine_head(loss):
-    from sklearn_clmle.embedding._heads import NormedLinear
+    from sklearn_clmle.embedding.nn import NormedLinear
 
     torch.manual_seed(0)
     head = NormedLinear(4, 3)

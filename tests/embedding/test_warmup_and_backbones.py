@@ -71,7 +71,7 @@ def test_embedder_accepts_logit_adjusted_warmup():
 def test_small_cnn_channels_last_matches_nchw_reference():
     from torch.nn import functional as F
 
-    from sklearn_clmle.embedding._backbones import SmallCNN
+    from sklearn_clmle.embedding.nn import SmallCNN
 
     torch.manual_seed(0)
     net = SmallCNN(2, 8).eval()
