@@ -13,10 +13,10 @@ import time
 import numpy as np
 import torch
 
-from ._clustering import cluster_per_class
-from .losses.metric import BatchHardTripletLoss, QuintupletLoss
-from ._sampler import ClassBalancedBatchSampler, ClusterBatchSampler
 from ._training import _check_finite, extract, make_optimizer
+from .losses.metric import BatchHardTripletLoss, QuintupletLoss
+from .samplers.cluster_batches import ClassBalancedBatchSampler, ClusterBatchSampler
+from .samplers.clustering import cluster_per_class
 
 
 def _lmle_sampler(est, net, X, y, device, rng, previous, history):

@@ -16,10 +16,10 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._clustering import cluster_per_class
 from .losses.cluster import ClusterLoss
 from .losses.longtail import SoftmaxTerm
-from ._sampler import ClusterBatchSampler
+from .samplers.cluster_batches import ClusterBatchSampler
+from .samplers.clustering import cluster_per_class
 
 
 def make_optimizer(name, params, lr, weight_decay):
