@@ -279,3 +279,16 @@ def test_verbose_progress_bar(capsys):
     CLMLEEmbedder(**TINY, verbose=1, random_state=0).fit(X, y)
     err = capsys.readouterr().err
     assert "CLMLEEmbedder" in err and "loss=" in err
+
+
+def test_embedder_accepts_logit_adjusted_warmup():
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(0, 1, (30, 4)), rng.normal(3, 1, (6, 4))]
+    y = np.r_[np.zeros(30, int), np.ones(6, int)]
+    emb = CLMLEEmbedder(hidden_units=(8,), embedding_dim=4, cluster_size=5,
+                        n_clusters_per_batch=3, n_samples_per_cluster=4,
+                        warmup_epochs=2, warmup_class_weight="logit_adjusted",
+                        n_rounds=1, steps_per_round=2, random_state=0).fit(X, y)
+    assert emb.transform(X).shape == (36, 4)
+    with pytest.raises(ValueError, match="warmup_class_weight"):
+        CLMLEEmbedder(warmup_class_weight="inverse").fit(X, y)
