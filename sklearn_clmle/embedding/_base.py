@@ -8,7 +8,7 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from ._backbones import default_backbone, output_width
+from .nn.backbones import default_backbone, output_width
 
 
 def resolve_device(device):
