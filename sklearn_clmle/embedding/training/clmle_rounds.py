@@ -150,7 +150,7 @@ def train(est, net, X, Y, device, rng, rounds=None):
     # numpy's small per-step products must not leave OpenBLAS threads spinning
     # against torch's OpenMP threads: numpy's BLAS gets one thread meanwhile.
     with threadpool_limits(limits=1, user_api="blas"), tqdm(
-        total=total, disable=not est.verbose, desc=type(est).__name__, leave=False
+        total=total, disable=not est.verbose, desc=getattr(est, "estimator_name", type(est).__name__), leave=False
     ) as bar:
         if est.warmup_epochs:
             warmup(est, net, softmax, X, Y, device, rng, history, bar)
