@@ -3,7 +3,7 @@ reductions, sorting and partitioning)."""
 
 from concurrent.futures import ThreadPoolExecutor
 
-from threadpoolctl import ThreadpoolController, threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 # Finding the loaded thread-pool libraries reads the process's memory map
 # (milliseconds); their current limits are cheap to query, so the libraries
@@ -35,6 +35,7 @@ def for_blocks(fn, n, step, n_threads):
         for start in starts:
             fn(start, min(start + step, n))
         return
-    with threadpool_limits(limits=1, user_api="blas"):
+    _blas_controllers()  # the libraries, looked up once (see above)
+    with _CONTROLLER.limit(limits=1, user_api="blas"):
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
             list(pool.map(lambda s: fn(s, min(s + step, n)), starts))
