@@ -21,10 +21,12 @@ PRIOR_CORRECTIONS = (1.0, 0.5, 0.0, 2.0)
 AGGREGATES = ("max", "min")
 CLUSTER_SIZES = (10, 1, 3, 30, 100, 300)
 
-# "auto" never searches more centroids than this (or than a tenth of the
+# "auto" never searches more centroids than this (or than 2 % of the
 # training samples, whichever is larger): the rule stays a search over
-# clusters, not over samples, on large data.
-MAX_CENTROIDS = 5000
+# clusters, not over samples, on large data, and the hold-out fits stay
+# affordable (equal-size k-means costs grow with the number of clusters).
+MAX_CENTROIDS = 2000
+CENTROID_SHARE = 50
 
 # k-means iterations of the hold-out fits (the final fit uses 300).
 MAX_ITER = 20
@@ -42,13 +44,13 @@ def candidate_cluster_sizes(class_counts):
     """Cluster sizes that "auto" may choose for these class sizes.
 
     A size is a candidate when it keeps the number of centroids
-    ``sum_c max(1, n_c // size)`` within ``max(MAX_CENTROIDS, n / 10)``;
+    ``sum_c max(1, n_c // size)`` within ``max(MAX_CENTROIDS, n / 50)``;
     sizes larger than the largest class are dropped (they all give one
     cluster per class, as does the largest remaining one).
     """
     counts = np.asarray(class_counts)
     n = counts.sum()
-    limit = max(MAX_CENTROIDS, n // 10)
+    limit = max(MAX_CENTROIDS, n // CENTROID_SHARE)
     out = []
     for size in sorted(CLUSTER_SIZES):
         n_centroids = np.maximum(1, counts // size).sum()

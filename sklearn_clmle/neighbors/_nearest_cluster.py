@@ -48,7 +48,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         Cluster size ``l``.  A class with fewer than ``cluster_size`` samples
         has one cluster.  The paper uses 200.  ``"auto"``: chosen on a
         hold-out split (see Notes) among 1, 3, 10, 30, 100 and 300, keeping
-        at most ``max(5000, n_samples / 10)`` centroids.
+        at most ``max(2000, n_samples / 50)`` centroids.
 
     scale : float or "auto", default="auto"
         Multiplies the cosine similarities before the rule (a temperature).

@@ -104,7 +104,8 @@ def test_single_samples_fall_back_to_documented_values():
 
 @pytest.mark.parametrize("counts, expected", [
     ([30, 12, 5], [10, 1, 3, 30]),     # sizes above the largest class dropped
-    ([200_000, 1000], [10, 30, 100, 300]),  # at most max(5000, n / 10) centroids
+    ([200_000, 1000], [100, 300]),  # at most max(2000, n / 50) centroids
+    ([3000, 300], [10, 3, 30, 100, 300]),  # size 1: 3,300 > 2,000 centroids
 ])
 def test_candidate_cluster_sizes(counts, expected):
     assert _auto.candidate_cluster_sizes(counts) == expected
