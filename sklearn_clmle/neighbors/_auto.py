@@ -126,3 +126,15 @@ def best_setting(results):
                 _position(scale, SCALES), _position(tau, PRIOR_CORRECTIONS),
                 _position(agg, AGGREGATES))
     return min(results, key=key)
+
+
+def best_with_head(scores, rule_setting, head):
+    """Best of the rule alone (``rule_setting``) and the heads scored beside
+    it: ``scores`` keyed by ``rule_setting + (head, C)``.  On a tie the rule
+    alone wins, then "ensemble", then "linear", then the smaller ``C``.
+    With a fixed ``head`` other than "none", only that head competes."""
+    order = ("none", "ensemble", "linear")
+    keys = [k for k in scores if k[:4] == tuple(rule_setting)
+            and (head == "auto" or k[4] == head)]
+    return min(keys, key=lambda k: (-round(scores[k], 12), order.index(k[4]),
+                                    k[5] or 0.0))

@@ -4,6 +4,7 @@ cluster rule (Huang et al., Section 4, Eq. 10)."""
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -14,7 +15,7 @@ from ..cluster import SphericalKMeans
 from ..utils._parallel import effective_n_threads, for_blocks
 from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
-from . import _auto, _scoring
+from . import _auto, _head, _scoring
 
 
 # Query rows x centroids below which the rule runs in the calling thread.
@@ -70,6 +71,20 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         scale of ``scale * cos``; search ``tau`` together with ``scale``.
         ``"auto"``: chosen on a hold-out split among 0, 0.5, 1 and 2.
 
+    head : {"auto", "none", "ensemble", "linear"}, default="auto"
+        A decoupled linear head beside the rule: a multinomial logistic
+        regression on the unit-norm features with post-hoc logit adjustment
+        (its log-probabilities minus the log class priors).  ``"none"``: the
+        rule alone (the paper's); ``"ensemble"``: the head's log-probabilities
+        plus the log of the rule's probabilities; ``"linear"``: the head
+        alone (the centroids are still fitted but do not vote).  ``"auto"``:
+        chosen on the hold-out split with the other ``"auto"`` settings.
+
+    head_C : float or "auto", default="auto"
+        Inverse regularisation strength ``C`` of the head's logistic
+        regression.  ``"auto"``: 1 or 10, chosen on the hold-out split (1
+        without one).
+
     algorithm : {"auto", "brute", "kd_tree", "ball_tree", "faiss"}, \
             default="auto"
         Nearest-centroid search.  ``"brute"`` (and ``"auto"``): exact, by
@@ -110,9 +125,17 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         The settings used: the parameters, or what ``"auto"`` resolved to
         (single-label only; per label in ``estimators_``).
 
+    head_, head_C_ : str, float or None
+        The head used (``"none"``, ``"ensemble"`` or ``"linear"``) and its
+        ``C`` (``None`` without a head).
+
+    head_estimator_ : LogisticRegression or None
+        The fitted head (single-label only).
+
     auto_scores_ : dict or None
         Balanced accuracy on the hold-out split of every candidate setting,
-        keyed by ``(cluster_size, scale, prior_correction, aggregate)``;
+        keyed by ``(cluster_size, scale, prior_correction, aggregate)`` for
+        the rule alone and by ``(..., head, head_C)`` for the heads;
         ``None`` when nothing was ``"auto"`` or no hold-out was possible.
 
     estimators_ : list of KNearestClusterClassifier
@@ -140,7 +163,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     data.  Ties go to the first candidate in the order scale 16, 32, 8, 64,
     4; prior correction 1, 0.5, 0, 2; aggregate max, min; cluster size 10,
     1, 3, 30, 100, 300.  When no class has two samples, ``"auto"`` gives
-    scale 16, prior correction 1, aggregate max and cluster size 1.  This
+    scale 16, prior correction 1, aggregate max and cluster size 1, no
+    head.  The heads are scored with the best rule setting only.  This
     costs one extra fit (per candidate cluster size) on three quarters of
     the data.  The paper's rule is ``cluster_size=200, scale=1.0,
     aggregate="min", prior_correction=0.0``.
@@ -202,6 +226,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         "prior_correction": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "algorithm": [StrOptions(set(_scoring.ALGORITHMS))],
         "multilabel_features": [StrOptions({"shared", "blocks"})],
+        "head": [StrOptions({"auto", *_head.HEADS})],
+        "head_C": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
     }
 
@@ -216,6 +242,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         scale="auto",
         aggregate="auto",
         prior_correction="auto",
+        head="auto",
+        head_C="auto",
         algorithm="auto",
         multilabel_features="shared",
         random_state=None,
@@ -225,6 +253,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         self.scale = scale
         self.aggregate = aggregate
         self.prior_correction = prior_correction
+        self.head = head
+        self.head_C = head_C
         self.algorithm = algorithm
         self.multilabel_features = multilabel_features
         self.random_state = random_state
@@ -270,11 +300,13 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         self.class_prior_ = np.bincount(y_idx) / len(y_idx)
         setting = self._resolve_auto(X, y_idx, rng)
         (self.cluster_size_, self.scale_, self.prior_correction_,
-         self.aggregate_) = setting
+         self.aggregate_, self.head_, self.head_C_) = setting
         (self.cluster_centers_, self._cluster_class_idx,
          self.cluster_sizes_) = self._cluster_classes(X, y_idx, self.cluster_size_, rng)
         self.cluster_classes_ = self.classes_[self._cluster_class_idx]
         self._index = _scoring.CentroidIndex(self.cluster_centers_, self.algorithm)
+        self.head_estimator_ = (None if self.head_ == "none"
+                                else _head.fit(X, y_idx, self.head_C_))
         return self
 
     def _cluster_classes(self, X, y_idx, cluster_size, rng, max_iter=300):
@@ -300,42 +332,72 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         return np.concatenate(centers), np.concatenate(owners), np.concatenate(sizes)
 
     def _resolve_auto(self, X, y_idx, rng):
-        """``(cluster_size, scale, prior_correction, aggregate)``: the
-        parameters, with ``"auto"`` ones chosen on a hold-out split."""
-        params = (self.cluster_size, self.scale, self.prior_correction, self.aggregate)
-        self.auto_scores_ = None
-        if all(p != "auto" for p in params):
-            return params
-        split = _auto.holdout_split(y_idx, rng)
-        if split is None:
-            return tuple(_auto.FALLBACK[name] if value == "auto" else value
-                         for name, value in zip(
-                             ("cluster_size", "scale", "prior_correction",
-                              "aggregate"), params))
-        train, held = split
-        sizes = (_auto.candidate_cluster_sizes(np.bincount(y_idx))
-                 if self.cluster_size == "auto" else [self.cluster_size])
+        """``(cluster_size, scale, prior_correction, aggregate, head,
+        head_C)``: the parameters, with ``"auto"`` ones chosen on a hold-out
+        split (see Notes)."""
+        rule = (self.cluster_size, self.scale, self.prior_correction, self.aggregate)
         n_classes = len(self.classes_)
+        head = "none" if n_classes < 2 else self.head
+        self.auto_scores_ = None
+        split = None
+        if any(p == "auto" for p in rule) or head == "auto" or (
+                head != "none" and self.head_C == "auto"):
+            split = _auto.holdout_split(y_idx, rng)
+        if split is None:
+            names = ("cluster_size", "scale", "prior_correction", "aggregate")
+            rule = tuple(_auto.FALLBACK[name] if value == "auto" else value
+                         for name, value in zip(names, rule))
+            head = "none" if head == "auto" else head
+            C = self.head_C if self.head_C != "auto" else _head.FALLBACK_C
+            return rule + (head, None if head == "none" else C)
+        train, held = split
         log_prior = np.log(self.class_prior_)
 
         def candidates(value, auto):
             return auto if value == "auto" else (value,)
 
+        sizes = (_auto.candidate_cluster_sizes(np.bincount(y_idx))
+                 if self.cluster_size == "auto" else [self.cluster_size])
         scales = candidates(self.scale, _auto.SCALES)
         taus = candidates(self.prior_correction, _auto.PRIOR_CORRECTIONS)
         aggregates = candidates(self.aggregate, _auto.AGGREGATES)
-        results = {}
+        results, retrieved = {}, {}
         for size in sizes:
             centers, owners, _ = self._cluster_classes(
                 X[train], y_idx[train], size, rng, max_iter=_auto.MAX_ITER)
             index = _scoring.CentroidIndex(centers, self.algorithm)
             idx, sims = index.query(X[held], min(self.n_neighbors, centers.shape[0]))
+            retrieved[size] = (sims, owners[idx])
             grid = _auto.score_grid(sims, owners[idx], y_idx[held], log_prior,
                                     n_classes, scales, taus, aggregates)
             for (scale, tau, agg), score in grid.items():
                 results[size, scale, tau, agg] = score
-        self.auto_scores_ = results
-        return _auto.best_setting(results)
+        best = _auto.best_setting(results)
+        scores = {key + ("none", None): value for key, value in results.items()}
+        heads = _head.HEADS[1:] if head == "auto" else (
+            () if head == "none" else (head,))
+        if heads:
+            size, scale, tau, agg = best
+            sims, owner_idx = retrieved[size]
+            rows, classes, rule_scores = _scoring.segment_scores(
+                sims, owner_idx, n_classes, scale, agg)
+            floor = _scoring.floor_score(scale, sims.shape[1])
+            dense = _scoring.dense_scores(
+                rows, classes, rule_scores - tau * log_prior[classes],
+                len(held), n_classes, floor)
+            Cs = _head.C_VALUES if self.head_C == "auto" else (self.head_C,)
+            for C in Cs:
+                model = _head.fit(X[train], y_idx[train], C)
+                log_proba = _head.adjusted_log_proba(model, X[held], log_prior,
+                                                     n_classes)
+                for name in heads:
+                    pred = _head.combine(name, dense, floor, log_proba).argmax(1)
+                    scores[best + (name, C)] = _auto.balanced_accuracy(
+                        y_idx[held], pred, n_classes)
+        self.auto_scores_ = scores
+        if head == "none":
+            return best + ("none", None)
+        return _auto.best_with_head(scores, best, head)
 
     def _fit_multilabel(self, X, Y):
         n_labels = Y.shape[1]
@@ -405,6 +467,18 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         for_blocks(block, n, step, n_threads)
         return (out, floor) if dense else out
 
+    def _scores(self, X):
+        """Final dense scores of validated single-label ``X`` and the floor
+        of classes out of the running (``None`` with a head: every class
+        has a finite score)."""
+        scores, floor = self._rule(X, dense=True)
+        if self.head_ == "none":
+            return scores, floor
+        log_proba = _head.adjusted_log_proba(
+            self.head_estimator_, normalize_rows(X, name="X"),
+            np.log(self.class_prior_), len(self.classes_))
+        return _head.combine(self.head_, scores, floor, log_proba), None
+
     def _per_label(self, X, method):
         n_labels = len(self.estimators_)
         return [
@@ -431,7 +505,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         X = self._validate_for_predict(X)
         if self._multilabel:
             return np.column_stack(self._per_label(X, "decision_function"))
-        scores, _ = self._rule(X, dense=True)
+        scores, _ = self._scores(X)
         if len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]
         return scores
@@ -454,7 +528,9 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         X = self._validate_for_predict(X)
         if self._multilabel:
             return self._per_label(X, "predict_proba")
-        scores, floor = self._rule(X, dense=True)
+        scores, floor = self._scores(X)
+        if floor is None:
+            return np.exp(scores - logsumexp(scores, axis=1, keepdims=True))
         return _scoring.softmax_over_present(scores, floor)
 
     def predict(self, X):
@@ -474,6 +550,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         X = self._validate_for_predict(X)
         if self._multilabel:
             return np.column_stack(self._per_label(X, "predict"))
+        if self.head_ != "none":
+            return self.classes_[self._scores(X)[0].argmax(axis=1)]
         return self.classes_[self._rule(X, dense=False)]
 
     def __sklearn_tags__(self):

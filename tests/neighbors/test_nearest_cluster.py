@@ -22,7 +22,7 @@ Y_CIRCLE = np.array(["a", "a", "b", "b"])
 
 # The paper's rule (Eq. 10): unit temperature, least similar retrieved
 # cluster, no prior correction.  The hand-worked tests below fix it.
-PAPER = dict(scale=1.0, aggregate="min", prior_correction=0.0)
+PAPER = dict(scale=1.0, aggregate="min", prior_correction=0.0, head="none")
 
 
 def fit_circle(**params):
@@ -67,7 +67,7 @@ def test_eq10_hand_worked_max_rule_changes_the_answer():
     fits = {
         agg: KNearestClusterClassifier(
             n_neighbors=3, cluster_size=1, scale=10.0, aggregate=agg,
-            prior_correction=0.0,
+            prior_correction=0.0, head="none",
         ).fit(X, y)
         for agg in ["min", "max"]
     }
@@ -129,7 +129,7 @@ def test_matches_naive_reference(aggregate, algorithm):
     keep = np.r_[0:150, 150:230, 300:330, 450:460]  # long tail
     clf = KNearestClusterClassifier(
         n_neighbors=6, cluster_size=20, scale=5.0, aggregate=aggregate,
-        prior_correction=0.0, algorithm=algorithm, random_state=0,
+        prior_correction=0.0, head="none", algorithm=algorithm, random_state=0,
     ).fit(X[keep], y[keep])
     Xq = rng.normal(size=(200, 5))
     pred = clf.predict(Xq)
@@ -274,11 +274,13 @@ def test_prior_correction_raises_rare_classes_by_tau_log_prior():
     y = ["a", "a", "a", "b"]
     q = circle([0.3])
     plain = KNearestClusterClassifier(
-        n_neighbors=4, cluster_size=1, scale=10.0, aggregate="min", prior_correction=0.0
+        n_neighbors=4, cluster_size=1, scale=10.0, aggregate="min", prior_correction=0.0,
+        head="none",
     ).fit(X, y)
     tau = 2.0
     corrected = KNearestClusterClassifier(
-        n_neighbors=4, cluster_size=1, scale=10.0, aggregate="min", prior_correction=tau
+        n_neighbors=4, cluster_size=1, scale=10.0, aggregate="min", prior_correction=tau,
+        head="none",
     ).fit(X, y)
     assert_allclose(corrected.class_prior_, [0.75, 0.25])
     # by hand: a's score beats b's by 1.916; the correction gives b tau*log 3

@@ -9,7 +9,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn_clmle import KNearestClusterClassifier
 from sklearn_clmle.neighbors import _auto
 
-PAPER = dict(scale=1.0, aggregate="min", prior_correction=0.0)
+PAPER = dict(scale=1.0, aggregate="min", prior_correction=0.0, head="none")
 
 
 def multimodal(seed=0, n=4000, d=16, n_classes=5, modes=6, ratio=30, n_query=500):
@@ -34,30 +34,62 @@ def multimodal(seed=0, n=4000, d=16, n_classes=5, modes=6, ratio=30, n_query=500
 def test_fixed_settings_are_used_as_given():
     X, y, _, _ = multimodal(n=600)
     clf = KNearestClusterClassifier(cluster_size=20, random_state=0, **PAPER).fit(X, y)
-    assert (clf.cluster_size_, clf.scale_, clf.prior_correction_, clf.aggregate_) == (
-        20, 1.0, 0.0, "min")
-    assert clf.auto_scores_ is None
+    assert (clf.cluster_size_, clf.scale_, clf.prior_correction_, clf.aggregate_,
+            clf.head_, clf.head_C_) == (20, 1.0, 0.0, "min", "none", None)
+    assert clf.auto_scores_ is None and clf.head_estimator_ is None
 
 
 def test_auto_picks_the_best_holdout_setting():
     X, y, _, _ = multimodal(n=800)
     clf = KNearestClusterClassifier(random_state=0).fit(X, y)
     scores = clf.auto_scores_
-    chosen = (clf.cluster_size_, clf.scale_, clf.prior_correction_, clf.aggregate_)
+    chosen = (clf.cluster_size_, clf.scale_, clf.prior_correction_, clf.aggregate_,
+              clf.head_, clf.head_C_)
     assert scores[chosen] == max(scores.values())
     sizes = _auto.candidate_cluster_sizes(np.bincount(y))
-    assert len(scores) == (len(sizes) * len(_auto.SCALES)
-                           * len(_auto.PRIOR_CORRECTIONS) * len(_auto.AGGREGATES))
-    # the final rule is the fixed-setting classifier with the chosen values
-    fixed = KNearestClusterClassifier(
-        cluster_size=clf.cluster_size_, scale=clf.scale_,
-        prior_correction=clf.prior_correction_, aggregate=clf.aggregate_,
-        random_state=0,
-    )
-    # same centroids up to the seeds drawn for the hold-out fits: compare the
-    # rule on the fitted centroids instead
-    fixed.fit(X, y)
-    assert fixed.cluster_centers_.shape == clf.cluster_centers_.shape
+    rule_alone = [k for k in scores if k[4] == "none"]
+    assert len(rule_alone) == (len(sizes) * len(_auto.SCALES)
+                               * len(_auto.PRIOR_CORRECTIONS) * len(_auto.AGGREGATES))
+    # the heads are scored beside the best rule setting only, for each C
+    best_rule = max(rule_alone, key=lambda k: scores[k])[:4]
+    heads = {k for k in scores if k[4] != "none"}
+    assert {k[:4] for k in heads} == {best_rule}
+    assert {k[4:] for k in heads} == {(h, c) for h in ("ensemble", "linear")
+                                      for c in (1.0, 10.0)}
+
+
+def test_fixed_rule_with_auto_head():
+    X, y, _, _ = multimodal(n=800)
+    clf = KNearestClusterClassifier(cluster_size=20, scale=16.0, prior_correction=1.0,
+                                    aggregate="max", random_state=0).fit(X, y)
+    assert {k[:4] for k in clf.auto_scores_} == {(20, 16.0, 1.0, "max")}
+    assert len(clf.auto_scores_) == 5  # the rule alone, two heads x two C
+    if clf.head_ != "none":
+        assert clf.head_estimator_.C == clf.head_C_
+
+
+def test_heads_score_as_documented():
+    """ensemble = adjusted head log-probabilities + log rule probabilities;
+    linear = the head alone; both match a naive re-computation."""
+    from scipy.special import logsumexp
+
+    X, y, Xq, _ = multimodal(n=600, n_query=50)
+    base = dict(cluster_size=20, scale=16.0, prior_correction=1.0, aggregate="max",
+                head_C=1.0, random_state=0)
+    rule = KNearestClusterClassifier(head="none", **base).fit(X, y)
+    prior = np.bincount(y) / len(y)
+    for head in ("ensemble", "linear"):
+        clf = KNearestClusterClassifier(head=head, **base).fit(X, y)
+        lr = clf.head_estimator_
+        logp = lr.predict_log_proba(Xq) - np.log(prior)
+        logp -= logsumexp(logp, axis=1, keepdims=True)
+        expected = logp
+        if head == "ensemble":
+            expected = logp + np.log(np.maximum(rule.predict_proba(Xq), 1e-12))
+        np.testing.assert_allclose(clf.decision_function(Xq), expected, rtol=1e-6,
+                                   atol=1e-9)
+        np.testing.assert_allclose(clf.predict_proba(Xq).sum(1), 1.0)
+        assert_array_equal(clf.predict(Xq), expected.argmax(1))
 
 
 def test_partly_auto_keeps_the_fixed_values():
@@ -66,6 +98,9 @@ def test_partly_auto_keeps_the_fixed_values():
     assert clf.scale_ == 8.0 and clf.aggregate_ == "min"
     assert {key[1] for key in clf.auto_scores_} == {8.0}
     assert {key[3] for key in clf.auto_scores_} == {"min"}
+    fixed_head = KNearestClusterClassifier(head="none", random_state=0).fit(X, y)
+    assert fixed_head.head_ == "none"
+    assert {key[4] for key in fixed_head.auto_scores_} == {"none"}
 
 
 def test_auto_defaults_handle_multimodal_long_tail():
@@ -95,9 +130,9 @@ def test_single_samples_fall_back_to_documented_values():
     X = np.eye(3) + 0.1
     clf = KNearestClusterClassifier(random_state=0).fit(X, [0, 1, 2])
     fallback = _auto.FALLBACK
-    assert (clf.cluster_size_, clf.scale_, clf.prior_correction_, clf.aggregate_) == (
-        fallback["cluster_size"], fallback["scale"], fallback["prior_correction"],
-        fallback["aggregate"])
+    assert (clf.cluster_size_, clf.scale_, clf.prior_correction_, clf.aggregate_,
+            clf.head_) == (fallback["cluster_size"], fallback["scale"],
+                           fallback["prior_correction"], fallback["aggregate"], "none")
     assert clf.auto_scores_ is None
     assert_array_equal(clf.predict(X), [0, 1, 2])
 
