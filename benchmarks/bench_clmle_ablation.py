@@ -16,7 +16,11 @@ Rows (same backbone, budget and splits as the suite, ``benchmarks/suite/``):
 - ``+ LA softmax + tuned rule``: the logit-adjusted softmax warm-up, kept as
   an auxiliary term (``softmax_weight=1``) next to Eq. 9 (the suite's CLMLE
   row now);
-- ``+ LA softmax + auto rule``: that embedding with the ``"auto"`` rule;
+- ``+ LA softmax + auto rule, no head``: that embedding with the ``"auto"``
+  rule alone (``head="none"``);
+- ``+ LA softmax + auto rule``: that embedding with the ``"auto"`` rule and
+  its ``"auto"`` decoupled head (logit-adjusted logistic regression, alone
+  or with the rule, chosen on a hold-out split of the training side);
 - ``defaults``: ``Pipeline([CLMLEEmbedder(random_state=s),
   KNearestClusterClassifier(random_state=s)])`` (the suite's
   "CLMLE (defaults)" row);
@@ -54,8 +58,8 @@ DATASETS = ["fmnist-ir100", "fmnist-ir10", "digits-ir50", "keel-page-blocks",
 PAPER_LOSS = dict(softmax_weight=0.0, warmup_class_weight="balanced")
 LA_SOFTMAX = dict(softmax_weight=1.0, warmup_class_weight="logit_adjusted")
 ROWS = ["paper loss + tuned rule", "paper loss + auto rule",
-        "+ LA softmax + tuned rule", "+ LA softmax + auto rule", "defaults",
-        "logit-adjusted CE"]
+        "+ LA softmax + tuned rule", "+ LA softmax + auto rule, no head",
+        "+ LA softmax + auto rule", "defaults", "logit-adjusted CE"]
 
 
 def _bacc(y, pred):
@@ -66,14 +70,17 @@ def run_split(split, seed):
     """Balanced accuracy (%) and fit seconds of every row on one split."""
     ctx = Context(seed, split.y_train, config_for(split.name))
     out = {}
-    for loss, (tuned, auto) in ((PAPER_LOSS, ROWS[:2]), (LA_SOFTMAX, ROWS[2:4])):
+    for loss, rows in ((PAPER_LOSS, ROWS[:2]), (LA_SOFTMAX, ROWS[2:5])):
         pipe = clmle(ctx, embedder=dict(loss))
         t = time.perf_counter()
         emb = pipe[0].fit(split.X_train, split.y_train)
         fit_s = time.perf_counter() - t
         Z_train, Z_test = emb.transform(split.X_train), emb.transform(split.X_test)
-        for row, clf in ((tuned, pipe[1]),
-                         (auto, KNearestClusterClassifier(random_state=seed))):
+        classifiers = [pipe[1], KNearestClusterClassifier(random_state=seed)]
+        if len(rows) == 3:
+            classifiers.insert(1, KNearestClusterClassifier(head="none",
+                                                            random_state=seed))
+        for row, clf in zip(rows, classifiers):
             t = time.perf_counter()
             pred = clf.fit(Z_train, split.y_train).predict(Z_test)
             out[row] = (_bacc(split.y_test, pred), fit_s + time.perf_counter() - t)

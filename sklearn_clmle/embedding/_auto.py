@@ -10,8 +10,6 @@ own parameters are never changed).
 import math
 from types import SimpleNamespace
 
-import numpy as np
-
 # Total training budget, in passes over the training set (warm-up included):
 # 60,000 samples seen, but at least 15 and at most 100 passes.
 BUDGET_SAMPLES = 60_000
@@ -27,10 +25,12 @@ def epochs(n):
     return int(min(MAX_EPOCHS, max(MIN_EPOCHS, round(BUDGET_SAMPLES / n))))
 
 
-def cluster_size(n, n_classes):
-    """About ten clusters for an average class: ``clip(n // (10 C), 5, 200)``
-    (200 is the paper's size, reached from 20,000 samples of 10 classes)."""
-    return int(min(200, max(5, n // (10 * n_classes))))
+def cluster_size(n):
+    """``clip(round(sqrt(n)), 10, 200)`` (200 is the paper's size, reached
+    from 40,000 samples).  On validation splits, sizes near ``sqrt(n)`` did
+    as well as or better than ten clusters for an average class on tables and
+    digits of 300 to 3,000 rows, and no worse on Fashion-MNIST."""
+    return int(min(200, max(10, round(math.sqrt(n)))))
 
 
 def hidden_units(n_features):
@@ -53,13 +53,9 @@ class Settings(SimpleNamespace):
         return self.warmup_batch
 
 
-def resolve(est, n_samples, n_features, class_counts):
-    """``Settings`` of ``est`` (a ``CLMLEEmbedder``) for this training set.
-
-    ``class_counts``: samples per class of each label (a list of arrays).
-    """
+def resolve(est, n_samples, n_features):
+    """``Settings`` of ``est`` (a ``CLMLEEmbedder``) for this training set."""
     params = est.get_params(deep=False)
-    n_classes = max(int(np.count_nonzero(c)) for c in class_counts)
 
     def pick(name, auto_value):
         value = params[name]
@@ -67,7 +63,7 @@ def resolve(est, n_samples, n_features, class_counts):
 
     s = Settings(**params)
     s.hidden_units = tuple(pick("hidden_units", hidden_units(n_features)))
-    s.cluster_size = pick("cluster_size", cluster_size(n_samples, n_classes))
+    s.cluster_size = pick("cluster_size", cluster_size(n_samples))
     s.n_samples_per_cluster = pick("n_samples_per_cluster",
                                    int(min(20, s.cluster_size)))
     s.weight_decay = pick("weight_decay", weight_decay(n_samples))

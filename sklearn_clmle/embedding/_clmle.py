@@ -63,9 +63,8 @@ class CLMLEEmbedder(
         Dimension ``d`` of the embedding of each head.
     cluster_size : int or "auto", default="auto"
         Cluster size ``l``: class ``c`` gets ``max(1, n_c // l)`` clusters.
-        The paper uses 200.  ``"auto"``: ``clip(n // (10 C), 5, 200)`` for
-        ``n`` samples of ``C`` classes, about ten clusters for an average
-        class.
+        The paper uses 200.  ``"auto"``: ``clip(round(sqrt(n)), 10, 200)``
+        for ``n`` training samples.
     n_clusters_per_batch : int, default=12
         ``M``, the clusters in one batch (all of them if there are fewer).
     n_samples_per_cluster : int or "auto", default="auto"
@@ -436,10 +435,7 @@ class CLMLEEmbedder(
         self.input_shape_ = self._sample_shape(X)
         self.n_labels_ = Y.shape[1]
         self.margin_between_, self.margin_within_ = self._margins(Y)
-        settings = resolve(
-            self, X.shape[0], int(np.prod(X.shape[1:])),
-            [np.bincount(Y[:, j]) for j in range(Y.shape[1])],
-        )
+        settings = resolve(self, X.shape[0], int(np.prod(X.shape[1:])))
         for name in ("hidden_units", "cluster_size", "n_samples_per_cluster",
                      "epochs", "steps_per_round", "weight_decay"):
             setattr(self, name + "_", getattr(settings, name))

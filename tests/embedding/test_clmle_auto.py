@@ -13,11 +13,10 @@ def test_epochs_rule(n, expected):
     assert _auto.epochs(n) == expected
 
 
-@pytest.mark.parametrize("n, n_classes, expected", [
-    (200, 2, 10), (300, 10, 5), (12_406, 10, 124), (20_431, 10, 200),
-    (10**6, 1000, 100)])
-def test_cluster_size_rule(n, n_classes, expected):
-    assert _auto.cluster_size(n, n_classes) == expected
+@pytest.mark.parametrize("n, expected", [
+    (50, 10), (300, 17), (12_406, 111), (20_431, 143), (10**6, 200)])
+def test_cluster_size_rule(n, expected):
+    assert _auto.cluster_size(n) == expected
 
 
 @pytest.mark.parametrize("n_features, expected", [
@@ -48,11 +47,11 @@ def test_fit_records_the_resolved_settings():
     emb = CLMLEEmbedder(**SMALL).fit(X, y)
     n = len(y)
     assert emb.hidden_units_ == (64, 32)  # 6 features
-    assert emb.cluster_size_ == 5  # clip(120 // 30, 5, 200)
-    assert emb.n_samples_per_cluster_ == 5
+    assert emb.cluster_size_ == 11  # clip(round(sqrt(120)), 10, 200)
+    assert emb.n_samples_per_cluster_ == 11
     assert emb.epochs_ == 100
     assert emb.weight_decay_ == 1e-3
-    batch = 3 * 5
+    batch = 3 * 11
     assert emb.steps_per_round_ == round((100 - 1) * n / (2 * batch))
     # the parameters themselves stay "auto"
     assert emb.get_params()["cluster_size"] == "auto"
@@ -78,7 +77,7 @@ def test_epochs_sets_the_budget():
     X, y = tiny_problem()
     emb = CLMLEEmbedder(epochs=11, **SMALL).fit(X, y)
     assert emb.epochs_ == 11
-    assert emb.steps_per_round_ == round((11 - 1) * len(y) / (2 * 15))
+    assert emb.steps_per_round_ == round((11 - 1) * len(y) / (2 * 3 * 11))
 
 
 @pytest.mark.parametrize("param, value", [
