@@ -183,6 +183,13 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     classes present among the retrieved clusters; absent classes have
     probability 0.  Its argmax is ``predict``.
 
+    **Head.**  With ``head_="ensemble"`` the scores (``decision_function``)
+    are ``log q_c + log max(p_c, 1e-12)``, with ``p`` the rule's
+    probabilities above and ``q`` the head's: the logistic regression's
+    probabilities divided by the class priors, renormalised (post-hoc logit
+    adjustment); with ``head_="linear"`` they are ``log q_c``.
+    ``predict_proba`` is then the softmax of these scores over all classes.
+
     **Input.**  Rows of ``X`` are scaled to unit norm; rows that are all zero
     have no direction and are refused with a ``ValueError``, at fit and at
     predict.  Fitting with a single class is allowed: every prediction is that
@@ -521,8 +528,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes) or list of such
-            Rows sum to one; classes absent from the retrieved clusters have
-            probability 0.  A list with one ``(n_samples, 2)`` array per label
+            Rows sum to one; without a head, classes absent from the
+            retrieved clusters have probability 0.  A list with one ``(n_samples, 2)`` array per label
             for multi-label ``y``.
         """
         X = self._validate_for_predict(X)
