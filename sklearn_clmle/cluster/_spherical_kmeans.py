@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -121,8 +122,17 @@ class SphericalKMeans(
     Notes
     -----
     Rows that are all zero have no direction and are refused with a
-    ``ValueError``.  Sparse input is refused; convert it with ``toarray()``.
-    Data whose rows already have unit norm is used without a copy.
+    ``ValueError``.  Data whose rows already have unit norm is used without a
+    copy.
+
+    **Sparse input** (the classic use: TF-IDF document vectors) is accepted
+    as CSR; CSC, COO and the other ``scipy.sparse`` formats are converted to
+    CSR.  It is never densified: rows are normalised by scaling their stored
+    values, similarities are sparse rows times the dense centroids, and only
+    the rows picked as seeds become dense.  ``cluster_centers_`` is always a
+    dense array, and the results equal those of the dense path on the same
+    data, up to floating-point rounding.  Seeding with k-means|| holds its
+    candidate seeds of one round (about ``2 * n_clusters`` rows) dense.
 
     Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
     leaves the estimator unfitted, as a new one.  A pickled estimator warns
@@ -130,8 +140,12 @@ class SphericalKMeans(
     another version of sklearn-clmle.
 
     Memory: similarities are computed in blocks of rows, so besides the
-    (possibly normalised) copy of ``X`` a fit needs O(n_samples + n_clusters *
-    n_features) memory.
+    (possibly normalised) copy of ``X`` (of its stored values, for sparse
+    ``X``) a fit needs O(n_samples + n_clusters * n_features) memory.
+
+    Thread safety: a fitted estimator's ``predict``, ``transform`` and
+    ``score`` may be called from several threads at once; they only read the
+    fitted attributes.
 
     References
     ----------
@@ -195,7 +209,7 @@ class SphericalKMeans(
             self,
             X,
             reset=reset,
-            accept_sparse=False,
+            accept_sparse="csr",
             dtype=[np.float64, np.float32],
             order="C",
             ensure_all_finite=True,
@@ -222,7 +236,7 @@ class SphericalKMeans(
                 replace=n_positive < self.n_clusters,
                 p=p,
             )
-            return X[idx].copy()
+            return core.dense_rows(X, idx)
         return self._init_array.copy()
 
     def _check_init_array(self, X):
@@ -252,9 +266,10 @@ class SphericalKMeans(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; each row is scaled to unit norm (rows that are all
-            zero are refused).
+            zero are refused).  Sparse input is used as CSR (other formats
+            are converted) and is never densified.
         y : Ignored
             Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -297,7 +312,7 @@ class SphericalKMeans(
 
         if n_samples == self.n_clusters and not init_is_array:
             # Every sample is its own cluster: the optimum, with inertia 0.
-            self.cluster_centers_ = X.copy()
+            self.cluster_centers_ = X.toarray() if sparse.issparse(X) else X.copy()
             self.labels_ = np.arange(n_samples)
             self.inertia_ = 0.0
             self.n_iter_ = 0
@@ -335,7 +350,7 @@ class SphericalKMeans(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : Ignored
             Not used, present for API consistency.
@@ -358,7 +373,7 @@ class SphericalKMeans(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             New data.
 
         Returns
@@ -379,7 +394,7 @@ class SphericalKMeans(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             New data.
 
         Returns
@@ -390,14 +405,18 @@ class SphericalKMeans(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return X @ self.cluster_centers_.T.astype(X.dtype, copy=False)
+        centers = self.cluster_centers_.astype(X.dtype, copy=False)
+        if sparse.issparse(X):
+            # sparse @ dense wants the dense factor C-contiguous
+            return X @ np.ascontiguousarray(centers.T)
+        return X @ centers.T
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the inertia of ``X`` against the fitted centroids.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             New data.
         y : Ignored
             Not used, present for API consistency.
@@ -421,5 +440,5 @@ class SphericalKMeans(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags

@@ -3,6 +3,11 @@
 Every function here takes rows that already have unit norm, and works in the
 dtype it is given.  Similarities against the centroids are computed in blocks
 of rows so that no ``n_samples x n_clusters`` matrix is ever held in memory.
+
+``X`` may be a dense array or a CSR matrix (rows already unit norm, no
+duplicate entries).  A CSR ``X`` is never densified: similarities are sparse
+rows times dense centroids, and only the few rows that become centroids are
+made dense (``dense_rows``).  Centroids are always dense.
 """
 
 import numpy as np
@@ -16,6 +21,23 @@ _BLOCK_BYTES = 2**21
 
 def _block_rows(n_clusters, itemsize):
     return max(1, _BLOCK_BYTES // max(1, n_clusters * itemsize))
+
+
+def dense_rows(X, idx):
+    """Rows ``idx`` (an index array) of ``X`` as a new dense 2-D array."""
+    rows = X[np.asarray(idx, dtype=np.intp)]
+    return rows.toarray() if sparse.issparse(rows) else rows
+
+
+def _cosine_to_own_center(Xb, centers, labels):
+    """Similarity of each row of a block to its centroid ``centers[labels]``."""
+    if not sparse.issparse(Xb):
+        return np.einsum("ij,ij->i", Xb, centers[labels])
+    # only the centroid entries at the row's stored columns are gathered
+    owner = np.repeat(np.arange(Xb.shape[0]), np.diff(Xb.indptr))
+    nnz = Xb.indptr[-1]
+    products = Xb.data[:nnz] * centers[labels[owner], Xb.indices[:nnz]]
+    return np.bincount(owner, weights=products, minlength=Xb.shape[0])
 
 
 def assign_nearest(X, centers, n_threads=1):
@@ -81,7 +103,12 @@ def update_centers(X, sample_weight, labels, n_clusters):
     onehot = sparse.csc_matrix(
         (sample_weight, labels, np.arange(n + 1)), shape=(n_clusters, n)
     )
-    sums = np.asarray(onehot @ X, dtype=X.dtype)
+    if sparse.issparse(X):
+        # CSR @ CSR sums each cluster's members in row order, as the dense
+        # product does; the (n_clusters, n_features) result is made dense.
+        sums = (onehot.tocsr() @ X).toarray()
+    else:
+        sums = np.asarray(onehot @ X, dtype=X.dtype)
     norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))
     empty = norms <= np.finfo(X.dtype).eps
     sums[~empty] /= norms[~empty, None]
@@ -95,7 +122,7 @@ def inertia(X, sample_weight, centers, labels):
     step = _block_rows(centers.shape[0], X.dtype.itemsize)
     for start in range(0, X.shape[0], step):
         stop = start + step
-        cos = np.einsum("ij,ij->i", X[start:stop], centers[labels[start:stop]])
+        cos = _cosine_to_own_center(X[start:stop], centers, labels[start:stop])
         total += float(np.dot(sample_weight[start:stop], 1 - cos))
     return total
 
@@ -115,7 +142,7 @@ def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=N
     total_weight = float(sample_weight.sum())
     prob = sample_weight / total_weight
     first = random_state.choice(n, p=prob)
-    centers[0] = X[first]
+    centers[0] = dense_rows(X, [first])[0]
     best_sim = X @ centers[0]  # similarity to the nearest chosen centre
     for c in range(1, n_clusters):
         cost = sample_weight * np.clip(1 - best_sim, 0, None)
@@ -127,11 +154,12 @@ def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=N
         else:  # every point coincides with a centre already
             candidates = random_state.choice(n, size=n_local_trials, p=prob)
         # sum_i w_i (1 - max(best_i, s_ij)) for each candidate j
-        sims = X @ X[candidates].T
+        trials = dense_rows(X, candidates)
+        sims = X @ trials.T
         np.maximum(sims, best_sim[:, None], out=sims)
         best = int(np.argmax(sample_weight @ sims))
         best_sim = sims[:, best].copy()
-        centers[c] = X[candidates[best]]
+        centers[c] = trials[best]
     return centers
 
 
@@ -152,7 +180,7 @@ def kmeans_parallel(
     total_weight = float(sample_weight.sum())
     first = random_state.choice(n, p=sample_weight / total_weight)
     chosen = [np.array([first])]
-    best_sim = X @ X[first]
+    best_sim = X @ dense_rows(X, [first])[0]
     owner = np.zeros(n, dtype=np.intp)
     n_chosen = 1
     for _ in range(n_rounds):
@@ -164,7 +192,7 @@ def kmeans_parallel(
         new = np.flatnonzero(random_state.uniform(size=n) < p)
         if new.size == 0:
             continue
-        lab, sim = assign_nearest(X, X[new], n_threads)
+        lab, sim = assign_nearest(X, dense_rows(X, new), n_threads)
         better = sim > best_sim
         best_sim[better] = sim[better]
         owner[better] = n_chosen + lab[better]
@@ -175,7 +203,7 @@ def kmeans_parallel(
         return kmeans_plusplus(X, n_clusters, sample_weight, random_state)
     weight = np.bincount(owner, weights=sample_weight, minlength=chosen.size)
     weight = weight.astype(X.dtype)
-    candidates = X[chosen]
+    candidates = X[chosen]  # a CSR X gives CSR candidates
     keep = weight > 0
     candidates, weight = candidates[keep], weight[keep]
     if candidates.shape[0] <= n_clusters:
@@ -189,7 +217,7 @@ def _relocate_empty(X, centers, empty, best_sim):
     """Move empty clusters onto the rows farthest from their centroid."""
     n_empty = int(empty.sum())
     far = np.argsort(best_sim, kind="stable")[:n_empty]
-    centers[np.flatnonzero(empty)] = X[far]
+    centers[np.flatnonzero(empty)] = dense_rows(X, far)
 
 
 def lloyd(X, sample_weight, centers, max_iter, tol, n_threads=1):

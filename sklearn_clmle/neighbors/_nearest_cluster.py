@@ -4,6 +4,7 @@ cluster rule (Huang et al., Section 4, Eq. 10)."""
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -129,7 +130,14 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     **Input.**  Rows of ``X`` are scaled to unit norm; rows that are all zero
     have no direction and are refused with a ``ValueError``, at fit and at
     predict.  Fitting with a single class is allowed: every prediction is that
-    class.
+    class.  Sparse ``X`` (e.g. TF-IDF vectors) is accepted as CSR (other
+    ``scipy.sparse`` formats are converted) at fit and at predict, and is
+    never densified as a whole: rows are normalised by scaling their stored
+    values, the per-class clustering runs on sparse rows (see
+    :class:`SphericalKMeans`), and the search is sparse rows times the dense
+    centroids (``algorithm="brute"``/``"auto"``); the tree and faiss searches
+    densify one block of query rows at a time.  Results equal those of the
+    dense path on the same data, up to floating-point rounding.
 
     Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
     leaves the estimator unfitted.  A pickled estimator warns
@@ -139,6 +147,9 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     Memory: queries are processed in blocks so that no block x centroids
     matrix exceeds scikit-learn's ``working_memory`` (see
     ``sklearn.set_config``).
+
+    Thread safety: a fitted classifier's ``predict``, ``predict_proba`` and
+    ``decision_function`` may be called from several threads at once.
 
     References
     ----------
@@ -203,8 +214,9 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training features (scaled to unit norm internally).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training features (scaled to unit norm internally).  Sparse input
+            is used as CSR (other formats are converted), never densified.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a binary indicator matrix for multi-label data.
 
@@ -214,7 +226,13 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
             Fitted classifier.
         """
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=[np.float64, np.float32], order="C"
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            multi_output=True,
+            dtype=[np.float64, np.float32],
+            order="C",
         )
         if self.algorithm == "faiss":
             _scoring.import_faiss()
@@ -236,8 +254,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         rng = check_random_state(self.random_state)
         centers, owners, sizes = [], [], []
         for c in range(len(self.classes_)):
-            Xc = X[y_idx == c]
-            k = max(1, len(Xc) // self.cluster_size)
+            Xc = X[np.flatnonzero(y_idx == c)]
+            k = max(1, Xc.shape[0] // self.cluster_size)
             km = SphericalKMeans(
                 k, equal_size=True, random_state=rng.randint(np.iinfo(np.int32).max)
             ).fit(Xc)
@@ -279,7 +297,12 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     def _validate_for_predict(self, X):
         check_is_fitted(self)
         X = validate_data(
-            self, X, reset=False, dtype=[np.float64, np.float32], order="C"
+            self,
+            X,
+            reset=False,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
         )
         return X
 
@@ -296,8 +319,13 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         floor = _scoring.floor_score(self.scale, n_nb)
         out = np.empty((n, n_classes)) if dense else np.empty(n, dtype=np.intp)
 
+        is_sparse = sparse.issparse(X)
+        # sparse rows times dense centroids wants the centroids C-contiguous
+        # (one transposed copy per call, shared read-only by the blocks)
+        centers_t = np.ascontiguousarray(self.cluster_centers_.T) if is_sparse else None
+
         def block(start, stop):
-            idx, sims = self._index.query(X[start:stop], n_nb)
+            idx, sims = self._index.query(X[start:stop], n_nb, centers_t=centers_t)
             rows, classes, scores = _scoring.segment_scores(
                 sims, self._cluster_class_idx[idx], n_classes, self.scale,
                 self.aggregate,
@@ -310,7 +338,10 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
             else:
                 out[start:stop] = _scoring.best_class(rows, classes, scores, stop - start)
 
-        step = _scoring.block_rows(max(self.cluster_centers_.shape[0], n_classes))
+        width = max(self.cluster_centers_.shape[0], n_classes)
+        if is_sparse and self._index.algorithm != "brute":
+            width = max(width, X.shape[1])  # tree / faiss blocks are made dense
+        step = _scoring.block_rows(width)
         n_threads = 1 if self._index.algorithm == "faiss" else effective_n_threads()
         for_blocks(block, n, step, n_threads)
         return (out, floor) if dense else out
@@ -327,7 +358,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Query features.
 
         Returns
@@ -351,7 +382,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Query features.
 
         Returns
@@ -372,7 +403,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Query features.
 
         Returns
@@ -389,5 +420,5 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
