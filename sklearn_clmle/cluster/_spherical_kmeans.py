@@ -406,10 +406,7 @@ class SphericalKMeans(
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         centers = self.cluster_centers_.astype(X.dtype, copy=False)
-        if sparse.issparse(X):
-            # sparse @ dense wants the dense factor C-contiguous
-            return X @ np.ascontiguousarray(centers.T)
-        return X @ centers.T
+        return core.similarities(X, centers, effective_n_threads())
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the inertia of ``X`` against the fitted centroids.

@@ -58,6 +58,20 @@ def assign_nearest(X, centers, n_threads=1):
     return labels, best
 
 
+def similarities(X, centers, n_threads=1):
+    """``X @ centers.T`` (cosine similarities), computed in blocks of rows."""
+    n = X.shape[0]
+    out = np.empty((n, centers.shape[0]), dtype=np.result_type(X.dtype, centers.dtype))
+    centers_t = np.ascontiguousarray(centers.T)
+
+    def block(start, stop):
+        out[start:stop] = X[start:stop] @ centers_t
+
+    step = _block_rows(centers.shape[0], X.dtype.itemsize)
+    for_blocks(block, n, step, n_threads)
+    return out
+
+
 def top_candidates(X, centers, n_candidates, rows=None, allowed=None, n_threads=1):
     """The ``n_candidates`` most similar centroids of each row, best first.
 
