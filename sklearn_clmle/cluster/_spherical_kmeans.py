@@ -57,10 +57,13 @@ class SphericalKMeans(
           ``1 - cos``, which for unit vectors is half the squared Euclidean
           distance, so this is k-means++'s D^2 sampling on the sphere.  It
           reads the data once per centroid.
-        - ``"k-means||"``: scalable k-means++ (Bahmani et al., 2012): two
-          passes over the data oversample ``4 * n_clusters`` candidates,
-          which weighted k-means++ and Lloyd reduce to ``n_clusters``.  Much
-          faster when both ``n_samples`` and ``n_clusters`` are large.
+        - ``"k-means||"``: scalable k-means++ (Bahmani et al., 2012): five
+          passes over the data each draw about ``2 * n_clusters`` candidates
+          by D^2 sampling; weighted greedy k-means++ picks ``n_clusters`` of
+          them (the best of three picks).  As cohesive as k-means++ after
+          the Lloyd iterations, and much faster when both ``n_samples`` and
+          ``n_clusters`` are large: it reads the data five times instead of
+          ``n_clusters`` times.
         - ``"auto"``: ``"k-means||"`` when ``n_samples * n_clusters`` exceeds
           ``10**7``, else ``"k-means++"``.
         - ``"random"``: ``n_clusters`` distinct samples drawn at random
@@ -131,8 +134,8 @@ class SphericalKMeans(
     values, similarities are sparse rows times the dense centroids, and only
     the rows picked as seeds become dense.  ``cluster_centers_`` is always a
     dense array, and the results equal those of the dense path on the same
-    data, up to floating-point rounding.  Seeding with k-means|| holds its
-    candidate seeds of one round (about ``2 * n_clusters`` rows) dense.
+    data, up to floating-point rounding.  Seeding with k-means|| makes its
+    candidate rows dense 32 MiB at a time.
 
     Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
     leaves the estimator unfitted, as a new one.  A pickled estimator warns
@@ -222,7 +225,9 @@ class SphericalKMeans(
             large = X.shape[0] * self.n_clusters > _KMEANS_PARALLEL_ABOVE
             init = "k-means||" if large else "k-means++"
         if isinstance(init, str) and init == "k-means++":
-            return core.kmeans_plusplus(X, self.n_clusters, sample_weight, rng)
+            return core.kmeans_plusplus(
+                X, self.n_clusters, sample_weight, rng, n_threads=n_threads
+            )
         if isinstance(init, str) and init == "k-means||":
             return core.kmeans_parallel(
                 X, self.n_clusters, sample_weight, rng, n_threads=n_threads

@@ -125,7 +125,7 @@ def update_centers(X, sample_weight, labels, n_clusters):
         sums = np.asarray(onehot @ X, dtype=X.dtype)
     norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))
     empty = norms <= np.finfo(X.dtype).eps
-    sums[~empty] /= norms[~empty, None]
+    sums /= np.where(empty, 1, norms)[:, None]  # in place: no copy of sums
     sums[empty] = 0
     return sums, empty
 
@@ -141,7 +141,35 @@ def inertia(X, sample_weight, centers, labels):
     return total
 
 
-def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=None):
+def _trial_potentials(X, sample_weight, best_sim, trials, n_threads):
+    """For each trial centre j: ``sum_i w_i max(best_i, cos(x_i, t_j))``, and
+    the ``(n_samples, n_trials)`` similarities ``max(best_i, cos(x_i, t_j))``.
+
+    Computed by blocks of rows (BLAS held to one thread, see ``for_blocks``),
+    so the draws of a seeding do not depend on other threads' work.
+    """
+    n = X.shape[0]
+    t = trials.shape[0]
+    sims = np.empty((n, t), dtype=X.dtype)
+    # dense X: the transposed view, as in one product over all the rows (with
+    # a single block, the draws are those of that product, bit for bit)
+    trials_t = np.ascontiguousarray(trials.T) if sparse.issparse(X) else trials.T
+    step = _block_rows(t, X.dtype.itemsize)
+    partial = np.zeros((-(-n // step), t))
+
+    def block(start, stop):
+        s = X[start:stop] @ trials_t
+        np.maximum(s, best_sim[start:stop, None], out=s)
+        sims[start:stop] = s
+        partial[start // step] = sample_weight[start:stop] @ s
+
+    for_blocks(block, n, step, n_threads)
+    return partial.sum(axis=0), sims
+
+
+def kmeans_plusplus(
+    X, n_clusters, sample_weight, random_state, n_local_trials=None, n_threads=1
+):
     """Greedy k-means++ seeding with cosine dissimilarity ``1 - cos``.
 
     For unit vectors ``||x - c||^2 = 2 (1 - cos(x, c))``, so sampling in
@@ -149,15 +177,25 @@ def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=N
     sphere.  As in scikit-learn, each step draws ``2 + log(k)`` candidates and
     keeps the one that lowers the total dissimilarity most.
     """
-    n, d = X.shape
+    seeds = _kmeans_plusplus_rows(
+        X, n_clusters, sample_weight, random_state, n_local_trials, n_threads
+    )
+    return dense_rows(X, seeds)
+
+
+def _kmeans_plusplus_rows(
+    X, n_clusters, sample_weight, random_state, n_local_trials=None, n_threads=1
+):
+    """``kmeans_plusplus``'s seeds as row indices into ``X``."""
+    n = X.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
-    centers = np.empty((n_clusters, d), dtype=X.dtype)
+    seeds = np.empty(n_clusters, dtype=np.intp)
     total_weight = float(sample_weight.sum())
     prob = sample_weight / total_weight
     first = random_state.choice(n, p=prob)
-    centers[0] = dense_rows(X, [first])[0]
-    best_sim = X @ centers[0]  # similarity to the nearest chosen centre
+    seeds[0] = first
+    best_sim = X @ dense_rows(X, [first])[0]  # similarity to the nearest seed
     for c in range(1, n_clusters):
         cost = sample_weight * np.clip(1 - best_sim, 0, None)
         cumulative = np.cumsum(cost, dtype=np.float64)
@@ -167,35 +205,67 @@ def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=N
             np.clip(candidates, None, n - 1, out=candidates)
         else:  # every point coincides with a centre already
             candidates = random_state.choice(n, size=n_local_trials, p=prob)
-        # sum_i w_i (1 - max(best_i, s_ij)) for each candidate j
+        # the candidate that maximises sum_i w_i max(best_i, s_ij), i.e. that
+        # lowers sum_i w_i (1 - cos) most
         trials = dense_rows(X, candidates)
-        sims = X @ trials.T
-        np.maximum(sims, best_sim[:, None], out=sims)
-        best = int(np.argmax(sample_weight @ sims))
+        potentials, sims = _trial_potentials(
+            X, sample_weight, best_sim, trials, n_threads
+        )
+        best = int(np.argmax(potentials))
         best_sim = sims[:, best].copy()
-        centers[c] = trials[best]
-    return centers
+        seeds[c] = candidates[best]
+    return seeds
+
+
+# Candidate rows of a sparse X made dense at once in k-means|| (bytes).
+_CANDIDATE_BYTES = 2**25
+
+
+def _nearest_row(X, rows, n_threads):
+    """Index into ``rows`` of, and similarity to, the most similar of the rows
+    ``X[rows]`` for every row of ``X``.  The rows of a sparse ``X`` are made
+    dense a chunk at a time; ties go to the first row, as with one argmax."""
+    if not sparse.issparse(X):
+        return assign_nearest(X, X[rows], n_threads)
+    chunk = max(1, _CANDIDATE_BYTES // (X.shape[1] * X.dtype.itemsize))
+    labels, best = assign_nearest(X, dense_rows(X, rows[:chunk]), n_threads)
+    for start in range(chunk, rows.size, chunk):
+        lab, sim = assign_nearest(
+            X, dense_rows(X, rows[start : start + chunk]), n_threads
+        )
+        better = sim > best
+        labels[better] = lab[better] + start
+        best[better] = sim[better]
+    return labels, best
 
 
 def kmeans_parallel(
-    X, n_clusters, sample_weight, random_state, n_rounds=2, oversampling=2.0,
-    n_threads=1,
+    X, n_clusters, sample_weight, random_state, n_rounds=5, oversampling=2.0,
+    n_reductions=3, n_threads=1,
 ):
     """k-means|| seeding (Bahmani et al., 2012) with cosine dissimilarity.
 
-    ``n_rounds`` passes over the data each draw about ``oversampling *
-    n_clusters`` candidates independently with probability proportional to
-    ``w (1 - cos)`` to the nearest candidate so far; the candidates, weighted
-    by the sample weight they attract, are then reduced to ``n_clusters``
-    centres by greedy k-means++ and a few weighted Lloyd iterations.  The data
-    is read ``n_rounds`` times instead of ``n_clusters`` times.
+    After a first centre drawn by weight, each of ``n_rounds`` passes over the
+    data draws every row independently with probability ``min(1, l w (1 -
+    cos) / total)`` (``cos`` to its nearest candidate so far, ``l =
+    oversampling * n_clusters``): about ``l`` new candidates a round, ``l *
+    n_rounds`` in all, the data read ``n_rounds`` times instead of
+    ``n_clusters`` times.  Each candidate is weighted by the sample weight of
+    the rows nearest to it, and greedy weighted k-means++ on the candidates
+    picks ``n_clusters`` of them; of ``n_reductions`` such picks, the one of
+    least weighted inertia on the candidates is kept.
+
+    The defaults follow Bahmani et al. (5 rounds, ``l = 2k``).  The centres
+    are rows of ``X``, as k-means++'s are: Lloyd iterations on the weighted
+    candidates (as in Spark's k-means||) settle them in a local optimum of the
+    coarse candidate set, and the Lloyd iterations on ``X`` that follow then
+    ended measurably less cohesive than from k-means++.
     """
     n = X.shape[0]
     total_weight = float(sample_weight.sum())
     first = random_state.choice(n, p=sample_weight / total_weight)
     chosen = [np.array([first])]
-    best_sim = X @ dense_rows(X, [first])[0]
-    owner = np.zeros(n, dtype=np.intp)
+    owner, best_sim = _nearest_row(X, chosen[0], n_threads)
     n_chosen = 1
     for _ in range(n_rounds):
         cost = sample_weight * np.clip(1 - best_sim, 0, None)
@@ -206,25 +276,33 @@ def kmeans_parallel(
         new = np.flatnonzero(random_state.uniform(size=n) < p)
         if new.size == 0:
             continue
-        lab, sim = assign_nearest(X, dense_rows(X, new), n_threads)
+        lab, sim = _nearest_row(X, new, n_threads)
         better = sim > best_sim
         best_sim[better] = sim[better]
         owner[better] = n_chosen + lab[better]
         chosen.append(new)
         n_chosen += new.size
     chosen = np.concatenate(chosen)
-    if chosen.size <= n_clusters:
-        return kmeans_plusplus(X, n_clusters, sample_weight, random_state)
     weight = np.bincount(owner, weights=sample_weight, minlength=chosen.size)
-    weight = weight.astype(X.dtype)
-    candidates = X[chosen]  # a CSR X gives CSR candidates
-    keep = weight > 0
-    candidates, weight = candidates[keep], weight[keep]
-    if candidates.shape[0] <= n_clusters:
-        return kmeans_plusplus(X, n_clusters, sample_weight, random_state)
-    centers = kmeans_plusplus(candidates, n_clusters, weight, random_state)
-    centers, _, _ = lloyd(candidates, weight, centers, max_iter=10, tol=0.0)
-    return centers
+    keep = np.flatnonzero(weight > 0)
+    if keep.size <= n_clusters:
+        return kmeans_plusplus(
+            X, n_clusters, sample_weight, random_state, n_threads=n_threads
+        )
+    candidates = X[chosen[keep]]  # a CSR X gives CSR candidates
+    weight = weight[keep].astype(X.dtype)
+    best = None
+    for _ in range(n_reductions):
+        seeds = _kmeans_plusplus_rows(
+            candidates, n_clusters, weight, random_state, n_threads=n_threads
+        )
+        centers = dense_rows(candidates, seeds)
+        labels, _ = assign_nearest(candidates, centers, n_threads)
+        score = inertia(candidates, weight, centers, labels)
+        if best is None or score < best[0]:
+            best = (score, seeds)
+        del centers  # only one set of dense centres at a time
+    return dense_rows(candidates, best[1])
 
 
 def _relocate_empty(X, centers, empty, best_sim):
@@ -232,6 +310,22 @@ def _relocate_empty(X, centers, empty, best_sim):
     n_empty = int(empty.sum())
     far = np.argsort(best_sim, kind="stable")[:n_empty]
     centers[np.flatnonzero(empty)] = dense_rows(X, far)
+
+
+# Centroid arrays above this size (bytes) get their movement summed by blocks.
+_SHIFT_BLOCK_BYTES = 2**24
+
+
+def _squared_shift(new, old):
+    """``sum((new - old) ** 2)`` without a temporary as large as the centroids
+    when they are large (a big vocabulary times many clusters)."""
+    if new.nbytes <= _SHIFT_BLOCK_BYTES:
+        return float(np.sum((new - old) ** 2))
+    step = max(1, _SHIFT_BLOCK_BYTES // (new.shape[1] * new.itemsize))
+    return sum(
+        float(np.sum((new[i : i + step] - old[i : i + step]) ** 2))
+        for i in range(0, new.shape[0], step)
+    )
 
 
 def lloyd(X, sample_weight, centers, max_iter, tol, n_threads=1):
@@ -250,7 +344,7 @@ def lloyd(X, sample_weight, centers, max_iter, tol, n_threads=1):
         new_centers, empty = update_centers(X, sample_weight, labels, k)
         if empty.any():
             _relocate_empty(X, new_centers, empty, best_sim)
-        shift = float(np.sum((new_centers - centers) ** 2))
+        shift = _squared_shift(new_centers, centers)
         centers = new_centers
         if shift <= tol:
             break
