@@ -313,7 +313,7 @@ def _relocate_empty(X, centers, empty, best_sim):
 
 
 # Centroid arrays above this size (bytes) get their movement summed by blocks.
-_SHIFT_BLOCK_BYTES = 2**24
+_SHIFT_BLOCK_BYTES = 2**22
 
 
 def _squared_shift(new, old):

@@ -245,3 +245,18 @@ def test_fit_is_not_densified():
     # centroids (4 x 50,000), one round of dense seeds and blocks only
     assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"
     assert km.cluster_centers_.shape == (4, d)
+
+
+def test_large_centroids_move_by_blocks_with_the_same_fit(monkeypatch):
+    # large vocabularies x many clusters: the centroid movement is summed by
+    # blocks of rows (no centroid-sized temporary); same stopping, same fit
+    from sklearn_clmle.cluster import _spherical_kmeans_core as core
+
+    X = tfidf_like(200, 40, seed=15)
+    params = dict(n_clusters=6, tol=1e-3, random_state=0)
+    whole = SphericalKMeans(**params).fit(X)
+    monkeypatch.setattr(core, "_SHIFT_BLOCK_BYTES", 2 * 40 * 8)  # 2 rows a block
+    blocked = SphericalKMeans(**params).fit(X)
+    assert_same_model(whole, blocked, 1e-12)
+    new, old = whole.cluster_centers_, np.roll(whole.cluster_centers_, 1, axis=0)
+    assert core._squared_shift(new, old) == pytest.approx(np.sum((new - old) ** 2))
