@@ -61,7 +61,8 @@ def assign_nearest(X, centers, n_threads=1):
 def similarities(X, centers, n_threads=1):
     """``X @ centers.T`` (cosine similarities), computed in blocks of rows."""
     n = X.shape[0]
-    out = np.empty((n, centers.shape[0]), dtype=np.result_type(X.dtype, centers.dtype))
+    dtype = np.result_type(X.dtype, centers.dtype)
+    out = np.empty((n, centers.shape[0]), dtype=dtype)
     centers_t = np.ascontiguousarray(centers.T)
 
     def block(start, stop):
