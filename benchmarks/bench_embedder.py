@@ -40,7 +40,7 @@ from torch import nn
 
 from sklearn_clmle import CLMLEEmbedder, KNearestClusterClassifier
 from sklearn_clmle.datasets import load_fashion_mnist, make_long_tailed
-from sklearn_clmle.embedding._backbones import MLP, SmallCNN
+from sklearn_clmle.embedding.nn import MLP, SmallCNN
 
 RESULTS = Path(__file__).parent / "results"
 LOCK = Path("/tmp/clmle-bench.lock")

@@ -187,6 +187,16 @@ def clmle(ctx, **overrides):
     )
 
 
+def clmle_defaults(ctx):
+    """The pipeline a new user writes: every setting ``"auto"`` or default,
+    only ``random_state`` given (its own budget rule: ``CLMLEEmbedder.epochs``,
+    never more passes than the config's ``epochs`` on the suite's sets)."""
+    from sklearn_clmle import CLMLEEmbedder
+
+    return make_pipeline(CLMLEEmbedder(random_state=ctx.seed),
+                         KNearestClusterClassifier(random_state=ctx.seed))
+
+
 def _metric(loss):
     def factory(ctx):
         from sklearn_clmle import MetricEmbedder
@@ -249,6 +259,7 @@ METHODS = {
     "triplet + k-NN": ("embedding", _metric("triplet")),
     "LMLE + k-NN": ("embedding", _metric("lmle")),
     "CLMLE + k-nearest clusters": ("embedding", clmle),
+    "CLMLE (defaults)": ("embedding", clmle_defaults),
 }
 
 OURS = "CLMLE + k-nearest clusters"

@@ -1,9 +1,9 @@
 """Deep embeddings trained with the CLMLE loss, and the long-tail and
 metric-learning baselines on the same backbone (the only torch subpackage)."""
 
-from ._baselines import LongTailNetClassifier
-from ._embedder import CLMLEEmbedder
-from ._loss import ClusterLoss
-from ._metric_embedder import MetricEmbedder
+from ._clmle import CLMLEEmbedder
+from ._longtail import LongTailNetClassifier
+from ._metric import MetricEmbedder
+from .losses import ClusterLoss
 
 __all__ = ["CLMLEEmbedder", "ClusterLoss", "LongTailNetClassifier", "MetricEmbedder"]

@@ -8,7 +8,7 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
-from ._backbones import default_backbone, output_width
+from .nn.backbones import default_backbone, output_width
 
 
 def resolve_device(device):
@@ -111,10 +111,12 @@ class TorchInputMixin:
             state["module_"] = copy.deepcopy(module).to("cpu")
         return state
 
-    def _backbone(self):
-        """The backbone (a copy of ``module``, or the default) and its width."""
+    def _backbone(self, hidden_units=None):
+        """The backbone (a copy of ``module``, or the default MLP / CNN with
+        ``hidden_units``, by default the parameter) and its width."""
         if self.module is None:
-            backbone = default_backbone(self.input_shape_, tuple(self.hidden_units))
+            hidden = self.hidden_units if hidden_units is None else hidden_units
+            backbone = default_backbone(self.input_shape_, tuple(hidden))
         else:
             backbone = copy.deepcopy(self.module).to("cpu")
         return backbone, output_width(backbone, self.input_shape_)

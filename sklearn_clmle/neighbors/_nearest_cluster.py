@@ -5,6 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -15,7 +16,11 @@ from ..cluster import SphericalKMeans
 from ..utils._parallel import effective_n_threads, for_blocks
 from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
-from . import _scoring
+from . import _auto, _head, _scoring
+
+
+# Query rows x centroids below which the rule runs in the calling thread.
+_PARALLEL_MIN_WORK = 2**24
 
 
 class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstimator):
@@ -41,25 +46,45 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         Number of nearest centroids retrieved (N in the paper, which searches
         20..200).  If larger than the number of centroids, all are used.
 
-    cluster_size : int, default=200
+    cluster_size : int or "auto", default="auto"
         Cluster size ``l``.  A class with fewer than ``cluster_size`` samples
-        has one cluster.
+        has one cluster.  The paper uses 200.  ``"auto"``: chosen on a
+        hold-out split (see Notes) among 1, 3, 10, 30, 100 and 300, keeping
+        at most ``max(2000, n_samples / 50)`` centroids.
 
-    scale : float, default=1.0
+    scale : float or "auto", default="auto"
         Multiplies the cosine similarities before the rule (a temperature).
-        1.0 is the paper's rule; embeddings trained with a scaled loss should
-        be classified with the same scale.
+        1.0 is the paper's rule.  ``"auto"``: chosen on a hold-out split
+        among 4, 8, 16, 32 and 64.  With ``1.0`` on cosines in ``[-1, 1]``
+        the log-sum-exp of Eq. 10 mostly counts retrieved clusters, so
+        classes with many clusters win.
 
-    aggregate : {"min", "max"}, default="min"
+    aggregate : {"min", "max", "auto"}, default="auto"
         Summary of a class's retrieved clusters: ``"min"``, its least similar
-        one (Eq. 10), or ``"max"``, its most similar one.
+        one (Eq. 10, the paper's), or ``"max"``, its most similar one.
+        ``"auto"``: chosen on a hold-out split.
 
-    prior_correction : float, default=0.0
+    prior_correction : float or "auto", default="auto"
         ``tau`` of a logit-adjustment-style correction for balanced accuracy:
         the score of class ``c`` is raised by ``-tau * log(prior_c)``, where
         ``prior_c`` is the class's share of the training samples, so rare
         classes are favoured.  ``0`` is the paper's rule.  Scores are on the
         scale of ``scale * cos``; search ``tau`` together with ``scale``.
+        ``"auto"``: chosen on a hold-out split among 0, 0.5, 1 and 2.
+
+    head : {"auto", "none", "ensemble", "linear"}, default="auto"
+        A decoupled linear head beside the rule: a multinomial logistic
+        regression on the unit-norm features with post-hoc logit adjustment
+        (its log-probabilities minus the log class priors).  ``"none"``: the
+        rule alone (the paper's); ``"ensemble"``: the head's log-probabilities
+        plus the log of the rule's probabilities; ``"linear"``: the head
+        alone (the centroids are still fitted but do not vote).  ``"auto"``:
+        chosen on the hold-out split with the other ``"auto"`` settings.
+
+    head_C : float or "auto", default="auto"
+        Inverse regularisation strength ``C`` of the head's logistic
+        regression.  ``"auto"``: 1 or 10, chosen on the hold-out split (1
+        without one).
 
     algorithm : {"auto", "brute", "kd_tree", "ball_tree", "faiss"}, \
             default="auto"
@@ -96,6 +121,24 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     class_prior_ : ndarray of shape (n_classes,)
         Share of the training samples in each class (single-label only).
 
+    cluster_size_, scale_, prior_correction_, aggregate_ : int, float, \
+            float, str
+        The settings used: the parameters, or what ``"auto"`` resolved to
+        (single-label only; per label in ``estimators_``).
+
+    head_, head_C_ : str, float or None
+        The head used (``"none"``, ``"ensemble"`` or ``"linear"``) and its
+        ``C`` (``None`` without a head).
+
+    head_estimator_ : LogisticRegression or None
+        The fitted head (single-label only).
+
+    auto_scores_ : dict or None
+        Balanced accuracy on the hold-out split of every candidate setting,
+        keyed by ``(cluster_size, scale, prior_correction, aggregate)`` for
+        the rule alone and by ``(..., head, head_C)`` for the heads;
+        ``None`` when nothing was ``"auto"`` or no hold-out was possible.
+
     estimators_ : list of KNearestClusterClassifier
         Multi-label ``y`` only: one fitted binary classifier per label.
 
@@ -113,6 +156,20 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
     Notes
     -----
+    **"auto" settings.**  A stratified hold-out split of the training data
+    (a quarter of every class with two or more samples, at most 5,000 rows)
+    is classified by the rule fitted on the rest, for every combination of
+    the candidates of the ``"auto"`` parameters (the others fixed); the
+    combination of highest balanced accuracy is used to fit on all the
+    data.  Ties go to the first candidate in the order scale 16, 32, 8, 64,
+    4; prior correction 1, 0.5, 0, 2; aggregate max, min; cluster size 10,
+    1, 3, 30, 100, 300.  When no class has two samples, ``"auto"`` gives
+    scale 16, prior correction 1, aggregate max and cluster size 1, no
+    head.  The heads are scored with the best rule setting only.  This
+    costs one extra fit (per candidate cluster size) on three quarters of
+    the data.  The paper's rule is ``cluster_size=200, scale=1.0,
+    aggregate="min", prior_correction=0.0``.
+
     **Scores.**  ``decision_function`` returns the scores above.  If every
     retrieved cluster belongs to one class, its other-class term is taken as a
     single cluster at cosine -1, i.e. ``-scale``.  Classes absent from the
@@ -136,8 +193,13 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     values, the per-class clustering runs on sparse rows (see
     :class:`SphericalKMeans`), and the search is sparse rows times the dense
     centroids (``algorithm="brute"``/``"auto"``); the tree and faiss searches
-    densify one block of query rows at a time.  Results equal those of the
-    dense path on the same data, up to floating-point rounding.
+    densify one block of query rows at a time.  The linear head is
+    scikit-learn's ``LogisticRegression`` on the sparse matrix.  Results
+    equal those of the dense path on the same data, up to floating-point
+    rounding, with one exception: when several centroids are at exactly the
+    same similarity to a query at the edge of the ``n_neighbors`` retrieved
+    (short documents sharing no word with several centroids: cosine 0), the
+    tree and faiss searches may keep a different one of them.
 
     Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
     leaves the estimator unfitted.  A pickled estimator warns
@@ -174,12 +236,14 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
     _parameter_constraints = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "cluster_size": [Interval(Integral, 1, None, closed="left")],
-        "scale": [Interval(Real, 0, None, closed="neither")],
-        "aggregate": [StrOptions({"min", "max"})],
-        "prior_correction": [Interval(Real, 0, None, closed="left")],
+        "cluster_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "scale": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "aggregate": [StrOptions({"min", "max", "auto"})],
+        "prior_correction": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "algorithm": [StrOptions(set(_scoring.ALGORITHMS))],
         "multilabel_features": [StrOptions({"shared", "blocks"})],
+        "head": [StrOptions({"auto", *_head.HEADS})],
+        "head_C": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
     }
 
@@ -190,10 +254,12 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         self,
         n_neighbors=10,
         *,
-        cluster_size=200,
-        scale=1.0,
-        aggregate="min",
-        prior_correction=0.0,
+        cluster_size="auto",
+        scale="auto",
+        aggregate="auto",
+        prior_correction="auto",
+        head="auto",
+        head_C="auto",
         algorithm="auto",
         multilabel_features="shared",
         random_state=None,
@@ -203,6 +269,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         self.scale = scale
         self.aggregate = aggregate
         self.prior_correction = prior_correction
+        self.head = head
+        self.head_C = head_C
         self.algorithm = algorithm
         self.multilabel_features = multilabel_features
         self.random_state = random_state
@@ -252,23 +320,108 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         self.classes_ = encoder.classes_
         y_idx = encoder.transform(y)
         rng = check_random_state(self.random_state)
+        self.class_prior_ = np.bincount(y_idx) / len(y_idx)
+        setting = self._resolve_auto(X, y_idx, rng)
+        (self.cluster_size_, self.scale_, self.prior_correction_,
+         self.aggregate_, self.head_, self.head_C_) = setting
+        (self.cluster_centers_, self._cluster_class_idx,
+         self.cluster_sizes_) = self._cluster_classes(X, y_idx, self.cluster_size_, rng)
+        self.cluster_classes_ = self.classes_[self._cluster_class_idx]
+        self._index = _scoring.CentroidIndex(self.cluster_centers_, self.algorithm)
+        self.head_estimator_ = (None if self.head_ == "none"
+                                else _head.fit(X, y_idx, self.head_C_))
+        return self
+
+    def _cluster_classes(self, X, y_idx, cluster_size, rng, max_iter=300):
+        """Equal-size spherical clusters of every class: centroids, their
+        class indices and their sizes.  Clusters of size 1 are the samples
+        themselves (the only equal-size partition)."""
         centers, owners, sizes = [], [], []
-        for c in range(len(self.classes_)):
+        for c in np.unique(y_idx):
             Xc = X[np.flatnonzero(y_idx == c)]
-            k = max(1, Xc.shape[0] // self.cluster_size)
+            n_c = Xc.shape[0]
+            k = max(1, n_c // cluster_size)
+            seed = rng.randint(np.iinfo(np.int32).max)
+            if k == n_c and k > 1:
+                centers.append(Xc.toarray() if sparse.issparse(Xc) else Xc.copy())
+                owners.append(np.full(k, c))
+                sizes.append(np.ones(k, dtype=np.intp))
+                continue
             km = SphericalKMeans(
-                k, equal_size=True, random_state=rng.randint(np.iinfo(np.int32).max)
+                k, equal_size=True, max_iter=max_iter, random_state=seed
             ).fit(Xc)
             centers.append(km.cluster_centers_)
             owners.append(np.full(k, c))
             sizes.append(np.bincount(km.labels_, minlength=k))
-        self.cluster_centers_ = np.concatenate(centers)
-        self._cluster_class_idx = np.concatenate(owners)
-        self.cluster_classes_ = self.classes_[self._cluster_class_idx]
-        self.cluster_sizes_ = np.concatenate(sizes)
-        self.class_prior_ = np.bincount(y_idx) / len(y_idx)
-        self._index = _scoring.CentroidIndex(self.cluster_centers_, self.algorithm)
-        return self
+        return np.concatenate(centers), np.concatenate(owners), np.concatenate(sizes)
+
+    def _resolve_auto(self, X, y_idx, rng):
+        """``(cluster_size, scale, prior_correction, aggregate, head,
+        head_C)``: the parameters, with ``"auto"`` ones chosen on a hold-out
+        split (see Notes)."""
+        rule = (self.cluster_size, self.scale, self.prior_correction, self.aggregate)
+        n_classes = len(self.classes_)
+        head = "none" if n_classes < 2 else self.head
+        self.auto_scores_ = None
+        split = None
+        if any(p == "auto" for p in rule) or head == "auto" or (
+                head != "none" and self.head_C == "auto"):
+            split = _auto.holdout_split(y_idx, rng)
+        if split is None:
+            names = ("cluster_size", "scale", "prior_correction", "aggregate")
+            rule = tuple(_auto.FALLBACK[name] if value == "auto" else value
+                         for name, value in zip(names, rule))
+            head = "none" if head == "auto" else head
+            C = self.head_C if self.head_C != "auto" else _head.FALLBACK_C
+            return rule + (head, None if head == "none" else C)
+        train, held = split
+        log_prior = np.log(self.class_prior_)
+
+        def candidates(value, auto):
+            return auto if value == "auto" else (value,)
+
+        sizes = (_auto.candidate_cluster_sizes(np.bincount(y_idx))
+                 if self.cluster_size == "auto" else [self.cluster_size])
+        scales = candidates(self.scale, _auto.SCALES)
+        taus = candidates(self.prior_correction, _auto.PRIOR_CORRECTIONS)
+        aggregates = candidates(self.aggregate, _auto.AGGREGATES)
+        results, retrieved = {}, {}
+        for size in sizes:
+            centers, owners, _ = self._cluster_classes(
+                X[train], y_idx[train], size, rng, max_iter=_auto.MAX_ITER)
+            index = _scoring.CentroidIndex(centers, self.algorithm)
+            idx, sims = index.query(X[held], min(self.n_neighbors, centers.shape[0]))
+            retrieved[size] = (sims, owners[idx])
+            grid = _auto.score_grid(sims, owners[idx], y_idx[held], log_prior,
+                                    n_classes, scales, taus, aggregates)
+            for (scale, tau, agg), score in grid.items():
+                results[size, scale, tau, agg] = score
+        best = _auto.best_setting(results)
+        scores = {key + ("none", None): value for key, value in results.items()}
+        heads = _head.HEADS[1:] if head == "auto" else (
+            () if head == "none" else (head,))
+        if heads:
+            size, scale, tau, agg = best
+            sims, owner_idx = retrieved[size]
+            rows, classes, rule_scores = _scoring.segment_scores(
+                sims, owner_idx, n_classes, scale, agg)
+            floor = _scoring.floor_score(scale, sims.shape[1])
+            dense = _scoring.dense_scores(
+                rows, classes, rule_scores - tau * log_prior[classes],
+                len(held), n_classes, floor)
+            Cs = _head.C_VALUES if self.head_C == "auto" else (self.head_C,)
+            for C in Cs:
+                model = _head.fit(X[train], y_idx[train], C)
+                log_proba = _head.adjusted_log_proba(model, X[held], log_prior,
+                                                     n_classes)
+                for name in heads:
+                    pred = _head.combine(name, dense, floor, log_proba).argmax(1)
+                    scores[best + (name, C)] = _auto.balanced_accuracy(
+                        y_idx[held], pred, n_classes)
+        self.auto_scores_ = scores
+        if head == "none":
+            return best + ("none", None)
+        return _auto.best_with_head(scores, best, head)
 
     def _fit_multilabel(self, X, Y):
         n_labels = Y.shape[1]
@@ -315,8 +468,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         X = normalize_rows(X, name="X")
         n, n_classes = X.shape[0], len(self.classes_)
         n_nb = min(self.n_neighbors, self.cluster_centers_.shape[0])
-        offset = -self.prior_correction * np.log(self.class_prior_)
-        floor = _scoring.floor_score(self.scale, n_nb)
+        offset = -self.prior_correction_ * np.log(self.class_prior_)
+        floor = _scoring.floor_score(self.scale_, n_nb)
         out = np.empty((n, n_classes)) if dense else np.empty(n, dtype=np.intp)
 
         is_sparse = sparse.issparse(X)
@@ -327,8 +480,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         def block(start, stop):
             idx, sims = self._index.query(X[start:stop], n_nb, centers_t=centers_t)
             rows, classes, scores = _scoring.segment_scores(
-                sims, self._cluster_class_idx[idx], n_classes, self.scale,
-                self.aggregate,
+                sims, self._cluster_class_idx[idx], n_classes, self.scale_,
+                self.aggregate_,
             )
             scores = scores + offset[classes]
             if dense:
@@ -342,9 +495,41 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         if is_sparse and self._index.algorithm != "brute":
             width = max(width, X.shape[1])  # tree / faiss blocks are made dense
         step = _scoring.block_rows(width)
-        n_threads = 1 if self._index.algorithm == "faiss" else effective_n_threads()
+        # Threads pay off only on large products: starting them costs about a
+        # millisecond each, the whole rule on 2,000 queries x 500 centroids a
+        # few milliseconds.
+        small = n * self.cluster_centers_.shape[0] < _PARALLEL_MIN_WORK
+        n_threads = (1 if small or self._index.algorithm == "faiss"
+                     else effective_n_threads())
         for_blocks(block, n, step, n_threads)
         return (out, floor) if dense else out
+
+    def _scores(self, X):
+        """Final dense scores of validated single-label ``X`` and the floor
+        of classes out of the running (``None`` with a head: every class
+        has a finite score)."""
+        scores, floor = self._rule(X, dense=True)
+        if self.head_ == "none":
+            return scores, floor
+        return _head.combine(self.head_, scores, floor, self._head_log_proba(X)), None
+
+    def _head_log_proba(self, X):
+        """The head's adjusted log-probabilities of validated ``X``, by blocks
+        of rows on single-threaded BLAS (see ``for_blocks``), so that calls
+        from several threads at once give a lone call's bits."""
+        X = normalize_rows(X, name="X")
+        n, n_classes = X.shape[0], len(self.classes_)
+        log_prior = np.log(self.class_prior_)
+        out = np.empty((n, n_classes))
+
+        def block(start, stop):
+            out[start:stop] = _head.adjusted_log_proba(
+                self.head_estimator_, X[start:stop], log_prior, n_classes)
+
+        step = _scoring.block_rows(n_classes)
+        small = n * n_classes < _PARALLEL_MIN_WORK
+        for_blocks(block, n, step, 1 if small else effective_n_threads())
+        return out
 
     def _per_label(self, X, method):
         n_labels = len(self.estimators_)
@@ -372,7 +557,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         X = self._validate_for_predict(X)
         if self._multilabel:
             return np.column_stack(self._per_label(X, "decision_function"))
-        scores, _ = self._rule(X, dense=True)
+        scores, _ = self._scores(X)
         if len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]
         return scores
@@ -395,7 +580,9 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         X = self._validate_for_predict(X)
         if self._multilabel:
             return self._per_label(X, "predict_proba")
-        scores, floor = self._rule(X, dense=True)
+        scores, floor = self._scores(X)
+        if floor is None:
+            return np.exp(scores - logsumexp(scores, axis=1, keepdims=True))
         return _scoring.softmax_over_present(scores, floor)
 
     def predict(self, X):
@@ -415,6 +602,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         X = self._validate_for_predict(X)
         if self._multilabel:
             return np.column_stack(self._per_label(X, "predict"))
+        if self.head_ != "none":
+            return self.classes_[self._scores(X)[0].argmax(axis=1)]
         return self.classes_[self._rule(X, dense=False)]
 
     def __sklearn_tags__(self):

@@ -20,7 +20,13 @@ X_CIRCLE = circle(A_ANGLES + B_ANGLES)
 Y_CIRCLE = np.array(["a", "a", "b", "b"])
 
 
+# The paper's rule (Eq. 10): unit temperature, least similar retrieved
+# cluster, no prior correction.  The hand-worked tests below fix it.
+PAPER = dict(scale=1.0, aggregate="min", prior_correction=0.0, head="none")
+
+
 def fit_circle(**params):
+    params = {**PAPER, **params}
     return KNearestClusterClassifier(cluster_size=1, **params).fit(X_CIRCLE, Y_CIRCLE)
 
 
@@ -60,7 +66,8 @@ def test_eq10_hand_worked_max_rule_changes_the_answer():
     assert min_b > min_a and max_a > max_b
     fits = {
         agg: KNearestClusterClassifier(
-            n_neighbors=3, cluster_size=1, scale=10.0, aggregate=agg
+            n_neighbors=3, cluster_size=1, scale=10.0, aggregate=agg,
+            prior_correction=0.0, head="none",
         ).fit(X, y)
         for agg in ["min", "max"]
     }
@@ -73,7 +80,8 @@ def test_eq10_hand_worked_max_rule_changes_the_answer():
 def test_classes_absent_from_retrieved_set_are_not_candidates():
     # three classes; N=1 retrieves only the nearest centroid
     X = circle([0.0, 2.0, 4.0])
-    clf = KNearestClusterClassifier(n_neighbors=1, cluster_size=1).fit(X, [0, 1, 2])
+    clf = KNearestClusterClassifier(n_neighbors=1, cluster_size=1, **PAPER).fit(
+        X, [0, 1, 2])
     q = circle([0.1])
     scores = clf.decision_function(q)[0]
     # class 0 alone: other-class term is one cluster at cosine -1
@@ -97,15 +105,15 @@ def brute_rule(clf, X):
     for x in Xn:
         sims = clf.cluster_centers_ @ x
         nn = np.argsort(-sims, kind="stable")[: clf.n_neighbors]
-        z = clf.scale * sims[nn]
+        z = clf.scale_ * sims[nn]
         cls = clf.cluster_classes_[nn]
         best, best_score = None, -np.inf
         for c in clf.classes_:
             if not np.any(cls == c):
                 continue
-            own = z[cls == c].min() if clf.aggregate == "min" else z[cls == c].max()
+            own = z[cls == c].min() if clf.aggregate_ == "min" else z[cls == c].max()
             other = z[cls != c]
-            lse = logsumexp(other) if other.size else -clf.scale
+            lse = logsumexp(other) if other.size else -clf.scale_
             if own - lse > best_score:
                 best, best_score = c, own - lse
         out.append(best)
@@ -121,7 +129,7 @@ def test_matches_naive_reference(aggregate, algorithm):
     keep = np.r_[0:150, 150:230, 300:330, 450:460]  # long tail
     clf = KNearestClusterClassifier(
         n_neighbors=6, cluster_size=20, scale=5.0, aggregate=aggregate,
-        algorithm=algorithm, random_state=0,
+        prior_correction=0.0, head="none", algorithm=algorithm, random_state=0,
     ).fit(X[keep], y[keep])
     Xq = rng.normal(size=(200, 5))
     pred = clf.predict(Xq)
@@ -265,10 +273,14 @@ def test_prior_correction_raises_rare_classes_by_tau_log_prior():
     X = circle([0.0, 0.05, 0.1, 0.7])
     y = ["a", "a", "a", "b"]
     q = circle([0.3])
-    plain = KNearestClusterClassifier(n_neighbors=4, cluster_size=1, scale=10.0).fit(X, y)
+    plain = KNearestClusterClassifier(
+        n_neighbors=4, cluster_size=1, scale=10.0, aggregate="min", prior_correction=0.0,
+        head="none",
+    ).fit(X, y)
     tau = 2.0
     corrected = KNearestClusterClassifier(
-        n_neighbors=4, cluster_size=1, scale=10.0, prior_correction=tau
+        n_neighbors=4, cluster_size=1, scale=10.0, aggregate="min", prior_correction=tau,
+        head="none",
     ).fit(X, y)
     assert_allclose(corrected.class_prior_, [0.75, 0.25])
     # by hand: a's score beats b's by 1.916; the correction gives b tau*log 3

@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ..cluster import SphericalKMeans
-from ..cluster._spherical_kmeans_core import update_centers
+from ...cluster import SphericalKMeans
+from ...cluster._spherical_kmeans_core import update_centers
 
 __all__ = ["cluster_per_class"]
 

@@ -14,7 +14,7 @@ from sklearn.utils import estimator_checks, get_tags
 torch = pytest.importorskip("torch")
 
 from sklearn_clmle import LongTailNetClassifier  # noqa: E402
-from sklearn_clmle.embedding import _longtail_losses as L  # noqa: E402
+from sklearn_clmle.embedding.losses import longtail as L  # noqa: E402
 
 # Logits of 5 samples for 3 labels, their 0/1 targets, float64 for tight checks.
 LOGITS = np.array([

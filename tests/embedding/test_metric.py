@@ -1,5 +1,6 @@
 """MetricEmbedder: API, both losses, batches, determinism, persistence, errors."""
 
+import importlib
 import io
 import pickle
 
@@ -13,7 +14,10 @@ from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.utils.validation import check_is_fitted  # noqa: E402
 
 from sklearn_clmle import MetricEmbedder  # noqa: E402
-from sklearn_clmle.embedding import _metric_training, _training  # noqa: E402
+from sklearn_clmle.embedding.training import clmle_rounds  # noqa: E402
+
+# the module (``training.metric_rounds`` is the function it defines)
+metric_rounds = importlib.import_module("sklearn_clmle.embedding.training.metric_rounds")
 
 TINY = dict(
     hidden_units=(16,), embedding_dim=6, n_classes_per_batch=3, n_samples_per_class=4,
@@ -68,13 +72,13 @@ def test_history_of_both_losses():
 
 def test_warmup_is_the_shared_one(monkeypatch):
     calls = []
-    shared = _training.warmup
+    shared = clmle_rounds.warmup
 
     def recording(est, net, softmax, X, Y, *args):
         calls.append((type(est).__name__, Y.shape, est._warmup_batch_size()))
         return shared(est, net, softmax, X, Y, *args)
 
-    monkeypatch.setattr(_training, "warmup", recording)
+    monkeypatch.setattr(clmle_rounds, "warmup", recording)
     X, y = _blobs()
     MetricEmbedder(**TINY, warmup_batch_size=9, random_state=0).fit(X, y)
     assert calls == [("MetricEmbedder", (75, 1), 9)]
@@ -83,13 +87,13 @@ def test_warmup_is_the_shared_one(monkeypatch):
 def test_triplet_batches_are_class_balanced(monkeypatch):
     drawn = []
 
-    class Recording(_metric_training.ClassBalancedBatchSampler):
+    class Recording(metric_rounds.ClassBalancedBatchSampler):
         def sample(self, rng):
             out = super().sample(rng)
             drawn.append(out)
             return out
 
-    monkeypatch.setattr(_metric_training, "ClassBalancedBatchSampler", Recording)
+    monkeypatch.setattr(metric_rounds, "ClassBalancedBatchSampler", Recording)
     X, y = _blobs(n1=2)  # class 1 has fewer than K=4 samples
     MetricEmbedder(**TINY, random_state=0).fit(X, y)
     assert len(drawn) == 10
@@ -101,12 +105,12 @@ def test_triplet_batches_are_class_balanced(monkeypatch):
 def test_lmle_reclusters_every_round_with_uniform_queries(monkeypatch):
     created = []
 
-    class Recording(_metric_training.ClusterBatchSampler):
+    class Recording(metric_rounds.ClusterBatchSampler):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             created.append(self)
 
-    monkeypatch.setattr(_metric_training, "ClusterBatchSampler", Recording)
+    monkeypatch.setattr(metric_rounds, "ClusterBatchSampler", Recording)
     X, y = _blobs()
     MetricEmbedder(**{**TINY, "n_rounds": 3}, loss="lmle", random_state=0).fit(X, y)
     assert len(created) == 3

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sklearn_clmle.embedding._sampler import ClassBalancedBatchSampler, ClusterBatchSampler
+from sklearn_clmle.embedding.samplers import ClassBalancedBatchSampler, ClusterBatchSampler
 
 
 def _angles(*deg):

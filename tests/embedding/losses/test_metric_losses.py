@@ -5,7 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from sklearn_clmle.embedding._metric_losses import (  # noqa: E402
+from sklearn_clmle.embedding.losses.metric import (  # noqa: E402
     BatchHardTripletLoss,
     QuintupletLoss,
     pairwise_euclidean,

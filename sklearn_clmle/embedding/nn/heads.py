@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._backbones import BackboneNet
+from .backbones import BackboneNet
 
 __all__ = ["NormedLinear", "HeadNet", "head_outputs"]
 

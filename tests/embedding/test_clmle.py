@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from sklearn_clmle import CLMLEEmbedder  # noqa: E402
-from sklearn_clmle.embedding import _training  # noqa: E402
+from sklearn_clmle.embedding.training import clmle_rounds  # noqa: E402
 
 TINY = dict(
     hidden_units=(16,), embedding_dim=6, cluster_size=10, n_clusters_per_batch=4,
@@ -156,7 +156,7 @@ def test_multilabel_heads_blocks_and_schedule(monkeypatch):
     Y = np.c_[X[:, 0] > 0.5, X[:, 1] > 0, X[:, 2] > -0.3].astype(int)
     created, drawn = [], []
 
-    class Recording(_training.ClusterBatchSampler):
+    class Recording(clmle_rounds.ClusterBatchSampler):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.label = len(created) % 3
@@ -166,7 +166,7 @@ def test_multilabel_heads_blocks_and_schedule(monkeypatch):
             drawn.append(self.label)
             return super().sample(rng)
 
-    monkeypatch.setattr(_training, "ClusterBatchSampler", Recording)
+    monkeypatch.setattr(clmle_rounds, "ClusterBatchSampler", Recording)
     emb = CLMLEEmbedder(**{**TINY, "steps_per_round": 4}, random_state=0).fit(X, Y)
     # Step t draws its batch with label t mod 3, across rounds.
     assert drawn == [0, 1, 2, 0, 1, 2, 0, 1]
@@ -279,3 +279,16 @@ def test_verbose_progress_bar(capsys):
     CLMLEEmbedder(**TINY, verbose=1, random_state=0).fit(X, y)
     err = capsys.readouterr().err
     assert "CLMLEEmbedder" in err and "loss=" in err
+
+
+def test_embedder_accepts_logit_adjusted_warmup():
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.normal(0, 1, (30, 4)), rng.normal(3, 1, (6, 4))]
+    y = np.r_[np.zeros(30, int), np.ones(6, int)]
+    emb = CLMLEEmbedder(hidden_units=(8,), embedding_dim=4, cluster_size=5,
+                        n_clusters_per_batch=3, n_samples_per_cluster=4,
+                        warmup_epochs=2, warmup_class_weight="logit_adjusted",
+                        n_rounds=1, steps_per_round=2, random_state=0).fit(X, y)
+    assert emb.transform(X).shape == (36, 4)
+    with pytest.raises(ValueError, match="warmup_class_weight"):
+        CLMLEEmbedder(warmup_class_weight="inverse").fit(X, y)

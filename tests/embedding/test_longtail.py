@@ -11,8 +11,8 @@ torch = pytest.importorskip("torch")
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 
 from sklearn_clmle import LongTailNetClassifier  # noqa: E402
-from sklearn_clmle.embedding import _longtail_losses as L  # noqa: E402
-from sklearn_clmle.embedding._baselines import LDAM_SCALE  # noqa: E402
+from sklearn_clmle.embedding.losses import longtail as L  # noqa: E402
+from sklearn_clmle.embedding._longtail import LDAM_SCALE  # noqa: E402
 
 LOSSES = ["ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",
           "class_balanced_focal", "cosface", "arcface"]
@@ -232,7 +232,7 @@ def test_angular_gradients_finite_at_theta_zero_and_pi(dtype, loss):
 
 @pytest.mark.parametrize("loss", ["cosface", "arcface"])
 def test_angular_gradients_finite_through_the_cosine_head(loss):
-    from sklearn_clmle.embedding._heads import NormedLinear
+    from sklearn_clmle.embedding.nn import NormedLinear
 
     torch.manual_seed(0)
     head = NormedLinear(4, 3)

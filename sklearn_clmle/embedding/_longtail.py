@@ -17,9 +17,9 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._base import TorchInputMixin, resolve_device
-from ._baseline_training import epoch_loss, train_head_net
-from ._heads import HeadNet, head_outputs
 from ._targets import encode_targets
+from .nn.heads import HeadNet, head_outputs
+from .training.supervised import epoch_loss, train_head_net
 
 # The default of ``angular_scale``, the scale ``s`` of the cosine logits (Cao
 # et al.'s value for LDAM, Wang et al.'s for AM-softmax).

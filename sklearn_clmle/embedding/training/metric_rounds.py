@@ -1,6 +1,6 @@
 """The training loop behind ``MetricEmbedder.fit`` (private, inputs validated).
 
-The optional softmax warm-up of ``CLMLEEmbedder`` (``_training.warmup``),
+The optional softmax warm-up of ``CLMLEEmbedder`` (``clmle_rounds.warmup``),
 then ``n_rounds`` rounds of ``steps_per_round`` steps of the metric loss:
 P x K class-balanced batches for the triplet loss; for LMLE, per-class
 clustering of freshly extracted embeddings at the start of every round and
@@ -13,10 +13,10 @@ import time
 import numpy as np
 import torch
 
-from ._clustering import cluster_per_class
-from ._metric_losses import BatchHardTripletLoss, QuintupletLoss
-from ._sampler import ClassBalancedBatchSampler, ClusterBatchSampler
-from ._training import _check_finite, extract, make_optimizer
+from ..losses.metric import BatchHardTripletLoss, QuintupletLoss
+from ..samplers.cluster_batches import ClassBalancedBatchSampler, ClusterBatchSampler
+from ..samplers.clustering import cluster_per_class
+from .engine import _check_finite, extract, make_optimizer
 
 
 def _lmle_sampler(est, net, X, y, device, rng, previous, history):
@@ -40,7 +40,7 @@ def _lmle_sampler(est, net, X, y, device, rng, previous, history):
 def metric_rounds(est, net, softmax, X, Y, device, rng, history, bar):
     """``n_rounds`` x ``steps_per_round`` optimiser steps of the metric loss.
 
-    The phase after the warm-up of ``_training.train`` (``softmax``, the
+    The phase after the warm-up of ``clmle_rounds.train`` (``softmax``, the
     warm-up's term, is not used here); ``Y`` is the ``(n, 1)`` class column.
     """
     y = Y[:, 0]

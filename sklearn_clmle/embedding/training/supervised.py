@@ -9,7 +9,7 @@ import torch
 from skorch.history import History
 from tqdm.auto import tqdm
 
-from ._longtail_losses import (
+from ..losses.longtail import (
     arcface_loss,
     balanced_label_weights,
     balanced_weights,
@@ -21,7 +21,7 @@ from ._longtail_losses import (
     ldam_loss,
     logit_adjusted_loss,
 )
-from ._training import make_optimizer, run_epoch
+from .engine import make_optimizer, run_epoch
 
 __all__ = ["epoch_loss", "train_head_net"]
 

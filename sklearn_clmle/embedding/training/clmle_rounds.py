@@ -5,7 +5,6 @@ per-class clustering on freshly extracted embeddings followed by steps of the
 cluster loss on batches from ``ClusterBatchSampler``.
 """
 
-import copy
 import math
 import time
 
@@ -16,143 +15,11 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._clustering import cluster_per_class
-from ._loss import ClusterLoss
-from ._sampler import ClusterBatchSampler
-
-
-def make_optimizer(name, params, lr, weight_decay):
-    """``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a torch optimizer class."""
-    if isinstance(name, str):
-        if name == "sgd":
-            return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-        cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
-        return cls(params, lr=lr, weight_decay=weight_decay)
-    return name(params, lr=lr, weight_decay=weight_decay)
-
-
-def _check_finite(loss, where):
-    if not torch.isfinite(loss):
-        raise FloatingPointError(
-            f"The training loss became {loss.item()} at {where}. Lower "
-            "learning_rate, check that the inputs are scaled (e.g. pixels to "
-            "[0, 1]), or check the module for operations that overflow."
-        )
-
-
-@torch.no_grad()
-def extract(net, X, batch_size, device, out=None):
-    """Per-head unit-norm embeddings of ``X`` in batches, as float32 numpy.
-
-    ``X`` is any array supporting row slicing; only one batch of it is
-    converted to float32 at a time.  ``out``, if given, is a preallocated
-    ``(n_samples, n_heads * dim)`` array filled in place.
-    """
-    was_training = net.training
-    net.eval()
-    n = X.shape[0]
-    dim = net.heads[0].out_features
-    n_heads = len(net.heads)
-    if out is None:
-        out = np.empty((n, n_heads * dim), dtype=np.float32)
-    try:
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            xb = X[start:stop]
-            if not isinstance(xb, torch.Tensor):
-                xb = torch.from_numpy(np.array(xb, dtype=np.float32))
-            embs = net(xb.to(device, dtype=torch.float32))
-            out[start:stop] = torch.cat(embs, dim=1).cpu().numpy()
-    finally:
-        net.train(was_training)
-    return out
-
-
-def embed_checked(module, X, batch_size, device, n_heads):
-    """``extract`` for ``transform``: the fitted CPU ``module`` (copied to
-    ``device`` if needed, never moved), refusing rows whose output overflowed
-    (a per-head block that is not of unit norm)."""
-    net = module if device == "cpu" else copy.deepcopy(module).to(device)
-    Z = extract(net, X, batch_size, device)
-    norms = np.linalg.norm(Z.reshape(len(Z), n_heads, -1), axis=2)
-    bad = np.flatnonzero(~np.all(np.abs(norms - 1) < 1e-3, axis=1))
-    if bad.size:
-        raise ValueError(
-            f"The module's output overflowed for {bad.size} row(s) of X (rows "
-            f"{', '.join(map(str, bad[:5]))}): values too large for the "
-            "network; rescale X as it was scaled for fit."
-        )
-    return Z
-
-
-class SoftmaxTerm:
-    """Linear classifiers on the raw heads and their (weighted) softmax loss.
-
-    Cross-entropy per head, or binary cross-entropy per label for multi-label
-    ``Y``.  ``class_weight="balanced"`` weighs classes by the inverse of
-    their training frequency; ``"logit_adjusted"`` leaves the classes
-    unweighted and adds ``log(prior)`` to the logits during training (Menon
-    et al., 2021): ``log(n_c / n)`` per class, and for a label's single
-    logit ``log(n_pos / n_neg)``.
-    """
-
-    def __init__(self, Y, dim, multilabel, class_weight, device):
-        n_heads = Y.shape[1]
-        self.multilabel = multilabel
-        n_out = 1 if multilabel else int(Y.max()) + 1
-        self.classifiers = nn.ModuleList(
-            nn.Linear(dim, n_out) for _ in range(n_heads)
-        ).to(device)
-        self.weights, self.offsets = [], []
-        for j in range(n_heads):
-            counts = np.bincount(Y[:, j], minlength=2 if multilabel else n_out)
-            safe = np.maximum(counts, 1)
-            if class_weight == "balanced":
-                w = counts.sum() / (len(counts) * safe)
-            else:
-                w = np.ones(len(counts))
-            offset = np.zeros(n_out)
-            if class_weight == "logit_adjusted":
-                offset = (np.log(safe[1:] / safe[0]) if multilabel
-                          else np.log(safe / counts.sum()))
-            self.weights.append(torch.tensor(w, dtype=torch.float32, device=device))
-            self.offsets.append(torch.tensor(offset, dtype=torch.float32,
-                                             device=device))
-
-    def parameters(self):
-        return self.classifiers.parameters()
-
-    def __call__(self, raw, yb):
-        loss = 0.0
-        for j, (h, clf) in enumerate(zip(raw, self.classifiers)):
-            logits = clf(h) + self.offsets[j]
-            if self.multilabel:
-                t = yb[:, j].to(torch.float32)
-                per = nn.functional.binary_cross_entropy_with_logits(
-                    logits[:, 0], t, reduction="none")
-                wj = self.weights[j][yb[:, j]]
-                loss = loss + (wj * per).sum() / wj.sum()
-            else:
-                loss = loss + nn.functional.cross_entropy(
-                    logits, yb[:, j], weight=self.weights[j])
-        return loss / len(raw)
-
-
-def run_epoch(loss_of, opt, perm, batch, where, bar, **postfix):
-    """One optimiser step per mini-batch of ``perm`` (``batch`` indices each);
-    ``loss_of(idx)`` is the batch's loss.  Refuses a non-finite loss, naming
-    ``where`` and the batch; returns the batch losses."""
-    losses = []
-    for b, start in enumerate(range(0, len(perm), batch)):
-        loss = loss_of(perm[start:start + batch])
-        _check_finite(loss, f"{where}, batch {b + 1}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        bar.update(1)
-        bar.set_postfix(**postfix, loss=f"{losses[-1]:.4f}")
-    return losses
+from ..losses.cluster import ClusterLoss
+from ..losses.longtail import SoftmaxTerm
+from ..samplers.cluster_batches import ClusterBatchSampler
+from ..samplers.clustering import cluster_per_class
+from .engine import _check_finite, extract, make_optimizer, run_epoch
 
 
 def warmup(est, net, softmax, X, Y, device, rng, history, bar):
@@ -283,7 +150,7 @@ def train(est, net, X, Y, device, rng, rounds=None):
     # numpy's small per-step products must not leave OpenBLAS threads spinning
     # against torch's OpenMP threads: numpy's BLAS gets one thread meanwhile.
     with threadpool_limits(limits=1, user_api="blas"), tqdm(
-        total=total, disable=not est.verbose, desc=type(est).__name__, leave=False
+        total=total, disable=not est.verbose, desc=getattr(est, "estimator_name", type(est).__name__), leave=False
     ) as bar:
         if est.warmup_epochs:
             warmup(est, net, softmax, X, Y, device, rng, history, bar)

@@ -1,4 +1,5 @@
-"""Long-tail classification losses behind ``LongTailNetClassifier`` (private).
+"""Long-tail classification losses behind ``LongTailNetClassifier``, and the
+softmax warm-up term of ``CLMLEEmbedder`` and ``MetricEmbedder``.
 
 Every loss takes ``logits`` of shape ``(n, C)``, integer ``targets`` of shape
 ``(n,)`` and, where it needs them, the training ``class_counts`` (length ``C``,
@@ -13,12 +14,20 @@ cross-entropy is the *weighted mean* ``sum_i w_{y_i} l_i / sum_i w_{y_i}`` (as
 focal losses are the plain mean ``sum_i w_{y_i} l_i / n`` (Cui et al.'s code),
 and the binary cross-entropy of multi-label targets is the plain mean over all
 ``n * L`` sample-label pairs (as ``binary_cross_entropy_with_logits``).
+
+``SoftmaxTerm`` is the embedders' warm-up loss: linear classifiers on the raw
+heads with ``"balanced"`` class weights or logit-adjusted offsets of its own
+(the twins of ``balanced_weights``, ``balanced_label_weights`` and
+``logit_adjusted_loss``); its multi-label binary cross-entropy is the
+*weighted* mean ``sum w l / sum w`` per label, not the plain mean of
+``binary_cross_entropy_loss``.
 """
 
 import math
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 __all__ = [
@@ -34,6 +43,7 @@ __all__ = [
     "arcface_loss",
     "balanced_label_weights",
     "binary_cross_entropy_loss",
+    "SoftmaxTerm",
 ]
 
 # ArcFace: cos(theta) is clamped to [-1 + eps, 1 - eps] inside cos(theta + m),
@@ -188,3 +198,56 @@ def binary_cross_entropy_loss(logits, targets, weight=None):
         weight = weight.to(logits.device, logits.dtype)
         per = weight.gather(0, (targets > 0.5).long()) * per
     return per.mean()
+
+
+class SoftmaxTerm:
+    """Linear classifiers on the raw heads and their (weighted) softmax loss.
+
+    Cross-entropy per head, or binary cross-entropy per label for multi-label
+    ``Y``.  ``class_weight="balanced"`` weighs classes by the inverse of
+    their training frequency; ``"logit_adjusted"`` leaves the classes
+    unweighted and adds ``log(prior)`` to the logits during training (Menon
+    et al., 2021): ``log(n_c / n)`` per class, and for a label's single
+    logit ``log(n_pos / n_neg)``.
+    """
+
+    def __init__(self, Y, dim, multilabel, class_weight, device):
+        n_heads = Y.shape[1]
+        self.multilabel = multilabel
+        n_out = 1 if multilabel else int(Y.max()) + 1
+        self.classifiers = nn.ModuleList(
+            nn.Linear(dim, n_out) for _ in range(n_heads)
+        ).to(device)
+        self.weights, self.offsets = [], []
+        for j in range(n_heads):
+            counts = np.bincount(Y[:, j], minlength=2 if multilabel else n_out)
+            safe = np.maximum(counts, 1)
+            if class_weight == "balanced":
+                w = counts.sum() / (len(counts) * safe)
+            else:
+                w = np.ones(len(counts))
+            offset = np.zeros(n_out)
+            if class_weight == "logit_adjusted":
+                offset = (np.log(safe[1:] / safe[0]) if multilabel
+                          else np.log(safe / counts.sum()))
+            self.weights.append(torch.tensor(w, dtype=torch.float32, device=device))
+            self.offsets.append(torch.tensor(offset, dtype=torch.float32,
+                                             device=device))
+
+    def parameters(self):
+        return self.classifiers.parameters()
+
+    def __call__(self, raw, yb):
+        loss = 0.0
+        for j, (h, clf) in enumerate(zip(raw, self.classifiers)):
+            logits = clf(h) + self.offsets[j]
+            if self.multilabel:
+                t = yb[:, j].to(torch.float32)
+                per = nn.functional.binary_cross_entropy_with_logits(
+                    logits[:, 0], t, reduction="none")
+                wj = self.weights[j][yb[:, j]]
+                loss = loss + (wj * per).sum() / wj.sum()
+            else:
+                loss = loss + nn.functional.cross_entropy(
+                    logits, yb[:, j], weight=self.weights[j])
+        return loss / len(raw)

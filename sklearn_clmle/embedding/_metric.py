@@ -12,10 +12,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
 from ..utils._validation import Interval, StrOptions, _fit_context
-from ._backbones import EmbeddingNet
 from ._base import TorchInputMixin, resolve_device
-from ._metric_training import metric_rounds
-from ._training import embed_checked, train
+from .nn.backbones import EmbeddingNet
+from .training.clmle_rounds import train
+from .training.engine import embed_checked
+from .training.metric_rounds import metric_rounds
 
 
 class MetricEmbedder(

@@ -73,7 +73,7 @@ class BatchHardTripletLoss(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sklearn_clmle.embedding._metric_losses import BatchHardTripletLoss
+    >>> from sklearn_clmle.embedding.losses import BatchHardTripletLoss
     >>> emb = torch.nn.functional.normalize(torch.randn(6, 4), dim=1)
     >>> labels = torch.tensor([0, 0, 1, 1, 2, 2])
     >>> loss, per_anchor = BatchHardTripletLoss(0.2)(emb, labels)
@@ -131,7 +131,7 @@ class QuintupletLoss(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> from sklearn_clmle.embedding._metric_losses import QuintupletLoss
+    >>> from sklearn_clmle.embedding.losses import QuintupletLoss
     >>> emb = torch.nn.functional.normalize(torch.randn(8, 4), dim=1)
     >>> labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
     >>> clusters = torch.tensor([0, 0, 1, 1, 2, 2, 2, 2])

@@ -1,0 +1,27 @@
+"""The training loops of the torch estimators: what they share (``engine``),
+CLMLE's warm-up and cluster rounds (``clmle_rounds``), the metric-learning
+rounds of ``MetricEmbedder`` (``metric_rounds``) and the supervised epochs of
+``LongTailNetClassifier`` (``supervised``).
+
+``training.metric_rounds`` is the function re-exported here, which shadows
+the submodule of the same name; ``importlib.import_module`` reaches the
+module itself.
+"""
+
+from .clmle_rounds import cluster_rounds, train, warmup
+from .engine import embed_checked, extract, make_optimizer, run_epoch
+from .metric_rounds import metric_rounds
+from .supervised import epoch_loss, train_head_net
+
+__all__ = [
+    "cluster_rounds",
+    "embed_checked",
+    "epoch_loss",
+    "extract",
+    "make_optimizer",
+    "metric_rounds",
+    "run_epoch",
+    "train",
+    "train_head_net",
+    "warmup",
+]

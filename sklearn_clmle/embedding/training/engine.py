@@ -1,0 +1,89 @@
+"""What every training loop of the torch estimators shares (private): the
+optimiser, the finite-loss check, one mini-batch epoch, and batched
+extraction of unit-norm embeddings (for re-clustering and ``transform``)."""
+
+import copy
+
+import numpy as np
+import torch
+
+
+def make_optimizer(name, params, lr, weight_decay):
+    """``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a torch optimizer class."""
+    if isinstance(name, str):
+        if name == "sgd":
+            return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+        cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
+        return cls(params, lr=lr, weight_decay=weight_decay)
+    return name(params, lr=lr, weight_decay=weight_decay)
+
+
+def _check_finite(loss, where):
+    if not torch.isfinite(loss):
+        raise FloatingPointError(
+            f"The training loss became {loss.item()} at {where}. Lower "
+            "learning_rate, check that the inputs are scaled (e.g. pixels to "
+            "[0, 1]), or check the module for operations that overflow."
+        )
+
+
+@torch.no_grad()
+def extract(net, X, batch_size, device, out=None):
+    """Per-head unit-norm embeddings of ``X`` in batches, as float32 numpy.
+
+    ``X`` is any array supporting row slicing; only one batch of it is
+    converted to float32 at a time.  ``out``, if given, is a preallocated
+    ``(n_samples, n_heads * dim)`` array filled in place.
+    """
+    was_training = net.training
+    net.eval()
+    n = X.shape[0]
+    dim = net.heads[0].out_features
+    n_heads = len(net.heads)
+    if out is None:
+        out = np.empty((n, n_heads * dim), dtype=np.float32)
+    try:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            xb = X[start:stop]
+            if not isinstance(xb, torch.Tensor):
+                xb = torch.from_numpy(np.array(xb, dtype=np.float32))
+            embs = net(xb.to(device, dtype=torch.float32))
+            out[start:stop] = torch.cat(embs, dim=1).cpu().numpy()
+    finally:
+        net.train(was_training)
+    return out
+
+
+def embed_checked(module, X, batch_size, device, n_heads):
+    """``extract`` for ``transform``: the fitted CPU ``module`` (copied to
+    ``device`` if needed, never moved), refusing rows whose output overflowed
+    (a per-head block that is not of unit norm)."""
+    net = module if device == "cpu" else copy.deepcopy(module).to(device)
+    Z = extract(net, X, batch_size, device)
+    norms = np.linalg.norm(Z.reshape(len(Z), n_heads, -1), axis=2)
+    bad = np.flatnonzero(~np.all(np.abs(norms - 1) < 1e-3, axis=1))
+    if bad.size:
+        raise ValueError(
+            f"The module's output overflowed for {bad.size} row(s) of X (rows "
+            f"{', '.join(map(str, bad[:5]))}): values too large for the "
+            "network; rescale X as it was scaled for fit."
+        )
+    return Z
+
+
+def run_epoch(loss_of, opt, perm, batch, where, bar, **postfix):
+    """One optimiser step per mini-batch of ``perm`` (``batch`` indices each);
+    ``loss_of(idx)`` is the batch's loss.  Refuses a non-finite loss, naming
+    ``where`` and the batch; returns the batch losses."""
+    losses = []
+    for b, start in enumerate(range(0, len(perm), batch)):
+        loss = loss_of(perm[start:start + batch])
+        _check_finite(loss, f"{where}, batch {b + 1}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(**postfix, loss=f"{losses[-1]:.4f}")
+    return losses

@@ -1,0 +1,140 @@
+"""Resolution of ``KNearestClusterClassifier``'s ``"auto"`` settings (private).
+
+The temperature, the prior correction, the cluster size and the aggregate
+that suit one set of features do not suit another (cosines of raw pixels,
+of a trained embedding, of a multi-modal table).  ``"auto"`` chooses them on
+a stratified hold-out split of the training data: the classifier is fitted
+on the rest with each candidate cluster size, the retrieved centroids of the
+held-out rows are scored under every candidate temperature, prior correction
+and aggregate, and the setting of highest balanced accuracy wins (the first
+in the candidates' order on a tie).  The final classifier is then fitted on
+all the training data with the chosen setting.
+"""
+
+import numpy as np
+
+from . import _scoring
+
+# Candidate values, in order of preference on a tie (first wins).
+SCALES = (16.0, 32.0, 8.0, 64.0, 4.0)
+PRIOR_CORRECTIONS = (1.0, 0.5, 0.0, 2.0)
+AGGREGATES = ("max", "min")
+CLUSTER_SIZES = (10, 1, 3, 30, 100, 300)
+
+# "auto" never searches more centroids than this (or than 2 % of the
+# training samples, whichever is larger): the rule stays a search over
+# clusters, not over samples, on large data, and the hold-out fits stay
+# affordable (equal-size k-means costs grow with the number of clusters).
+MAX_CENTROIDS = 2000
+CENTROID_SHARE = 50
+
+# k-means iterations of the hold-out fits (the final fit uses 300).
+MAX_ITER = 20
+
+# Hold-out: this share of each class (at least one sample of every class
+# with two or more), at most this many rows in all.
+HOLDOUT_SHARE = 0.25
+MAX_HOLDOUT = 5000
+
+# Without a hold-out (too few samples) these documented values are used.
+FALLBACK = dict(scale=16.0, prior_correction=1.0, aggregate="max", cluster_size=1)
+
+
+def candidate_cluster_sizes(class_counts):
+    """Cluster sizes that "auto" may choose for these class sizes.
+
+    A size is a candidate when it keeps the number of centroids
+    ``sum_c max(1, n_c // size)`` within ``max(MAX_CENTROIDS, n / 50)``;
+    sizes larger than the largest class are dropped (they all give one
+    cluster per class, as does the largest remaining one).
+    """
+    counts = np.asarray(class_counts)
+    n = counts.sum()
+    limit = max(MAX_CENTROIDS, n // CENTROID_SHARE)
+    out = []
+    for size in sorted(CLUSTER_SIZES):
+        n_centroids = np.maximum(1, counts // size).sum()
+        if n_centroids > limit:
+            continue
+        out.append(size)
+        if size >= counts.max():
+            break
+    if not out:  # every candidate exceeds the limit: the largest one
+        out = [max(CLUSTER_SIZES)]
+    order = {s: i for i, s in enumerate(CLUSTER_SIZES)}
+    return sorted(out, key=order.get)
+
+
+def holdout_split(y_idx, rng):
+    """Stratified hold-out: (train, held-out) index arrays, or ``None`` when
+    no class has two samples."""
+    counts = np.bincount(y_idx)
+    n = y_idx.shape[0]
+    share = min(HOLDOUT_SHARE, MAX_HOLDOUT / n)
+    train, held = [], []
+    for c in np.flatnonzero(counts):
+        idx = rng.permutation(np.flatnonzero(y_idx == c))
+        k = 0 if counts[c] < 2 else max(1, int(round(share * counts[c])))
+        held.append(idx[:k])
+        train.append(idx[k:])
+    held = np.concatenate(held)
+    if held.size == 0:
+        return None
+    return np.sort(np.concatenate(train)), np.sort(held)
+
+
+def balanced_accuracy(y_true, y_pred, n_classes):
+    """Mean recall over the classes present in ``y_true``."""
+    support = np.bincount(y_true, minlength=n_classes)
+    hits = np.bincount(y_true[y_true == y_pred], minlength=n_classes)
+    present = support > 0
+    return float(np.mean(hits[present] / support[present]))
+
+
+def score_grid(sims, cluster_class, y_true, log_prior, n_classes, scales,
+               prior_corrections, aggregates):
+    """Balanced accuracy of every (scale, prior correction, aggregate).
+
+    ``sims`` / ``cluster_class``: the retrieved centroids of the held-out
+    rows (see ``CentroidIndex.query``).  Returns a dict keyed by
+    ``(scale, prior_correction, aggregate)``.
+    """
+    n_q = sims.shape[0]
+    out = {}
+    for aggregate in aggregates:
+        for scale in scales:
+            rows, classes, scores = _scoring.segment_scores(
+                sims, cluster_class, n_classes, scale, aggregate)
+            for tau in prior_corrections:
+                pred = _scoring.best_class(
+                    rows, classes, scores - tau * log_prior[classes], n_q)
+                out[scale, tau, aggregate] = balanced_accuracy(
+                    y_true, pred, n_classes)
+    return out
+
+
+def _position(value, candidates):
+    return candidates.index(value) if value in candidates else -1
+
+
+def best_setting(results):
+    """The highest-scoring ``(cluster_size, scale, prior_correction,
+    aggregate)``; ties go to the earliest candidates."""
+    def key(setting):
+        size, scale, tau, agg = setting
+        return (-round(results[setting], 12), _position(size, CLUSTER_SIZES),
+                _position(scale, SCALES), _position(tau, PRIOR_CORRECTIONS),
+                _position(agg, AGGREGATES))
+    return min(results, key=key)
+
+
+def best_with_head(scores, rule_setting, head):
+    """Best of the rule alone (``rule_setting``) and the heads scored beside
+    it: ``scores`` keyed by ``rule_setting + (head, C)``.  On a tie the rule
+    alone wins, then "ensemble", then "linear", then the smaller ``C``.
+    With a fixed ``head`` other than "none", only that head competes."""
+    order = ("none", "ensemble", "linear")
+    keys = [k for k in scores if k[:4] == tuple(rule_setting)
+            and (head == "auto" or k[4] == head)]
+    return min(keys, key=lambda k: (-round(scores[k], 12), order.index(k[4]),
+                                    k[5] or 0.0))

@@ -1,0 +1,89 @@
+"""CLMLEEmbedder's "auto" settings: the rules, and what fit records."""
+
+import numpy as np
+import pytest
+
+from sklearn_clmle import CLMLEEmbedder
+from sklearn_clmle.embedding import _auto
+
+
+@pytest.mark.parametrize("n, expected", [
+    (200, 100), (600, 100), (1000, 60), (4000, 15), (12_406, 15), (10**6, 15)])
+def test_epochs_rule(n, expected):
+    assert _auto.epochs(n) == expected
+
+
+@pytest.mark.parametrize("n, expected", [
+    (50, 10), (300, 17), (12_406, 111), (20_431, 143), (10**6, 200)])
+def test_cluster_size_rule(n, expected):
+    assert _auto.cluster_size(n) == expected
+
+
+@pytest.mark.parametrize("n_features, expected", [
+    (2, (64, 32)), (10, (64, 32)), (20, (128, 64)), (64, (256, 128)),
+    (784, (256, 128))])
+def test_hidden_units_rule(n_features, expected):
+    assert _auto.hidden_units(n_features) == expected
+
+
+def test_weight_decay_rule():
+    assert _auto.weight_decay(4999) == 1e-3
+    assert _auto.weight_decay(5000) == 0.0
+
+
+def tiny_problem(n=120, d=6, seed=0):
+    rng = np.random.RandomState(seed)
+    y = np.repeat([0, 1, 2], [80, 30, 10])[:n]
+    X = rng.normal(size=(len(y), d)) + 2 * y[:, None]
+    return X.astype(np.float32), y
+
+
+SMALL = dict(embedding_dim=4, n_clusters_per_batch=3, n_rounds=2, warmup_epochs=1,
+             device="cpu", random_state=0)
+
+
+def test_fit_records_the_resolved_settings():
+    X, y = tiny_problem()
+    emb = CLMLEEmbedder(**SMALL).fit(X, y)
+    n = len(y)
+    assert emb.hidden_units_ == (64, 32)  # 6 features
+    assert emb.cluster_size_ == 11  # clip(round(sqrt(120)), 10, 200)
+    assert emb.n_samples_per_cluster_ == 11
+    assert emb.epochs_ == 100
+    assert emb.weight_decay_ == 1e-3
+    batch = 3 * 11
+    assert emb.steps_per_round_ == round((100 - 1) * n / (2 * batch))
+    # the parameters themselves stay "auto"
+    assert emb.get_params()["cluster_size"] == "auto"
+    assert emb.get_params()["steps_per_round"] == "auto"
+    # the default MLP has the resolved widths
+    widths = [m.out_features for m in emb.module_.modules()
+              if m.__class__.__name__ == "Linear"]
+    assert widths[:2] == [64, 32]
+    # the history has the resolved number of steps per round
+    assert len(emb.history_[-1, "step_loss"]) == emb.steps_per_round_
+
+
+def test_explicit_settings_are_used_as_given():
+    X, y = tiny_problem()
+    emb = CLMLEEmbedder(hidden_units=(8,), cluster_size=7, n_samples_per_cluster=3,
+                        steps_per_round=4, weight_decay=0.0, **SMALL).fit(X, y)
+    assert (emb.hidden_units_, emb.cluster_size_, emb.n_samples_per_cluster_,
+            emb.steps_per_round_, emb.weight_decay_) == ((8,), 7, 3, 4, 0.0)
+    assert len(emb.history_[-1, "step_loss"]) == 4
+
+
+def test_epochs_sets_the_budget():
+    X, y = tiny_problem()
+    emb = CLMLEEmbedder(epochs=11, **SMALL).fit(X, y)
+    assert emb.epochs_ == 11
+    assert emb.steps_per_round_ == round((11 - 1) * len(y) / (2 * 3 * 11))
+
+
+@pytest.mark.parametrize("param, value", [
+    ("epochs", 0), ("epochs", "many"), ("cluster_size", "big"),
+    ("hidden_units", "wide"), ("weight_decay", "none"), ("steps_per_round", -1)])
+def test_bad_auto_parameters_are_refused(param, value):
+    X, y = tiny_problem()
+    with pytest.raises(ValueError, match=param):
+        CLMLEEmbedder(**{param: value, **SMALL}).fit(X, y)
