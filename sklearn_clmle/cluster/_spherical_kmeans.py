@@ -60,8 +60,9 @@ class SphericalKMeans(
         - ``"k-means||"``: scalable k-means++ (Bahmani et al., 2012): five
           passes over the data each draw about ``2 * n_clusters`` candidates
           by D^2 sampling; weighted greedy k-means++ picks ``n_clusters`` of
-          them (the best of three picks).  As cohesive as k-means++ after
-          the Lloyd iterations, and much faster when both ``n_samples`` and
+          them, and each seed is drawn among the rows nearest to a picked
+          candidate.  About as cohesive as k-means++ after the Lloyd
+          iterations, and much faster when both ``n_samples`` and
           ``n_clusters`` are large: it reads the data five times instead of
           ``n_clusters`` times.
         - ``"auto"``: ``"k-means||"`` when ``n_samples * n_clusters`` exceeds

@@ -242,7 +242,7 @@ def _nearest_row(X, rows, n_threads):
 
 def kmeans_parallel(
     X, n_clusters, sample_weight, random_state, n_rounds=5, oversampling=2.0,
-    n_reductions=3, n_threads=1,
+    n_threads=1,
 ):
     """k-means|| seeding (Bahmani et al., 2012) with cosine dissimilarity.
 
@@ -251,16 +251,19 @@ def kmeans_parallel(
     cos) / total)`` (``cos`` to its nearest candidate so far, ``l =
     oversampling * n_clusters``): about ``l`` new candidates a round, ``l *
     n_rounds`` in all, the data read ``n_rounds`` times instead of
-    ``n_clusters`` times.  Each candidate is weighted by the sample weight of
-    the rows nearest to it, and greedy weighted k-means++ on the candidates
-    picks ``n_clusters`` of them; of ``n_reductions`` such picks, the one of
-    least weighted inertia on the candidates is kept.
+    ``n_clusters`` times.  Each candidate stands for the rows nearest to it
+    (its cell) and is weighted by their sample weight; greedy weighted
+    k-means++ on the candidates picks ``n_clusters`` cells.  The seed of a
+    picked cell is one of its rows, drawn in proportion to ``w (1 - cos)`` to
+    the cell's candidate, as k-means++ draws rows in proportion to their
+    dissimilarity.
 
-    The defaults follow Bahmani et al. (5 rounds, ``l = 2k``).  The centres
-    are rows of ``X``, as k-means++'s are: Lloyd iterations on the weighted
-    candidates (as in Spark's k-means||) settle them in a local optimum of the
-    coarse candidate set, and the Lloyd iterations on ``X`` that follow then
-    ended measurably less cohesive than from k-means++.
+    The defaults follow Bahmani et al. (5 rounds, ``l = 2k``).  Seeding with
+    the picked candidates themselves (rows that attracted many others, so
+    central ones), or Lloyd iterations on the weighted candidates (as in
+    Spark), gave seeds of higher cohesion whose Lloyd iterations on ``X``
+    then ended less cohesive than k-means++'s (0.002-0.003 lower mean cosine
+    on 100,000 x 64 points, k=500); drawing within the cells closed the gap.
     """
     n = X.shape[0]
     total_weight = float(sample_weight.sum())
@@ -290,20 +293,33 @@ def kmeans_parallel(
         return kmeans_plusplus(
             X, n_clusters, sample_weight, random_state, n_threads=n_threads
         )
-    candidates = X[chosen[keep]]  # a CSR X gives CSR candidates
-    weight = weight[keep].astype(X.dtype)
-    best = None
-    for _ in range(n_reductions):
-        seeds = _kmeans_plusplus_rows(
-            candidates, n_clusters, weight, random_state, n_threads=n_threads
-        )
-        centers = dense_rows(candidates, seeds)
-        labels, _ = assign_nearest(candidates, centers, n_threads)
-        score = inertia(candidates, weight, centers, labels)
-        if best is None or score < best[0]:
-            best = (score, seeds)
-        del centers  # only one set of dense centres at a time
-    return dense_rows(candidates, best[1])
+    picks = _kmeans_plusplus_rows(
+        X[chosen[keep]], n_clusters, weight[keep].astype(X.dtype), random_state,
+        n_threads=n_threads,
+    )
+    cost = sample_weight * np.clip(1 - best_sim, 0, None)
+    seeds = _draw_in_cells(owner, cost, keep[picks], chosen, random_state)
+    return dense_rows(X, seeds)
+
+
+def _draw_in_cells(owner, cost, cells, chosen, random_state):
+    """One row of each cell in ``cells`` (rows ``i`` with ``owner[i] ==
+    cell``), drawn in proportion to ``cost``; a cell of zero cost gives its
+    candidate row ``chosen[cell]``."""
+    order = np.argsort(owner, kind="stable")
+    sorted_owner = owner[order]
+    start = np.searchsorted(sorted_owner, cells, side="left")
+    stop = np.searchsorted(sorted_owner, cells, side="right")
+    cumulative = np.concatenate([[0.0], np.cumsum(cost[order], dtype=np.float64)])
+    low, high = cumulative[start], cumulative[stop]
+    draws = low + random_state.uniform(size=cells.size) * (high - low)
+    # the first row of the cell whose cumulative cost exceeds the draw
+    position = np.searchsorted(cumulative[1:], draws, side="right")
+    position = np.clip(position, start, np.maximum(stop - 1, start))
+    seeds = order[position]
+    flat = high <= low
+    seeds[flat] = chosen[cells[flat]]
+    return seeds
 
 
 def _relocate_empty(X, centers, empty, best_sim):
