@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 # pip from resolving skorch's torch requirement to a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo test test-all bench-kmeans clean
+.PHONY: demo test test-all bench-kmeans bench-sparse-text clean
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test-all: $(VENV)/.installed
 
 bench-kmeans: $(VENV)/.installed
 	$(PY) benchmarks/bench_spherical_kmeans.py
+
+# TF-IDF vectors of WordNet's glosses (apt-get install wordnet-base)
+bench-sparse-text: $(VENV)/.installed
+	$(PY) benchmarks/bench_sparse_text.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

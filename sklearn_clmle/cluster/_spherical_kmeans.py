@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -56,10 +57,14 @@ class SphericalKMeans(
           ``1 - cos``, which for unit vectors is half the squared Euclidean
           distance, so this is k-means++'s D^2 sampling on the sphere.  It
           reads the data once per centroid.
-        - ``"k-means||"``: scalable k-means++ (Bahmani et al., 2012): two
-          passes over the data oversample ``4 * n_clusters`` candidates,
-          which weighted k-means++ and Lloyd reduce to ``n_clusters``.  Much
-          faster when both ``n_samples`` and ``n_clusters`` are large.
+        - ``"k-means||"``: scalable k-means++ (Bahmani et al., 2012): five
+          passes over the data each draw about ``2 * n_clusters`` candidates
+          by D^2 sampling; weighted greedy k-means++ picks ``n_clusters`` of
+          them, and each seed is drawn among the rows nearest to a picked
+          candidate.  About as cohesive as k-means++ after the Lloyd
+          iterations, and much faster when both ``n_samples`` and
+          ``n_clusters`` are large: it reads the data five times instead of
+          ``n_clusters`` times.
         - ``"auto"``: ``"k-means||"`` when ``n_samples * n_clusters`` exceeds
           ``10**7``, else ``"k-means++"``.
         - ``"random"``: ``n_clusters`` distinct samples drawn at random
@@ -121,8 +126,17 @@ class SphericalKMeans(
     Notes
     -----
     Rows that are all zero have no direction and are refused with a
-    ``ValueError``.  Sparse input is refused; convert it with ``toarray()``.
-    Data whose rows already have unit norm is used without a copy.
+    ``ValueError``.  Data whose rows already have unit norm is used without a
+    copy.
+
+    **Sparse input** (the classic use: TF-IDF document vectors) is accepted
+    as CSR; CSC, COO and the other ``scipy.sparse`` formats are converted to
+    CSR.  It is never densified: rows are normalised by scaling their stored
+    values, similarities are sparse rows times the dense centroids, and only
+    the rows picked as seeds become dense.  ``cluster_centers_`` is always a
+    dense array, and the results equal those of the dense path on the same
+    data, up to floating-point rounding.  Seeding with k-means|| makes its
+    candidate rows dense 32 MiB at a time.
 
     Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
     leaves the estimator unfitted, as a new one.  A pickled estimator warns
@@ -130,8 +144,12 @@ class SphericalKMeans(
     another version of sklearn-clmle.
 
     Memory: similarities are computed in blocks of rows, so besides the
-    (possibly normalised) copy of ``X`` a fit needs O(n_samples + n_clusters *
-    n_features) memory.
+    (possibly normalised) copy of ``X`` (of its stored values, for sparse
+    ``X``) a fit needs O(n_samples + n_clusters * n_features) memory.
+
+    Thread safety: a fitted estimator's ``predict``, ``transform`` and
+    ``score`` may be called from several threads at once; they only read the
+    fitted attributes.
 
     References
     ----------
@@ -195,7 +213,7 @@ class SphericalKMeans(
             self,
             X,
             reset=reset,
-            accept_sparse=False,
+            accept_sparse="csr",
             dtype=[np.float64, np.float32],
             order="C",
             ensure_all_finite=True,
@@ -208,7 +226,9 @@ class SphericalKMeans(
             large = X.shape[0] * self.n_clusters > _KMEANS_PARALLEL_ABOVE
             init = "k-means||" if large else "k-means++"
         if isinstance(init, str) and init == "k-means++":
-            return core.kmeans_plusplus(X, self.n_clusters, sample_weight, rng)
+            return core.kmeans_plusplus(
+                X, self.n_clusters, sample_weight, rng, n_threads=n_threads
+            )
         if isinstance(init, str) and init == "k-means||":
             return core.kmeans_parallel(
                 X, self.n_clusters, sample_weight, rng, n_threads=n_threads
@@ -222,7 +242,7 @@ class SphericalKMeans(
                 replace=n_positive < self.n_clusters,
                 p=p,
             )
-            return X[idx].copy()
+            return core.dense_rows(X, idx)
         return self._init_array.copy()
 
     def _check_init_array(self, X):
@@ -252,9 +272,10 @@ class SphericalKMeans(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; each row is scaled to unit norm (rows that are all
-            zero are refused).
+            zero are refused).  Sparse input is used as CSR (other formats
+            are converted) and is never densified.
         y : Ignored
             Not used, present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -297,7 +318,7 @@ class SphericalKMeans(
 
         if n_samples == self.n_clusters and not init_is_array:
             # Every sample is its own cluster: the optimum, with inertia 0.
-            self.cluster_centers_ = X.copy()
+            self.cluster_centers_ = X.toarray() if sparse.issparse(X) else X.copy()
             self.labels_ = np.arange(n_samples)
             self.inertia_ = 0.0
             self.n_iter_ = 0
@@ -335,7 +356,7 @@ class SphericalKMeans(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : Ignored
             Not used, present for API consistency.
@@ -358,7 +379,7 @@ class SphericalKMeans(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             New data.
 
         Returns
@@ -379,7 +400,7 @@ class SphericalKMeans(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             New data.
 
         Returns
@@ -390,14 +411,15 @@ class SphericalKMeans(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return X @ self.cluster_centers_.T.astype(X.dtype, copy=False)
+        centers = self.cluster_centers_.astype(X.dtype, copy=False)
+        return core.similarities(X, centers, effective_n_threads())
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the inertia of ``X`` against the fitted centroids.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             New data.
         y : Ignored
             Not used, present for API consistency.
@@ -421,5 +443,5 @@ class SphericalKMeans(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags

@@ -3,6 +3,11 @@
 Every function here takes rows that already have unit norm, and works in the
 dtype it is given.  Similarities against the centroids are computed in blocks
 of rows so that no ``n_samples x n_clusters`` matrix is ever held in memory.
+
+``X`` may be a dense array or a CSR matrix (rows already unit norm, no
+duplicate entries).  A CSR ``X`` is never densified: similarities are sparse
+rows times dense centroids, and only the few rows that become centroids are
+made dense (``dense_rows``).  Centroids are always dense.
 """
 
 import numpy as np
@@ -16,6 +21,23 @@ _BLOCK_BYTES = 2**21
 
 def _block_rows(n_clusters, itemsize):
     return max(1, _BLOCK_BYTES // max(1, n_clusters * itemsize))
+
+
+def dense_rows(X, idx):
+    """Rows ``idx`` (an index array) of ``X`` as a new dense 2-D array."""
+    rows = X[np.asarray(idx, dtype=np.intp)]
+    return rows.toarray() if sparse.issparse(rows) else rows
+
+
+def _cosine_to_own_center(Xb, centers, labels):
+    """Similarity of each row of a block to its centroid ``centers[labels]``."""
+    if not sparse.issparse(Xb):
+        return np.einsum("ij,ij->i", Xb, centers[labels])
+    # only the centroid entries at the row's stored columns are gathered
+    owner = np.repeat(np.arange(Xb.shape[0]), np.diff(Xb.indptr))
+    nnz = Xb.indptr[-1]
+    products = Xb.data[:nnz] * centers[labels[owner], Xb.indices[:nnz]]
+    return np.bincount(owner, weights=products, minlength=Xb.shape[0])
 
 
 def assign_nearest(X, centers, n_threads=1):
@@ -34,6 +56,21 @@ def assign_nearest(X, centers, n_threads=1):
     step = _block_rows(centers.shape[0], X.dtype.itemsize)
     for_blocks(block, n, step, n_threads)
     return labels, best
+
+
+def similarities(X, centers, n_threads=1):
+    """``X @ centers.T`` (cosine similarities), computed in blocks of rows."""
+    n = X.shape[0]
+    dtype = np.result_type(X.dtype, centers.dtype)
+    out = np.empty((n, centers.shape[0]), dtype=dtype)
+    centers_t = np.ascontiguousarray(centers.T)
+
+    def block(start, stop):
+        out[start:stop] = X[start:stop] @ centers_t
+
+    step = _block_rows(centers.shape[0], X.dtype.itemsize)
+    for_blocks(block, n, step, n_threads)
+    return out
 
 
 def top_candidates(X, centers, n_candidates, rows=None, allowed=None, n_threads=1):
@@ -81,10 +118,15 @@ def update_centers(X, sample_weight, labels, n_clusters):
     onehot = sparse.csc_matrix(
         (sample_weight, labels, np.arange(n + 1)), shape=(n_clusters, n)
     )
-    sums = np.asarray(onehot @ X, dtype=X.dtype)
+    if sparse.issparse(X):
+        # CSR @ CSR sums each cluster's members in row order, as the dense
+        # product does; the (n_clusters, n_features) result is made dense.
+        sums = (onehot.tocsr() @ X).toarray()
+    else:
+        sums = np.asarray(onehot @ X, dtype=X.dtype)
     norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))
     empty = norms <= np.finfo(X.dtype).eps
-    sums[~empty] /= norms[~empty, None]
+    sums /= np.where(empty, 1, norms)[:, None]  # in place: no copy of sums
     sums[empty] = 0
     return sums, empty
 
@@ -95,12 +137,40 @@ def inertia(X, sample_weight, centers, labels):
     step = _block_rows(centers.shape[0], X.dtype.itemsize)
     for start in range(0, X.shape[0], step):
         stop = start + step
-        cos = np.einsum("ij,ij->i", X[start:stop], centers[labels[start:stop]])
+        cos = _cosine_to_own_center(X[start:stop], centers, labels[start:stop])
         total += float(np.dot(sample_weight[start:stop], 1 - cos))
     return total
 
 
-def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=None):
+def _trial_potentials(X, sample_weight, best_sim, trials, n_threads):
+    """For each trial centre j: ``sum_i w_i max(best_i, cos(x_i, t_j))``, and
+    the ``(n_samples, n_trials)`` similarities ``max(best_i, cos(x_i, t_j))``.
+
+    Computed by blocks of rows (BLAS held to one thread, see ``for_blocks``),
+    so the draws of a seeding do not depend on other threads' work.
+    """
+    n = X.shape[0]
+    t = trials.shape[0]
+    sims = np.empty((n, t), dtype=X.dtype)
+    # dense X: the transposed view, as in one product over all the rows (with
+    # a single block, the draws are those of that product, bit for bit)
+    trials_t = np.ascontiguousarray(trials.T) if sparse.issparse(X) else trials.T
+    step = _block_rows(t, X.dtype.itemsize)
+    partial = np.zeros((-(-n // step), t))
+
+    def block(start, stop):
+        s = X[start:stop] @ trials_t
+        np.maximum(s, best_sim[start:stop, None], out=s)
+        sims[start:stop] = s
+        partial[start // step] = sample_weight[start:stop] @ s
+
+    for_blocks(block, n, step, n_threads)
+    return partial.sum(axis=0), sims
+
+
+def kmeans_plusplus(
+    X, n_clusters, sample_weight, random_state, n_local_trials=None, n_threads=1
+):
     """Greedy k-means++ seeding with cosine dissimilarity ``1 - cos``.
 
     For unit vectors ``||x - c||^2 = 2 (1 - cos(x, c))``, so sampling in
@@ -108,15 +178,25 @@ def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=N
     sphere.  As in scikit-learn, each step draws ``2 + log(k)`` candidates and
     keeps the one that lowers the total dissimilarity most.
     """
-    n, d = X.shape
+    seeds = _kmeans_plusplus_rows(
+        X, n_clusters, sample_weight, random_state, n_local_trials, n_threads
+    )
+    return dense_rows(X, seeds)
+
+
+def _kmeans_plusplus_rows(
+    X, n_clusters, sample_weight, random_state, n_local_trials=None, n_threads=1
+):
+    """``kmeans_plusplus``'s seeds as row indices into ``X``."""
+    n = X.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
-    centers = np.empty((n_clusters, d), dtype=X.dtype)
+    seeds = np.empty(n_clusters, dtype=np.intp)
     total_weight = float(sample_weight.sum())
     prob = sample_weight / total_weight
     first = random_state.choice(n, p=prob)
-    centers[0] = X[first]
-    best_sim = X @ centers[0]  # similarity to the nearest chosen centre
+    seeds[0] = first
+    best_sim = X @ dense_rows(X, [first])[0]  # similarity to the nearest seed
     for c in range(1, n_clusters):
         cost = sample_weight * np.clip(1 - best_sim, 0, None)
         cumulative = np.cumsum(cost, dtype=np.float64)
@@ -126,34 +206,70 @@ def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=N
             np.clip(candidates, None, n - 1, out=candidates)
         else:  # every point coincides with a centre already
             candidates = random_state.choice(n, size=n_local_trials, p=prob)
-        # sum_i w_i (1 - max(best_i, s_ij)) for each candidate j
-        sims = X @ X[candidates].T
-        np.maximum(sims, best_sim[:, None], out=sims)
-        best = int(np.argmax(sample_weight @ sims))
+        # the candidate that maximises sum_i w_i max(best_i, s_ij), i.e. that
+        # lowers sum_i w_i (1 - cos) most
+        trials = dense_rows(X, candidates)
+        potentials, sims = _trial_potentials(
+            X, sample_weight, best_sim, trials, n_threads
+        )
+        best = int(np.argmax(potentials))
         best_sim = sims[:, best].copy()
-        centers[c] = X[candidates[best]]
-    return centers
+        seeds[c] = candidates[best]
+    return seeds
+
+
+# Candidate rows of a sparse X made dense at once in k-means|| (bytes).
+_CANDIDATE_BYTES = 2**25
+
+
+def _nearest_row(X, rows, n_threads):
+    """Index into ``rows`` of, and similarity to, the most similar of the rows
+    ``X[rows]`` for every row of ``X``.  The rows of a sparse ``X`` are made
+    dense a chunk at a time; ties go to the first row, as with one argmax."""
+    if not sparse.issparse(X):
+        return assign_nearest(X, X[rows], n_threads)
+    chunk = max(1, _CANDIDATE_BYTES // (X.shape[1] * X.dtype.itemsize))
+    labels, best = assign_nearest(X, dense_rows(X, rows[:chunk]), n_threads)
+    for start in range(chunk, rows.size, chunk):
+        lab, sim = assign_nearest(
+            X, dense_rows(X, rows[start : start + chunk]), n_threads
+        )
+        better = sim > best
+        labels[better] = lab[better] + start
+        best[better] = sim[better]
+    return labels, best
 
 
 def kmeans_parallel(
-    X, n_clusters, sample_weight, random_state, n_rounds=2, oversampling=2.0,
+    X, n_clusters, sample_weight, random_state, n_rounds=5, oversampling=2.0,
     n_threads=1,
 ):
     """k-means|| seeding (Bahmani et al., 2012) with cosine dissimilarity.
 
-    ``n_rounds`` passes over the data each draw about ``oversampling *
-    n_clusters`` candidates independently with probability proportional to
-    ``w (1 - cos)`` to the nearest candidate so far; the candidates, weighted
-    by the sample weight they attract, are then reduced to ``n_clusters``
-    centres by greedy k-means++ and a few weighted Lloyd iterations.  The data
-    is read ``n_rounds`` times instead of ``n_clusters`` times.
+    After a first centre drawn by weight, each of ``n_rounds`` passes over the
+    data draws every row independently with probability ``min(1, l w (1 -
+    cos) / total)`` (``cos`` to its nearest candidate so far, ``l =
+    oversampling * n_clusters``): about ``l`` new candidates a round, ``l *
+    n_rounds`` in all, the data read ``n_rounds`` times instead of
+    ``n_clusters`` times.  Each candidate stands for the rows nearest to it
+    (its cell) and is weighted by their sample weight; greedy weighted
+    k-means++ on the candidates picks ``n_clusters`` cells.  The seed of a
+    picked cell is one of its rows, drawn in proportion to ``w (1 - cos)`` to
+    the cell's candidate, as k-means++ draws rows in proportion to their
+    dissimilarity.
+
+    The defaults follow Bahmani et al. (5 rounds, ``l = 2k``).  Seeding with
+    the picked candidates themselves (rows that attracted many others, so
+    central ones), or Lloyd iterations on the weighted candidates (as in
+    Spark), gave seeds of higher cohesion whose Lloyd iterations on ``X``
+    then ended less cohesive than k-means++'s (0.002-0.003 lower mean cosine
+    on 100,000 x 64 points, k=500); drawing within the cells closed the gap.
     """
     n = X.shape[0]
     total_weight = float(sample_weight.sum())
     first = random_state.choice(n, p=sample_weight / total_weight)
     chosen = [np.array([first])]
-    best_sim = X @ X[first]
-    owner = np.zeros(n, dtype=np.intp)
+    owner, best_sim = _nearest_row(X, chosen[0], n_threads)
     n_chosen = 1
     for _ in range(n_rounds):
         cost = sample_weight * np.clip(1 - best_sim, 0, None)
@@ -164,32 +280,69 @@ def kmeans_parallel(
         new = np.flatnonzero(random_state.uniform(size=n) < p)
         if new.size == 0:
             continue
-        lab, sim = assign_nearest(X, X[new], n_threads)
+        lab, sim = _nearest_row(X, new, n_threads)
         better = sim > best_sim
         best_sim[better] = sim[better]
         owner[better] = n_chosen + lab[better]
         chosen.append(new)
         n_chosen += new.size
     chosen = np.concatenate(chosen)
-    if chosen.size <= n_clusters:
-        return kmeans_plusplus(X, n_clusters, sample_weight, random_state)
     weight = np.bincount(owner, weights=sample_weight, minlength=chosen.size)
-    weight = weight.astype(X.dtype)
-    candidates = X[chosen]
-    keep = weight > 0
-    candidates, weight = candidates[keep], weight[keep]
-    if candidates.shape[0] <= n_clusters:
-        return kmeans_plusplus(X, n_clusters, sample_weight, random_state)
-    centers = kmeans_plusplus(candidates, n_clusters, weight, random_state)
-    centers, _, _ = lloyd(candidates, weight, centers, max_iter=10, tol=0.0)
-    return centers
+    keep = np.flatnonzero(weight > 0)
+    if keep.size <= n_clusters:
+        return kmeans_plusplus(
+            X, n_clusters, sample_weight, random_state, n_threads=n_threads
+        )
+    picks = _kmeans_plusplus_rows(
+        X[chosen[keep]], n_clusters, weight[keep].astype(X.dtype), random_state,
+        n_threads=n_threads,
+    )
+    cost = sample_weight * np.clip(1 - best_sim, 0, None)
+    seeds = _draw_in_cells(owner, cost, keep[picks], chosen, random_state)
+    return dense_rows(X, seeds)
+
+
+def _draw_in_cells(owner, cost, cells, chosen, random_state):
+    """One row of each cell in ``cells`` (rows ``i`` with ``owner[i] ==
+    cell``), drawn in proportion to ``cost``; a cell of zero cost gives its
+    candidate row ``chosen[cell]``."""
+    order = np.argsort(owner, kind="stable")
+    sorted_owner = owner[order]
+    start = np.searchsorted(sorted_owner, cells, side="left")
+    stop = np.searchsorted(sorted_owner, cells, side="right")
+    cumulative = np.concatenate([[0.0], np.cumsum(cost[order], dtype=np.float64)])
+    low, high = cumulative[start], cumulative[stop]
+    draws = low + random_state.uniform(size=cells.size) * (high - low)
+    # the first row of the cell whose cumulative cost exceeds the draw
+    position = np.searchsorted(cumulative[1:], draws, side="right")
+    position = np.clip(position, start, np.maximum(stop - 1, start))
+    seeds = order[position]
+    flat = high <= low
+    seeds[flat] = chosen[cells[flat]]
+    return seeds
 
 
 def _relocate_empty(X, centers, empty, best_sim):
     """Move empty clusters onto the rows farthest from their centroid."""
     n_empty = int(empty.sum())
     far = np.argsort(best_sim, kind="stable")[:n_empty]
-    centers[np.flatnonzero(empty)] = X[far]
+    centers[np.flatnonzero(empty)] = dense_rows(X, far)
+
+
+# Centroid arrays above this size (bytes) get their movement summed by blocks.
+_SHIFT_BLOCK_BYTES = 2**22
+
+
+def _squared_shift(new, old):
+    """``sum((new - old) ** 2)`` without a temporary as large as the centroids
+    when they are large (a big vocabulary times many clusters)."""
+    if new.nbytes <= _SHIFT_BLOCK_BYTES:
+        return float(np.sum((new - old) ** 2))
+    step = max(1, _SHIFT_BLOCK_BYTES // (new.shape[1] * new.itemsize))
+    return sum(
+        float(np.sum((new[i : i + step] - old[i : i + step]) ** 2))
+        for i in range(0, new.shape[0], step)
+    )
 
 
 def lloyd(X, sample_weight, centers, max_iter, tol, n_threads=1):
@@ -208,7 +361,7 @@ def lloyd(X, sample_weight, centers, max_iter, tol, n_threads=1):
         new_centers, empty = update_centers(X, sample_weight, labels, k)
         if empty.any():
             _relocate_empty(X, new_centers, empty, best_sim)
-        shift = float(np.sum((new_centers - centers) ** 2))
+        shift = _squared_shift(new_centers, centers)
         centers = new_centers
         if shift <= tol:
             break

@@ -4,6 +4,7 @@ cluster rule (Huang et al., Section 4, Eq. 10)."""
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
@@ -193,7 +194,19 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     **Input.**  Rows of ``X`` are scaled to unit norm; rows that are all zero
     have no direction and are refused with a ``ValueError``, at fit and at
     predict.  Fitting with a single class is allowed: every prediction is that
-    class.
+    class.  Sparse ``X`` (e.g. TF-IDF vectors) is accepted as CSR (other
+    ``scipy.sparse`` formats are converted) at fit and at predict, and is
+    never densified as a whole: rows are normalised by scaling their stored
+    values, the per-class clustering runs on sparse rows (see
+    :class:`SphericalKMeans`), and the search is sparse rows times the dense
+    centroids (``algorithm="brute"``/``"auto"``); the tree and faiss searches
+    densify one block of query rows at a time.  The linear head is
+    scikit-learn's ``LogisticRegression`` on the sparse matrix.  Results
+    equal those of the dense path on the same data, up to floating-point
+    rounding, with one exception: when several centroids are at exactly the
+    same similarity to a query at the edge of the ``n_neighbors`` retrieved
+    (short documents sharing no word with several centroids: cosine 0), the
+    tree and faiss searches may keep a different one of them.
 
     Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
     leaves the estimator unfitted.  A pickled estimator warns
@@ -203,6 +216,9 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     Memory: queries are processed in blocks so that no block x centroids
     matrix exceeds scikit-learn's ``working_memory`` (see
     ``sklearn.set_config``).
+
+    Thread safety: a fitted classifier's ``predict``, ``predict_proba`` and
+    ``decision_function`` may be called from several threads at once.
 
     References
     ----------
@@ -273,8 +289,9 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training features (scaled to unit norm internally).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training features (scaled to unit norm internally).  Sparse input
+            is used as CSR (other formats are converted), never densified.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a binary indicator matrix for multi-label data.
 
@@ -284,7 +301,13 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
             Fitted classifier.
         """
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=[np.float64, np.float32], order="C"
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            multi_output=True,
+            dtype=[np.float64, np.float32],
+            order="C",
         )
         if self.algorithm == "faiss":
             _scoring.import_faiss()
@@ -322,11 +345,12 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         themselves (the only equal-size partition)."""
         centers, owners, sizes = [], [], []
         for c in np.unique(y_idx):
-            Xc = X[y_idx == c]
-            k = max(1, len(Xc) // cluster_size)
+            Xc = X[np.flatnonzero(y_idx == c)]
+            n_c = Xc.shape[0]
+            k = max(1, n_c // cluster_size)
             seed = rng.randint(np.iinfo(np.int32).max)
-            if k == len(Xc) and k > 1:
-                centers.append(Xc.copy())
+            if k == n_c and k > 1:
+                centers.append(Xc.toarray() if sparse.issparse(Xc) else Xc.copy())
                 owners.append(np.full(k, c))
                 sizes.append(np.ones(k, dtype=np.intp))
                 continue
@@ -433,7 +457,12 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     def _validate_for_predict(self, X):
         check_is_fitted(self)
         X = validate_data(
-            self, X, reset=False, dtype=[np.float64, np.float32], order="C"
+            self,
+            X,
+            reset=False,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
         )
         return X
 
@@ -450,8 +479,13 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         floor = _scoring.floor_score(self.scale_, n_nb)
         out = np.empty((n, n_classes)) if dense else np.empty(n, dtype=np.intp)
 
+        is_sparse = sparse.issparse(X)
+        # sparse rows times dense centroids wants the centroids C-contiguous
+        # (one transposed copy per call, shared read-only by the blocks)
+        centers_t = np.ascontiguousarray(self.cluster_centers_.T) if is_sparse else None
+
         def block(start, stop):
-            idx, sims = self._index.query(X[start:stop], n_nb)
+            idx, sims = self._index.query(X[start:stop], n_nb, centers_t=centers_t)
             rows, classes, scores = _scoring.segment_scores(
                 sims, self._cluster_class_idx[idx], n_classes, self.scale_,
                 self.aggregate_,
@@ -464,7 +498,10 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
             else:
                 out[start:stop] = _scoring.best_class(rows, classes, scores, stop - start)
 
-        step = _scoring.block_rows(max(self.cluster_centers_.shape[0], n_classes))
+        width = max(self.cluster_centers_.shape[0], n_classes)
+        if is_sparse and self._index.algorithm != "brute":
+            width = max(width, X.shape[1])  # tree / faiss blocks are made dense
+        step = _scoring.block_rows(width)
         # Threads pay off only on large products: starting them costs about a
         # millisecond each, the whole rule on 2,000 queries x 500 centroids a
         # few milliseconds.
@@ -481,10 +518,25 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         scores, floor = self._rule(X, dense=True)
         if self.head_ == "none":
             return scores, floor
-        log_proba = _head.adjusted_log_proba(
-            self.head_estimator_, normalize_rows(X, name="X"),
-            np.log(self.class_prior_), len(self.classes_))
-        return _head.combine(self.head_, scores, floor, log_proba), None
+        return _head.combine(self.head_, scores, floor, self._head_log_proba(X)), None
+
+    def _head_log_proba(self, X):
+        """The head's adjusted log-probabilities of validated ``X``, by blocks
+        of rows on single-threaded BLAS (see ``for_blocks``), so that calls
+        from several threads at once give a lone call's bits."""
+        X = normalize_rows(X, name="X")
+        n, n_classes = X.shape[0], len(self.classes_)
+        log_prior = np.log(self.class_prior_)
+        out = np.empty((n, n_classes))
+
+        def block(start, stop):
+            out[start:stop] = _head.adjusted_log_proba(
+                self.head_estimator_, X[start:stop], log_prior, n_classes)
+
+        step = _scoring.block_rows(n_classes)
+        small = n * n_classes < _PARALLEL_MIN_WORK
+        for_blocks(block, n, step, 1 if small else effective_n_threads())
+        return out
 
     def _per_label(self, X, method):
         n_labels = len(self.estimators_)
@@ -498,7 +550,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Query features.
 
         Returns
@@ -522,7 +574,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Query features.
 
         Returns
@@ -545,7 +597,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Query features.
 
         Returns
@@ -564,5 +616,5 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags

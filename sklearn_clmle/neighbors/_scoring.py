@@ -6,6 +6,7 @@ block x classes) within scikit-learn's ``working_memory`` setting.
 """
 
 import numpy as np
+from scipy import sparse
 from sklearn import get_config
 
 ALGORITHMS = ("auto", "brute", "kd_tree", "ball_tree", "faiss")
@@ -58,11 +59,22 @@ class CentroidIndex:
     def __setstate__(self, state):
         self.__init__(state["centers"], state["algorithm"])
 
-    def query(self, X, n_neighbors):
+    def query(self, X, n_neighbors, centers_t=None):
         """Indices and similarities of the ``n_neighbors`` most similar
-        centroids of each row of ``X`` (in no particular order)."""
+        centroids of each row of ``X`` (in no particular order).
+
+        ``X`` may be a CSR block: the brute search multiplies it by
+        ``centers_t`` (the centroids transposed, C-contiguous; computed here if
+        not given), the trees and faiss get the block made dense.
+        """
         n_centers = self.centers.shape[0]
         n_neighbors = min(n_neighbors, n_centers)
+        if sparse.issparse(X):
+            if self.algorithm == "brute":
+                if centers_t is None:
+                    centers_t = np.ascontiguousarray(self.centers.T)
+                return self._top(X @ centers_t, n_neighbors)
+            X = X.toarray()
         if self.algorithm in ("kd_tree", "ball_tree"):
             dist, idx = self._tree.query(X, k=n_neighbors)
             return idx, 1.0 - dist**2 / 2.0
@@ -71,7 +83,11 @@ class CentroidIndex:
                 np.ascontiguousarray(X, dtype=np.float32), n_neighbors
             )
             return idx.astype(np.intp), sims.astype(np.float64)
-        sims = X @ self.centers.T
+        return self._top(X @ self.centers.T, n_neighbors)
+
+    @staticmethod
+    def _top(sims, n_neighbors):
+        n_centers = sims.shape[1]
         if n_neighbors < n_centers:
             idx = np.argpartition(sims, n_centers - n_neighbors, axis=1)
             idx = idx[:, n_centers - n_neighbors :]

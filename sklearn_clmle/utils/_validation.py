@@ -6,6 +6,7 @@ import rather than every estimator.
 """
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     Interval,
@@ -29,27 +30,77 @@ def _scaled(rows):
     return rows / np.where(top > 0, top, 1)[:, None], top
 
 
+def _segments(X):
+    """Row of every stored entry of a CSR matrix, and its non-empty rows."""
+    counts = np.diff(X.indptr)
+    return np.repeat(np.arange(X.shape[0]), counts), counts > 0
+
+
+def _sparse_row_reduce(X, ufunc, values):
+    """``ufunc`` reduced over the stored ``values`` of each row (0 if empty)."""
+    out = np.zeros(X.shape[0], dtype=values.dtype)
+    nonempty = np.diff(X.indptr) > 0
+    if values.size:
+        out[nonempty] = ufunc.reduceat(values, X.indptr[:-1][nonempty])
+    return out
+
+
+def _sparse_row_norms(X):
+    """Row norms of a canonical CSR matrix, safe for extreme values."""
+    data = X.data[: X.indptr[-1]]
+    with np.errstate(over="ignore", under="ignore"):
+        norms = np.sqrt(_sparse_row_reduce(X, np.add, data * data))
+        unsafe = _unsafe(norms, X.dtype)
+        if unsafe.any():
+            top = _sparse_row_reduce(X, np.maximum, np.abs(data))
+            rows, _ = _segments(X)
+            scaled = data / np.where(top > 0, top, 1)[rows]
+            rescaled = top * np.sqrt(_sparse_row_reduce(X, np.add, scaled * scaled))
+            norms[unsafe] = rescaled[unsafe]
+    return norms
+
+
+def _canonical_csr(X):
+    """``X`` itself if it has no duplicate entries, else a summed copy."""
+    if X.has_canonical_format:
+        return X
+    X = X.copy()
+    X.sum_duplicates()
+    return X
+
+
 def row_norms_checked(X, *, name="X"):
     """Return the L2 norm of each row, refusing rows that are all zero.
 
     Rows whose sum of squares under- or overflows (values below about 1e-150
     or above 1e150 in float64; 1e-18 / 1e18 in float32) get their norm from
-    the row scaled by its largest absolute value.
+    the row scaled by its largest absolute value.  ``X`` may be a CSR matrix
+    (with no duplicate entries); a row with no stored non-zero value is a
+    zero row.
     """
-    with np.errstate(over="ignore", under="ignore"):
-        norms = np.sqrt(np.einsum("ij,ij->i", X, X))
-        unsafe = np.flatnonzero(_unsafe(norms, X.dtype))
-        if unsafe.size:
-            scaled, top = _scaled(X[unsafe])
-            norms[unsafe] = top * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+    if sparse.issparse(X):
+        norms = _sparse_row_norms(X)
+    else:
+        with np.errstate(over="ignore", under="ignore"):
+            norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+            unsafe = np.flatnonzero(_unsafe(norms, X.dtype))
+            if unsafe.size:
+                scaled, top = _scaled(X[unsafe])
+                norms[unsafe] = top * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
     zero = np.flatnonzero(norms == 0)
     if zero.size:
         shown = ", ".join(str(i) for i in zero[:5])
         more = "" if zero.size <= 5 else f" (and {zero.size - 5} more)"
+        hint = (
+            " In a sparse matrix these are rows with no non-zero entry (for "
+            "TF-IDF vectors: documents with no word of the vocabulary)."
+            if sparse.issparse(X)
+            else ""
+        )
         raise ValueError(
             f"{name} has {zero.size} row(s) whose values are all zero (rows "
             f"{shown}{more}); such rows have no direction and cannot be "
-            "normalised to unit length. Remove them or add a small offset."
+            f"normalised to unit length. Remove them or add a small offset.{hint}"
         )
     return norms
 
@@ -61,7 +112,13 @@ def normalize_rows(X, *, name="X"):
     to floating-point precision; otherwise a normalised copy is returned.
     Rows that are all zero raise a ``ValueError`` naming ``name``.  Rows with
     extreme values (whose squares under- or overflow) are normalised exactly.
+
+    A CSR matrix stays a CSR matrix of the same class: only its stored values
+    are scaled (duplicate entries are summed first, in a copy), so it is never
+    densified.
     """
+    if sparse.issparse(X):
+        return _normalize_sparse_rows(X, name=name)
     norms = row_norms_checked(X, name=name)
     rtol = _UNIT_NORM_RTOL.get(X.dtype, 1e-10)
     if np.all(np.abs(norms - 1) <= rtol):
@@ -73,3 +130,29 @@ def normalize_rows(X, *, name="X"):
             scaled, _ = _scaled(X[bad])
             out[bad] = scaled / np.linalg.norm(scaled, axis=1, keepdims=True)
     return out
+
+
+def _normalize_sparse_rows(X, *, name):
+    X = _canonical_csr(X)
+    norms = row_norms_checked(X, name=name)
+    rtol = _UNIT_NORM_RTOL.get(X.dtype, 1e-10)
+    if np.all(np.abs(norms - 1) <= rtol):
+        return X
+    nnz = X.indptr[-1]
+    data = X.data[:nnz]
+    rows, _ = _segments(X)
+    with np.errstate(over="ignore", under="ignore"):
+        new = data / norms.astype(X.dtype, copy=False)[rows]
+        bad = ~np.isfinite(norms) | _unsafe(norms, X.dtype)
+        if bad.any():
+            # as in the dense case: divide by the row's largest absolute value
+            # first, then by the norm of the scaled row
+            top = _sparse_row_reduce(X, np.maximum, np.abs(data))
+            scaled = data / np.where(top > 0, top, 1).astype(X.dtype)[rows]
+            scaled_norm = np.sqrt(_sparse_row_reduce(X, np.add, scaled * scaled))
+            fix = bad[rows]
+            new[fix] = scaled[fix] / scaled_norm.astype(X.dtype)[rows[fix]]
+    # new index arrays too, so that nothing done to the result reaches X
+    return type(X)(
+        (new, X.indices[:nnz].copy(), X.indptr.copy()), shape=X.shape
+    )

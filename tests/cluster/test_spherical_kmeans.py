@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy import sparse
 
 from sklearn_clmle import SphericalKMeans
 from sklearn_clmle.cluster import _spherical_kmeans_core as core
@@ -207,12 +206,6 @@ def test_too_few_samples(equal_size):
     msg = r"n_samples=3 should be >= n_clusters=4"
     with pytest.raises(ValueError, match=msg):
         SphericalKMeans(4, equal_size=equal_size).fit(random_sphere(3, 2))
-
-
-def test_sparse_is_refused_with_a_message():
-    X = sparse.random(10, 4, density=0.9, format="csr", random_state=0)
-    with pytest.raises(TypeError, match="dense data is required"):
-        SphericalKMeans(2).fit(X)
 
 
 @pytest.mark.parametrize(

@@ -208,9 +208,9 @@ def test_memory_is_blocked_by_working_memory():
     calls = []
     original = clf._index.query
 
-    def spy(Xb, n):
+    def spy(Xb, n, **kwargs):
         calls.append(len(Xb))
-        return original(Xb, n)
+        return original(Xb, n, **kwargs)
 
     clf._index.query = spy
     with sklearn.config_context(working_memory=0.01):  # ~10 kB
