@@ -33,6 +33,7 @@ setup(
         "torch>=2.1",
         "skorch>=1.0",
         "tqdm>=4.60",
+        "threadpoolctl>=3.1",
     ],
     extras_require={
         "test": [

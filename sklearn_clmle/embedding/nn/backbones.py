@@ -31,6 +31,8 @@ class SmallCNN(nn.Module):
     (``benchmarks/results/embedder.md``).
     """
 
+    MIN_SIZE = 4  # smallest height / width: two 2 x 2 max-pools
+
     def __init__(self, in_channels, out_features=128):
         super().__init__()
         self.body = nn.Sequential(
@@ -51,6 +53,15 @@ def default_backbone(input_shape, hidden_units):
     if len(input_shape) == 1:
         return MLP(input_shape[0], hidden_units)
     channels = 1 if len(input_shape) == 2 else input_shape[0]
+    height, width = input_shape[-2:]
+    if min(height, width) < SmallCNN.MIN_SIZE:
+        raise ValueError(
+            f"The default CNN backbone needs images of at least "
+            f"{SmallCNN.MIN_SIZE} x {SmallCNN.MIN_SIZE} pixels (it pools twice "
+            f"by 2); got input_shape={tuple(input_shape)}. Pass X flat as "
+            "(n_samples, n_features) for the default MLP, or a module that "
+            "accepts this shape."
+        )
     return SmallCNN(channels, hidden_units[-1] if hidden_units else 128)
 
 

@@ -1,5 +1,6 @@
 """The backbones: the small CNN's channels-last layout against an NCHW reference."""
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -24,3 +25,16 @@ def test_small_cnn_channels_last_matches_nchw_reference():
         out = net(x)
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
     assert x.is_contiguous()  # the input is not converted in place
+
+
+@pytest.mark.parametrize("shape", [(60, 5, 1, 1), (60, 3, 3), (60, 2, 8, 3)])
+def test_images_smaller_than_the_cnn_are_refused_clearly(shape):
+    from sklearn_clmle import CLMLEEmbedder, LongTailNetClassifier
+
+    X = np.random.RandomState(0).rand(*shape).astype(np.float32)
+    y = np.arange(60) % 2
+    for est in (CLMLEEmbedder(warmup_epochs=1, n_rounds=1, steps_per_round=1,
+                              device="cpu", random_state=0),
+                LongTailNetClassifier(epochs=1, device="cpu", random_state=0)):
+        with pytest.raises(ValueError, match=r"at least 4 x 4 pixels.*input_shape="):
+            est.fit(X, y)
