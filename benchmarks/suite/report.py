@@ -178,35 +178,55 @@ def plot_recall(per_class_rows, methods, path, title):
     plt.close(fig)
 
 
+def _mean_bacc(rows, method):
+    vals = [float(r["balanced_accuracy"]) for r in rows
+            if r["method"] == method and not r["skipped"]]
+    return 100 * np.mean(vals) if vals else None, 100 * np.std(vals) if vals else None
+
+
 def plot_bacc_vs_ir(rows_by_dataset, methods, path):
-    """Balanced accuracy against imbalance ratio, one panel per image family."""
+    """Balanced accuracy against imbalance ratio, one panel per image family.
+
+    The CLMLE rows and the best rival of the panel (highest mean over its
+    data sets) are drawn in colour; every other method in light grey behind
+    them, so that the comparison that matters can be read."""
     plt = _pyplot()
     families = sorted({d.split("-ir")[0] for d in rows_by_dataset if "-ir" in d})
     if not families:
         return False
     fig, axes = plt.subplots(1, len(families), figsize=(6 * len(families), 4.5),
                              squeeze=False)
+    ours = [m for m in methods if m.startswith("CLMLE")]
+    colours = ["tab:red", "tab:orange"]
     for ax, family in zip(axes[0], families):
         sets = sorted((int(d.split("-ir")[1]), d) for d in rows_by_dataset
                       if d.startswith(family + "-ir"))
+        curves = {}
         for method in methods:
-            xs, ys, es = [], [], []
-            for ratio, d in sets:
-                vals = [float(r["balanced_accuracy"]) for r in rows_by_dataset[d]
-                        if r["method"] == method and not r["skipped"]]
-                if vals:
-                    xs.append(ratio)
-                    ys.append(100 * np.mean(vals))
-                    es.append(100 * np.std(vals))
-            if xs:
-                ax.errorbar(xs, ys, yerr=es, marker="o", markersize=3, capsize=2,
-                            label=method,
-                            linewidth=2.5 if method.startswith("CLMLE") else 1)
+            points = [(ratio,) + _mean_bacc(rows_by_dataset[d], method)
+                      for ratio, d in sets]
+            points = [p for p in points if p[1] is not None]
+            if points:
+                curves[method] = np.array(points)
+        rivals = [m for m in curves if m not in ours]
+        best = max(rivals, key=lambda m: curves[m][:, 1].mean()) if rivals else None
+        for method, pts in curves.items():
+            if method in ours:
+                style = dict(color=colours[ours.index(method) % 2], linewidth=2.5,
+                             zorder=3, label=method)
+            elif method == best:
+                style = dict(color="tab:blue", linewidth=2, zorder=2,
+                             label=f"{method} (best rival)")
+            else:
+                style = dict(color="0.8", linewidth=1, zorder=1)
+            ax.errorbar(pts[:, 0], pts[:, 1], yerr=pts[:, 2], marker="o",
+                        markersize=3, capsize=2, **style)
+        ax.plot([], [], color="0.8", label="other methods")
         ax.set_xscale("log")
         ax.set_xlabel("imbalance ratio of the training set")
         ax.set_ylabel("balanced accuracy (%)")
         ax.set_title(family)
-    axes[0][-1].legend(fontsize=6, ncol=2)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
