@@ -188,7 +188,7 @@ def plot_bacc_vs_ir(rows_by_dataset, methods, path):
     """Balanced accuracy against imbalance ratio, one panel per image family.
 
     The CLMLE rows and the best rival of the panel (highest mean over its
-    data sets) are drawn in colour; every other method in light grey behind
+    data sets, among the methods scored on all of them) are drawn in colour; every other method in light grey behind
     them, so that the comparison that matters can be read."""
     plt = _pyplot()
     families = sorted({d.split("-ir")[0] for d in rows_by_dataset if "-ir" in d})
@@ -208,7 +208,8 @@ def plot_bacc_vs_ir(rows_by_dataset, methods, path):
             points = [p for p in points if p[1] is not None]
             if points:
                 curves[method] = np.array(points)
-        rivals = [m for m in curves if m not in ours]
+        # the best rival is judged on the panel's every data set
+        rivals = [m for m in curves if m not in ours and len(curves[m]) == len(sets)]
         best = max(rivals, key=lambda m: curves[m][:, 1].mean()) if rivals else None
         for method, pts in curves.items():
             if method in ours:
