@@ -31,6 +31,10 @@ CENTROID_SHARE = 50
 # k-means iterations of the hold-out fits (the final fit uses 300).
 MAX_ITER = 20
 
+# Up to this many samples, folds instead of one hold-out split.
+SMALL_N = 5000
+N_FOLDS = 4
+
 # Hold-out: this share of each class (at least one sample of every class
 # with two or more), at most this many rows in all.
 HOLDOUT_SHARE = 0.25
@@ -83,6 +87,30 @@ def holdout_split(y_idx, rng):
     return np.sort(np.concatenate(train)), np.sort(held)
 
 
+def cv_splits(y_idx, rng):
+    """The (train, held-out) splits the "auto" settings are scored on.
+
+    Up to ``SMALL_N`` samples: ``N_FOLDS`` stratified folds (the samples of
+    each class with two or more are dealt to the folds in turn, so every
+    class keeps a sample in every training part), scored on the pooled
+    out-of-fold predictions; a hold-out of a quarter is too few samples of
+    the rare classes there.  Above: one ``holdout_split``.  ``None`` when no
+    class has two samples.
+    """
+    if y_idx.shape[0] > SMALL_N:
+        split = holdout_split(y_idx, rng)
+        return None if split is None else [split]
+    fold = np.full(y_idx.shape[0], -1)
+    counts = np.bincount(y_idx)
+    for c in np.flatnonzero(counts >= 2):
+        idx = rng.permutation(np.flatnonzero(y_idx == c))
+        fold[idx] = np.arange(idx.shape[0]) % N_FOLDS
+    splits = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f))
+              for f in range(N_FOLDS)]
+    splits = [(tr, he) for tr, he in splits if he.size]
+    return splits or None
+
+
 def balanced_accuracy(y_true, y_pred, n_classes):
     """Mean recall over the classes present in ``y_true``."""
     support = np.bincount(y_true, minlength=n_classes)
@@ -91,13 +119,13 @@ def balanced_accuracy(y_true, y_pred, n_classes):
     return float(np.mean(hits[present] / support[present]))
 
 
-def score_grid(sims, cluster_class, y_true, log_prior, n_classes, scales,
-               prior_corrections, aggregates):
-    """Balanced accuracy of every (scale, prior correction, aggregate).
+def predict_grid(sims, cluster_class, log_prior, n_classes, scales,
+                 prior_corrections, aggregates):
+    """Predicted class of every held-out row under every (scale, prior
+    correction, aggregate): a dict of arrays.
 
     ``sims`` / ``cluster_class``: the retrieved centroids of the held-out
-    rows (see ``CentroidIndex.query``).  Returns a dict keyed by
-    ``(scale, prior_correction, aggregate)``.
+    rows (see ``CentroidIndex.query``).
     """
     n_q = sims.shape[0]
     out = {}
@@ -106,10 +134,8 @@ def score_grid(sims, cluster_class, y_true, log_prior, n_classes, scales,
             rows, classes, scores = _scoring.segment_scores(
                 sims, cluster_class, n_classes, scale, aggregate)
             for tau in prior_corrections:
-                pred = _scoring.best_class(
+                out[scale, tau, aggregate] = _scoring.best_class(
                     rows, classes, scores - tau * log_prior[classes], n_q)
-                out[scale, tau, aggregate] = balanced_accuracy(
-                    y_true, pred, n_classes)
     return out
 
 

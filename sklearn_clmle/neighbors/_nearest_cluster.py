@@ -49,12 +49,12 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     cluster_size : int or "auto", default="auto"
         Cluster size ``l``.  A class with fewer than ``cluster_size`` samples
         has one cluster.  The paper uses 200.  ``"auto"``: chosen on a
-        hold-out split (see Notes) among 1, 3, 10, 30, 100 and 300, keeping
+        held-out predictions (see Notes) among 1, 3, 10, 30, 100 and 300, keeping
         at most ``max(2000, n_samples / 50)`` centroids.
 
     scale : float or "auto", default="auto"
         Multiplies the cosine similarities before the rule (a temperature).
-        1.0 is the paper's rule.  ``"auto"``: chosen on a hold-out split
+        1.0 is the paper's rule.  ``"auto"``: chosen on held-out predictions
         among 4, 8, 16, 32 and 64.  With ``1.0`` on cosines in ``[-1, 1]``
         the log-sum-exp of Eq. 10 mostly counts retrieved clusters, so
         classes with many clusters win.
@@ -62,7 +62,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     aggregate : {"min", "max", "auto"}, default="auto"
         Summary of a class's retrieved clusters: ``"min"``, its least similar
         one (Eq. 10, the paper's), or ``"max"``, its most similar one.
-        ``"auto"``: chosen on a hold-out split.
+        ``"auto"``: chosen on held-out predictions (see Notes).
 
     prior_correction : float or "auto", default="auto"
         ``tau`` of a logit-adjustment-style correction for balanced accuracy:
@@ -70,7 +70,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         ``prior_c`` is the class's share of the training samples, so rare
         classes are favoured.  ``0`` is the paper's rule.  Scores are on the
         scale of ``scale * cos``; search ``tau`` together with ``scale``.
-        ``"auto"``: chosen on a hold-out split among 0, 0.5, 1 and 2.
+        ``"auto"``: chosen on held-out predictions among 0, 0.5, 1 and 2.
 
     head : {"auto", "none", "ensemble", "linear"}, default="auto"
         A decoupled linear head beside the rule: a multinomial logistic
@@ -79,11 +79,11 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         rule alone (the paper's); ``"ensemble"``: the head's log-probabilities
         plus the log of the rule's probabilities; ``"linear"``: the head
         alone (the centroids are still fitted but do not vote).  ``"auto"``:
-        chosen on the hold-out split with the other ``"auto"`` settings.
+        chosen on the held-out predictions with the other ``"auto"`` settings.
 
     head_C : float or "auto", default="auto"
         Inverse regularisation strength ``C`` of the head's logistic
-        regression.  ``"auto"``: 1 or 10, chosen on the hold-out split (1
+        regression.  ``"auto"``: 1 or 10, chosen on the held-out predictions (1
         without one).
 
     algorithm : {"auto", "brute", "kd_tree", "ball_tree", "faiss"}, \
@@ -134,8 +134,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         The fitted head (single-label only).
 
     auto_scores_ : dict or None
-        Balanced accuracy on the hold-out split of every candidate setting,
-        keyed by ``(cluster_size, scale, prior_correction, aggregate)`` for
+        Balanced accuracy on the held-out predictions of every candidate
+        setting, keyed by ``(cluster_size, scale, prior_correction, aggregate)`` for
         the rule alone and by ``(..., head, head_C)`` for the heads;
         ``None`` when nothing was ``"auto"`` or no hold-out was possible.
 
@@ -156,19 +156,21 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
     Notes
     -----
-    **"auto" settings.**  A stratified hold-out split of the training data
-    (a quarter of every class with two or more samples, at most 5,000 rows)
-    is classified by the rule fitted on the rest, for every combination of
-    the candidates of the ``"auto"`` parameters (the others fixed); the
-    combination of highest balanced accuracy is used to fit on all the
-    data.  Ties go to the first candidate in the order scale 16, 32, 8, 64,
-    4; prior correction 1, 0.5, 0, 2; aggregate max, min; cluster size 10,
-    1, 3, 30, 100, 300.  When no class has two samples, ``"auto"`` gives
-    scale 16, prior correction 1, aggregate max and cluster size 1, no
-    head.  The heads are scored with the best rule setting only.  This
-    costs one extra fit (per candidate cluster size) on three quarters of
-    the data.  The paper's rule is ``cluster_size=200, scale=1.0,
-    aggregate="min", prior_correction=0.0``.
+    **"auto" settings.**  Held-out training samples are classified by the
+    rule fitted on the rest, for every combination of the candidates of the
+    ``"auto"`` parameters (the others fixed), and the combination of highest
+    balanced accuracy is used to fit on all the data.  Up to 5,000 training
+    samples the held-out predictions are those of 4 stratified folds,
+    pooled (every sample of a class with two or more is held out once);
+    above, one stratified hold-out split (a quarter of every class, at most
+    5,000 rows).  Ties go to the first candidate in the order scale 16, 32,
+    8, 64, 4; prior correction 1, 0.5, 0, 2; aggregate max, min; cluster
+    size 10, 1, 3, 30, 100, 300.  When no class has two samples, ``"auto"``
+    gives scale 16, prior correction 1, aggregate max and cluster size 1, no
+    head.  The heads are scored with the best rule setting only.  This costs
+    one extra fit per candidate cluster size and fold (the folds' k-means
+    run at most 20 iterations).  The paper's rule is ``cluster_size=200,
+    scale=1.0, aggregate="min", prior_correction=0.0`` and no head.
 
     **Scores.**  ``decision_function`` returns the scores above.  If every
     retrieved cluster belongs to one class, its other-class term is taken as a
@@ -364,67 +366,75 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
     def _resolve_auto(self, X, y_idx, rng):
         """``(cluster_size, scale, prior_correction, aggregate, head,
-        head_C)``: the parameters, with ``"auto"`` ones chosen on a hold-out
-        split (see Notes)."""
+        head_C)``: the parameters, with ``"auto"`` ones chosen on hold-out
+        predictions (see Notes)."""
         rule = (self.cluster_size, self.scale, self.prior_correction, self.aggregate)
         n_classes = len(self.classes_)
         head = "none" if n_classes < 2 else self.head
         self.auto_scores_ = None
-        split = None
+        splits = None
         if any(p == "auto" for p in rule) or head == "auto" or (
                 head != "none" and self.head_C == "auto"):
-            split = _auto.holdout_split(y_idx, rng)
-        if split is None:
+            splits = _auto.cv_splits(y_idx, rng)
+        if splits is None:
             names = ("cluster_size", "scale", "prior_correction", "aggregate")
             rule = tuple(_auto.FALLBACK[name] if value == "auto" else value
                          for name, value in zip(names, rule))
             head = "none" if head == "auto" else head
             C = self.head_C if self.head_C != "auto" else _head.FALLBACK_C
             return rule + (head, None if head == "none" else C)
-        train, held = split
         log_prior = np.log(self.class_prior_)
+        y_held = np.concatenate([y_idx[held] for _, held in splits])
 
         def candidates(value, auto):
             return auto if value == "auto" else (value,)
+
+        def score(predictions):  # pooled over the splits
+            return _auto.balanced_accuracy(y_held, np.concatenate(predictions),
+                                           n_classes)
 
         sizes = (_auto.candidate_cluster_sizes(np.bincount(y_idx))
                  if self.cluster_size == "auto" else [self.cluster_size])
         scales = candidates(self.scale, _auto.SCALES)
         taus = candidates(self.prior_correction, _auto.PRIOR_CORRECTIONS)
         aggregates = candidates(self.aggregate, _auto.AGGREGATES)
-        results, retrieved = {}, {}
+        predictions, retrieved = {}, {}
         for size in sizes:
-            centers, owners, _ = self._cluster_classes(
-                X[train], y_idx[train], size, rng, max_iter=_auto.MAX_ITER)
-            index = _scoring.CentroidIndex(centers, self.algorithm)
-            idx, sims = index.query(X[held], min(self.n_neighbors, centers.shape[0]))
-            retrieved[size] = (sims, owners[idx])
-            grid = _auto.score_grid(sims, owners[idx], y_idx[held], log_prior,
-                                    n_classes, scales, taus, aggregates)
-            for (scale, tau, agg), score in grid.items():
-                results[size, scale, tau, agg] = score
+            for i, (train, held) in enumerate(splits):
+                centers, owners, _ = self._cluster_classes(
+                    X[train], y_idx[train], size, rng, max_iter=_auto.MAX_ITER)
+                index = _scoring.CentroidIndex(centers, self.algorithm)
+                idx, sims = index.query(X[held], min(self.n_neighbors,
+                                                     centers.shape[0]))
+                retrieved[size, i] = (sims, owners[idx])
+                grid = _auto.predict_grid(sims, owners[idx], log_prior, n_classes,
+                                          scales, taus, aggregates)
+                for (scale, tau, agg), pred in grid.items():
+                    predictions.setdefault((size, scale, tau, agg), []).append(pred)
+        results = {key: score(preds) for key, preds in predictions.items()}
         best = _auto.best_setting(results)
         scores = {key + ("none", None): value for key, value in results.items()}
         heads = _head.HEADS[1:] if head == "auto" else (
             () if head == "none" else (head,))
-        if heads:
-            size, scale, tau, agg = best
-            sims, owner_idx = retrieved[size]
+        Cs = _head.C_VALUES if self.head_C == "auto" else (self.head_C,)
+        head_preds = {}
+        size, scale, tau, agg = best
+        for i, (train, held) in enumerate(splits if heads else ()):
+            sims, owner_idx = retrieved[size, i]
             rows, classes, rule_scores = _scoring.segment_scores(
                 sims, owner_idx, n_classes, scale, agg)
             floor = _scoring.floor_score(scale, sims.shape[1])
             dense = _scoring.dense_scores(
                 rows, classes, rule_scores - tau * log_prior[classes],
                 len(held), n_classes, floor)
-            Cs = _head.C_VALUES if self.head_C == "auto" else (self.head_C,)
             for C in Cs:
                 model = _head.fit(X[train], y_idx[train], C)
                 log_proba = _head.adjusted_log_proba(model, X[held], log_prior,
                                                      n_classes)
                 for name in heads:
-                    pred = _head.combine(name, dense, floor, log_proba).argmax(1)
-                    scores[best + (name, C)] = _auto.balanced_accuracy(
-                        y_idx[held], pred, n_classes)
+                    head_preds.setdefault(best + (name, C), []).append(
+                        _head.combine(name, dense, floor, log_proba).argmax(1))
+        scores.update({key: score(preds) for key, preds in head_preds.items()})
         self.auto_scores_ = scores
         if head == "none":
             return best + ("none", None)

@@ -151,3 +151,46 @@ def test_balanced_accuracy_helper_matches_sklearn():
     y, p = rng.integers(4, size=50), rng.integers(4, size=50)
     assert _auto.balanced_accuracy(y, p, 4) == pytest.approx(
         balanced_accuracy_score(y, p))
+
+
+def test_cv_splits_small_data_are_stratified_folds():
+    y = np.repeat([0, 1, 2, 3], [40, 9, 2, 1])
+    splits = _auto.cv_splits(y, np.random.RandomState(0))
+    assert len(splits) == _auto.N_FOLDS
+    held = np.concatenate([h for _, h in splits])
+    # every sample of a class with two or more is held out exactly once
+    assert_array_equal(np.sort(held), np.flatnonzero(y != 3))
+    for train, h in splits:
+        assert np.intersect1d(train, h).size == 0
+        assert_array_equal(np.sort(np.r_[train, h]), np.arange(len(y)))
+        assert_array_equal(np.unique(y[train]), [0, 1, 2, 3])  # all classes train
+        assert np.bincount(y[h], minlength=4)[0] == 10
+
+
+def test_cv_splits_large_data_is_one_holdout():
+    y = np.repeat([0, 1], [_auto.SMALL_N, 10])
+    splits = _auto.cv_splits(y, np.random.RandomState(0))
+    assert len(splits) == 1
+    assert np.bincount(y[splits[0][1]]).tolist() == [1250, 2]
+
+
+def test_auto_scores_are_pooled_out_of_fold_accuracies():
+    """The score of a setting is the balanced accuracy of the pooled fold
+    predictions of a rule fitted on each fold's training part: a naive
+    re-computation on the same folds (fit draws them first from its
+    random state), with its own k-means seeds, so within a tolerance."""
+    X, y, _, _ = multimodal(n=300, d=8)
+    clf = KNearestClusterClassifier(cluster_size=10, scale=16.0, aggregate="max",
+                                    prior_correction=1.0, head="auto", head_C=1.0,
+                                    random_state=0).fit(X, y)
+    splits = _auto.cv_splits(y, np.random.RandomState(0))
+    preds, truth = [], []
+    for train, held in splits:
+        ref = KNearestClusterClassifier(cluster_size=10, scale=16.0, aggregate="max",
+                                        prior_correction=1.0, head="none")
+        ref.fit(X[train], y[train])
+        preds.append(ref.predict(X[held]))
+        truth.append(y[held])
+    naive = balanced_accuracy_score(np.concatenate(truth), np.concatenate(preds))
+    assert clf.auto_scores_[10, 16.0, 1.0, "max", "none", None] == pytest.approx(
+        naive, abs=0.05)
