@@ -13,7 +13,7 @@ all the training data with the chosen setting.
 
 import numpy as np
 
-from . import _scoring
+from . import _head, _scoring
 
 # Candidate values, in order of preference on a tie (first wins).
 SCALES = (16.0, 32.0, 8.0, 64.0, 4.0)
@@ -164,3 +164,83 @@ def best_with_head(scores, rule_setting, head):
             and (head == "auto" or k[4] == head)]
     return min(keys, key=lambda k: (-round(scores[k], 12), order.index(k[4]),
                                     k[5] or 0.0))
+
+
+def resolve(est, X, y_idx, rng):
+    """The setting ``(cluster_size, scale, prior_correction, aggregate,
+    head, head_C)`` of the ``KNearestClusterClassifier`` ``est`` for the
+    validated, unit-norm ``X`` and encoded ``y_idx``: its parameters, with
+    the ``"auto"`` ones chosen on held-out predictions (``cv_splits``);
+    returned with the scores of every candidate (``None`` when nothing was
+    chosen).  ``est`` gives the parameters, ``classes_``, ``class_prior_``
+    and ``_cluster_classes``; nothing of it is changed.
+    """
+    rule = (est.cluster_size, est.scale, est.prior_correction, est.aggregate)
+    n_classes = len(est.classes_)
+    head = "none" if n_classes < 2 else est.head
+    splits = None
+    if any(p == "auto" for p in rule) or head == "auto" or (
+            head != "none" and est.head_C == "auto"):
+        splits = cv_splits(y_idx, rng)
+    if splits is None:
+        names = ("cluster_size", "scale", "prior_correction", "aggregate")
+        rule = tuple(FALLBACK[name] if value == "auto" else value
+                     for name, value in zip(names, rule))
+        head = "none" if head == "auto" else head
+        C = est.head_C if est.head_C != "auto" else _head.FALLBACK_C
+        return rule + (head, None if head == "none" else C), None
+    log_prior = np.log(est.class_prior_)
+    y_held = np.concatenate([y_idx[held] for _, held in splits])
+
+    def candidates(value, auto):
+        return auto if value == "auto" else (value,)
+
+    def score(predictions):  # pooled over the splits
+        return balanced_accuracy(y_held, np.concatenate(predictions),
+                                       n_classes)
+
+    sizes = (candidate_cluster_sizes(np.bincount(y_idx))
+             if est.cluster_size == "auto" else [est.cluster_size])
+    scales = candidates(est.scale, SCALES)
+    taus = candidates(est.prior_correction, PRIOR_CORRECTIONS)
+    aggregates = candidates(est.aggregate, AGGREGATES)
+    predictions, retrieved = {}, {}
+    for size in sizes:
+        for i, (train, held) in enumerate(splits):
+            centers, owners, _ = est._cluster_classes(
+                X[train], y_idx[train], size, rng, max_iter=MAX_ITER)
+            index = _scoring.CentroidIndex(centers, est.algorithm)
+            idx, sims = index.query(X[held], min(est.n_neighbors,
+                                                 centers.shape[0]))
+            retrieved[size, i] = (sims, owners[idx])
+            grid = predict_grid(sims, owners[idx], log_prior, n_classes,
+                                      scales, taus, aggregates)
+            for (scale, tau, agg), pred in grid.items():
+                predictions.setdefault((size, scale, tau, agg), []).append(pred)
+    results = {key: score(preds) for key, preds in predictions.items()}
+    best = best_setting(results)
+    scores = {key + ("none", None): value for key, value in results.items()}
+    heads = _head.HEADS[1:] if head == "auto" else (
+        () if head == "none" else (head,))
+    Cs = _head.C_VALUES if est.head_C == "auto" else (est.head_C,)
+    head_preds = {}
+    size, scale, tau, agg = best
+    for i, (train, held) in enumerate(splits if heads else ()):
+        sims, owner_idx = retrieved[size, i]
+        rows, classes, rule_scores = _scoring.segment_scores(
+            sims, owner_idx, n_classes, scale, agg)
+        floor = _scoring.floor_score(scale, sims.shape[1])
+        dense = _scoring.dense_scores(
+            rows, classes, rule_scores - tau * log_prior[classes],
+            len(held), n_classes, floor)
+        for C in Cs:
+            model = _head.fit(X[train], y_idx[train], C)
+            log_proba = _head.adjusted_log_proba(model, X[held], log_prior,
+                                                 n_classes)
+            for name in heads:
+                head_preds.setdefault(best + (name, C), []).append(
+                    _head.combine(name, dense, floor, log_proba).argmax(1))
+    scores.update({key: score(preds) for key, preds in head_preds.items()})
+    if head == "none":
+        return best + ("none", None), scores
+    return best_with_head(scores, best, head), scores

@@ -366,79 +366,10 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
 
     def _resolve_auto(self, X, y_idx, rng):
         """``(cluster_size, scale, prior_correction, aggregate, head,
-        head_C)``: the parameters, with ``"auto"`` ones chosen on hold-out
-        predictions (see Notes)."""
-        rule = (self.cluster_size, self.scale, self.prior_correction, self.aggregate)
-        n_classes = len(self.classes_)
-        head = "none" if n_classes < 2 else self.head
-        self.auto_scores_ = None
-        splits = None
-        if any(p == "auto" for p in rule) or head == "auto" or (
-                head != "none" and self.head_C == "auto"):
-            splits = _auto.cv_splits(y_idx, rng)
-        if splits is None:
-            names = ("cluster_size", "scale", "prior_correction", "aggregate")
-            rule = tuple(_auto.FALLBACK[name] if value == "auto" else value
-                         for name, value in zip(names, rule))
-            head = "none" if head == "auto" else head
-            C = self.head_C if self.head_C != "auto" else _head.FALLBACK_C
-            return rule + (head, None if head == "none" else C)
-        log_prior = np.log(self.class_prior_)
-        y_held = np.concatenate([y_idx[held] for _, held in splits])
-
-        def candidates(value, auto):
-            return auto if value == "auto" else (value,)
-
-        def score(predictions):  # pooled over the splits
-            return _auto.balanced_accuracy(y_held, np.concatenate(predictions),
-                                           n_classes)
-
-        sizes = (_auto.candidate_cluster_sizes(np.bincount(y_idx))
-                 if self.cluster_size == "auto" else [self.cluster_size])
-        scales = candidates(self.scale, _auto.SCALES)
-        taus = candidates(self.prior_correction, _auto.PRIOR_CORRECTIONS)
-        aggregates = candidates(self.aggregate, _auto.AGGREGATES)
-        predictions, retrieved = {}, {}
-        for size in sizes:
-            for i, (train, held) in enumerate(splits):
-                centers, owners, _ = self._cluster_classes(
-                    X[train], y_idx[train], size, rng, max_iter=_auto.MAX_ITER)
-                index = _scoring.CentroidIndex(centers, self.algorithm)
-                idx, sims = index.query(X[held], min(self.n_neighbors,
-                                                     centers.shape[0]))
-                retrieved[size, i] = (sims, owners[idx])
-                grid = _auto.predict_grid(sims, owners[idx], log_prior, n_classes,
-                                          scales, taus, aggregates)
-                for (scale, tau, agg), pred in grid.items():
-                    predictions.setdefault((size, scale, tau, agg), []).append(pred)
-        results = {key: score(preds) for key, preds in predictions.items()}
-        best = _auto.best_setting(results)
-        scores = {key + ("none", None): value for key, value in results.items()}
-        heads = _head.HEADS[1:] if head == "auto" else (
-            () if head == "none" else (head,))
-        Cs = _head.C_VALUES if self.head_C == "auto" else (self.head_C,)
-        head_preds = {}
-        size, scale, tau, agg = best
-        for i, (train, held) in enumerate(splits if heads else ()):
-            sims, owner_idx = retrieved[size, i]
-            rows, classes, rule_scores = _scoring.segment_scores(
-                sims, owner_idx, n_classes, scale, agg)
-            floor = _scoring.floor_score(scale, sims.shape[1])
-            dense = _scoring.dense_scores(
-                rows, classes, rule_scores - tau * log_prior[classes],
-                len(held), n_classes, floor)
-            for C in Cs:
-                model = _head.fit(X[train], y_idx[train], C)
-                log_proba = _head.adjusted_log_proba(model, X[held], log_prior,
-                                                     n_classes)
-                for name in heads:
-                    head_preds.setdefault(best + (name, C), []).append(
-                        _head.combine(name, dense, floor, log_proba).argmax(1))
-        scores.update({key: score(preds) for key, preds in head_preds.items()})
-        self.auto_scores_ = scores
-        if head == "none":
-            return best + ("none", None)
-        return _auto.best_with_head(scores, best, head)
+        head_C)``: the parameters, with ``"auto"`` ones chosen on held-out
+        predictions (see Notes); sets ``auto_scores_``."""
+        setting, self.auto_scores_ = _auto.resolve(self, X, y_idx, rng)
+        return setting
 
     def _fit_multilabel(self, X, Y):
         n_labels = Y.shape[1]
