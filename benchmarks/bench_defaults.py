@@ -197,7 +197,7 @@ def main(argv=None):
     for name in args.checks:
         section = f"## {TITLES[name]}\n\n{CHECKS[name]()}\n"
         pattern = re.compile(rf"## {re.escape(TITLES[name])}\n.*?(?=\n## |\Z)", re.S)
-        text = (pattern.sub(lambda _: section.rstrip("\n"), text)
+        text = (pattern.sub(lambda _: section.rstrip("\n") + "\n", text)
                 if pattern.search(text) else text.rstrip("\n") + "\n\n" + section)
         OUT.write_text(text.rstrip("\n") + "\n")
     print(OUT.read_text())
