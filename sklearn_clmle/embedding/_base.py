@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from .nn.backbones import default_backbone, output_width
+from .training.engine import at_step
 
 
 def resolve_device(device):
@@ -60,7 +61,9 @@ class TorchInputMixin:
         devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            net = build().to(device)
+            with at_step("building the network (a forward pass of the "
+                         "backbone on a dummy batch)"):
+                net = build().to(device)
             history = train_fn(net, X_t, device, rng)
         return net.to("cpu").eval(), history
 

@@ -10,7 +10,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
+from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._auto import resolve
 from ._base import TorchInputMixin, resolve_device
@@ -197,9 +197,12 @@ class CLMLEEmbedder(
     unit-norm embeddings side by side: columns ``j * d .. (j + 1) * d - 1``
     belong to label ``j``.
 
-    Interrupting ``fit`` (``KeyboardInterrupt``, e.g. Ctrl-C) re-raises the
-    interrupt and leaves the estimator unfitted, as a new one (no half-trained
-    module is kept); the global torch random state is restored.  Pickles hold
+    A ``fit`` that fails (an exception from a user ``module``, a non-finite
+    loss) or is interrupted (``KeyboardInterrupt``, e.g. Ctrl-C) re-raises
+    the exception, with a note naming the training step (warm-up epoch and
+    batch, or round and step), and leaves the estimator unfitted, as a new
+    one (no half-trained module is kept); the global torch random state is
+    restored.  Pickles hold
     the module on the CPU, so a model trained on a GPU loads and transforms on
     a machine without one (with ``device="auto"`` or ``"cpu"``); loading by
     another version of sklearn-clmle warns with
@@ -411,7 +414,7 @@ class CLMLEEmbedder(
 
     # -- public API ----------------------------------------------------------
 
-    @unfit_on_interrupt
+    @unfit_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the backbone and heads with the CLMLE loss.

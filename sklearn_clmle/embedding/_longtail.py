@@ -14,7 +14,7 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
+from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._base import TorchInputMixin, resolve_device
 from ._targets import encode_targets
@@ -218,8 +218,10 @@ class LongTailNetClassifier(
     an open-set evaluation like :class:`CLMLEEmbedder` (the features are not
     normalised; normalise them for cosine similarities).
 
-    Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
-    leaves the estimator unfitted; the global torch random state is restored.
+    A ``fit`` that fails (an exception from a user ``module``, a non-finite
+    loss) or is interrupted (``KeyboardInterrupt``) re-raises the exception,
+    with a note naming the epoch and batch, and leaves the estimator
+    unfitted; the global torch random state is restored.
     Pickles hold the module on the CPU.  Inputs are used as they are (scale
     pixels to ``[0, 1]`` yourself).
 
@@ -384,7 +386,7 @@ class LongTailNetClassifier(
 
     # -- public API ----------------------------------------------------------
 
-    @unfit_on_interrupt
+    @unfit_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the backbone and the head with the chosen loss.

@@ -10,7 +10,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
+from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._base import TorchInputMixin, resolve_device
 from .nn.backbones import EmbeddingNet
@@ -171,8 +171,10 @@ class MetricEmbedder(
     (seeds differ by 10 points), so the middle value was kept.  Search them
     with ``GridSearchCV`` on real data.
 
-    Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
-    leaves the estimator unfitted; the global torch random state is restored.
+    A ``fit`` that fails (an exception from a user ``module``, a non-finite
+    loss) or is interrupted (``KeyboardInterrupt``) re-raises the exception,
+    with a note naming the training step, and leaves the estimator unfitted;
+    the global torch random state is restored.
     Pickles hold the module on the CPU.  Inputs are used as they are.
 
     References
@@ -345,7 +347,7 @@ class MetricEmbedder(
 
     # -- public API ----------------------------------------------------------
 
-    @unfit_on_interrupt
+    @unfit_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the backbone and head with the warm-up and the metric loss.
