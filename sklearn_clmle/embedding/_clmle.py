@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._auto import resolve
-from ._base import TorchInputMixin, resolve_device
+from ._base import F32_MAX, TorchInputMixin, resolve_device
 from .nn.backbones import EmbeddingNet
 from .training.clmle_rounds import train
 from .training.engine import embed_checked
@@ -266,9 +266,11 @@ class CLMLEEmbedder(
         "n_clusters_per_batch": [Interval(Integral, 2, None, closed="left")],
         "n_samples_per_cluster": [StrOptions({"auto"}),
                                   Interval(Integral, 1, None, closed="left")],
-        "margin_between": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
-        "margin_within": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
-        "scale": [Interval(Real, 0, None, closed="neither")],
+        "margin_between": [StrOptions({"auto"}),
+                          Interval(Real, 0, F32_MAX, closed="left")],
+        "margin_within": [StrOptions({"auto"}),
+                         Interval(Real, 0, F32_MAX, closed="left")],
+        "scale": [Interval(Real, 0, F32_MAX, closed="neither")],
         "query": [StrOptions({"hardest", "uniform"})],
         "cost_sensitive": ["boolean"],
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
@@ -277,10 +279,11 @@ class CLMLEEmbedder(
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "warmup_class_weight": [StrOptions({"balanced", "logit_adjusted"}), None],
         "warmup_batch_size": [None, Interval(Integral, 1, None, closed="left")],
-        "softmax_weight": [Interval(Real, 0, None, closed="left")],
+        "softmax_weight": [Interval(Real, 0, F32_MAX, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, F32_MAX, closed="neither")],
+        "weight_decay": [StrOptions({"auto"}),
+                         Interval(Real, 0, F32_MAX, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
         "random_state": ["random_state"],

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
-from ._base import TorchInputMixin, resolve_device
+from ._base import F32_MAX, TorchInputMixin, resolve_device
 from ._targets import encode_targets
 from .nn.heads import HeadNet, head_outputs
 from .training.supervised import epoch_loss, train_head_net
@@ -271,19 +271,19 @@ class LongTailNetClassifier(
         "input_shape": [None, tuple],
         "hidden_units": [tuple],
         "loss": [StrOptions(set(_LOSSES))],
-        "tau": [Interval(Real, None, None, closed="neither")],
-        "gamma": [Interval(Real, 0, None, closed="left")],
+        "tau": [Interval(Real, -F32_MAX, F32_MAX, closed="neither")],
+        "gamma": [Interval(Real, 0, F32_MAX, closed="left")],
         "beta": [Interval(Real, 0, 1, closed="left")],
-        "ldam_max_margin": [Interval(Real, 0, None, closed="left")],
-        "angular_scale": [Interval(Real, 0, None, closed="neither")],
+        "ldam_max_margin": [Interval(Real, 0, F32_MAX, closed="left")],
+        "angular_scale": [Interval(Real, 0, F32_MAX, closed="neither")],
         "angular_margin": [StrOptions({"auto"}),
                            Interval(Real, 0, math.pi, closed="left")],
         "drw_epoch": [None, Interval(Integral, 0, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, F32_MAX, closed="neither")],
+        "weight_decay": [Interval(Real, 0, F32_MAX, closed="left")],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],

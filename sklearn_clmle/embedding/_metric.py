@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
-from ._base import TorchInputMixin, resolve_device
+from ._base import F32_MAX, TorchInputMixin, resolve_device
 from .nn.backbones import EmbeddingNet
 from .training.clmle_rounds import train
 from .training.engine import embed_checked
@@ -213,7 +213,7 @@ class MetricEmbedder(
         "hidden_units": [tuple],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"triplet", "lmle"})],
-        "triplet_margin": [Interval(Real, 0, None, closed="left")],
+        "triplet_margin": [Interval(Real, 0, F32_MAX, closed="left")],
         "lmle_margins": ["array-like"],
         "n_classes_per_batch": [Interval(Integral, 2, None, closed="left")],
         "n_samples_per_class": [Interval(Integral, 2, None, closed="left")],
@@ -226,8 +226,8 @@ class MetricEmbedder(
         "warmup_class_weight": [StrOptions({"balanced", "logit_adjusted"}), None],
         "warmup_batch_size": [None, Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, F32_MAX, closed="neither")],
+        "weight_decay": [Interval(Real, 0, F32_MAX, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
         "random_state": ["random_state"],
@@ -316,10 +316,12 @@ class MetricEmbedder(
             g = np.asarray(self.lmle_margins, dtype=np.float64)
         except (TypeError, ValueError):
             g = None
-        if g is None or g.shape != (3,) or not np.all(np.isfinite(g)) or np.any(g < 0):
+        # beyond float32's range a margin became inf in the loss (silently)
+        if (g is None or g.shape != (3,) or not np.all(np.isfinite(g))
+                or np.any(g < 0) or np.any(g >= F32_MAX)):
             raise ValueError(
                 f"lmle_margins={self.lmle_margins!r} should be three finite, "
-                "non-negative floats (g1, g2, g3)."
+                "non-negative floats (g1, g2, g3) below 3.4e38 (float32)."
             )
         return tuple(float(v) for v in g)
 
@@ -368,6 +370,14 @@ class MetricEmbedder(
         self._check_lmle_margins()
         X, y = self._validate_X(X, reset=True, y=y)
         y_enc = self._encode_targets(y)
+        if self.loss == "triplet" and self.n_samples_per_class > X.shape[0]:
+            # a P x K batch has K rows per class whatever the class sizes:
+            # K = 10**6 asked torch for terabytes of pairwise distances
+            raise ValueError(
+                f"n_samples_per_class={self.n_samples_per_class} should be <= "
+                f"n_samples={X.shape[0]}: every batch would repeat each sample "
+                "of a class many times."
+            )
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
 
