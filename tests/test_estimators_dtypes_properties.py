@@ -397,6 +397,9 @@ def test_optimiser_settings_beyond_float32_refused(param):
 
 
 def test_huge_triplet_batch_refused():
-    with pytest.raises(ValueError, match=r"n_samples_per_class=1000000 should be <= "
-                                         r"n_samples=6"):
+    with pytest.raises(ValueError, match=r"n_samples_per_class=1000000 gives batches "
+                                         r"of 2000000 rows, more than max\(n_samples, "
+                                         r"1024\) = 1024"):
         make("metric", n_samples_per_class=10**6).fit(np.eye(6) + 1, np.arange(6) % 2)
+    # a batch larger than a tiny training set is fine (with replacement)
+    make("metric", n_samples_per_class=5).fit(np.eye(6) + 1, np.arange(6) % 2)

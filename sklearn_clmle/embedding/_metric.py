@@ -18,6 +18,10 @@ from .training.clmle_rounds import train
 from .training.engine import embed_checked
 from .training.metric_rounds import metric_rounds
 
+# A triplet batch may exceed the training set (small classes are drawn with
+# replacement) up to this many rows.
+_MAX_SMALL_BATCH = 1024
+
 
 class MetricEmbedder(
     ClassNamePrefixFeaturesOutMixin,
@@ -370,14 +374,20 @@ class MetricEmbedder(
         self._check_lmle_margins()
         X, y = self._validate_X(X, reset=True, y=y)
         y_enc = self._encode_targets(y)
-        if self.loss == "triplet" and self.n_samples_per_class > X.shape[0]:
-            # a P x K batch has K rows per class whatever the class sizes:
-            # K = 10**6 asked torch for terabytes of pairwise distances
-            raise ValueError(
-                f"n_samples_per_class={self.n_samples_per_class} should be <= "
-                f"n_samples={X.shape[0]}: every batch would repeat each sample "
-                "of a class many times."
-            )
+        if self.loss == "triplet":
+            # a P x K batch has K rows per class whatever the class sizes
+            # (small classes drawn with replacement): K = 10**6 asked torch
+            # for terabytes of pairwise distances
+            rows = min(self.n_classes_per_batch, len(self.classes_))
+            rows *= self.n_samples_per_class
+            limit = max(X.shape[0], _MAX_SMALL_BATCH)
+            if rows > limit:
+                raise ValueError(
+                    f"n_samples_per_class={self.n_samples_per_class} gives "
+                    f"batches of {rows} rows, more than max(n_samples, "
+                    f"{_MAX_SMALL_BATCH}) = {limit}; lower n_samples_per_class "
+                    "or n_classes_per_batch."
+                )
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
 
