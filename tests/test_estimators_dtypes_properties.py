@@ -26,7 +26,7 @@ scales and loss weights above float32's range became ``inf`` silently;
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
@@ -403,3 +403,78 @@ def test_huge_triplet_batch_refused():
         make("metric", n_samples_per_class=10**6).fit(np.eye(6) + 1, np.arange(6) % 2)
     # a batch larger than a tiny training set is fine (with replacement)
     make("metric", n_samples_per_class=5).fit(np.eye(6) + 1, np.arange(6) % 2)
+
+
+# -- after fit: predict / transform on every kind of X ------------------------
+
+_FITTED = {}
+
+
+def fitted(name):
+    """One fitted estimator per name (fitted once: the examples only query)."""
+    if name not in _FITTED:
+        rng = np.random.default_rng(0)
+        y = np.arange(12) % 2
+        X = np.abs(rng.normal(size=(12, 3))) + 0.5 + y[:, None]
+        _FITTED[name] = fit(name, X, y)
+    return _FITTED[name]
+
+
+QUERIES = {  # kind -> words of the refusal (None: accepted)
+    "float16": None, "bool": None, "int8": None, "object": None, "Int64": None,
+    "Float64": None, "list": None,
+    "nan": r"NaN", "inf": r"infinity|inf", "too few features": r"features",
+    "too many features": r"features", "1d": r"Expected 2D array|dim",
+    "empty": r"0 sample", "strings": r"string|numeric|convert|float",
+    "complex": r"[Cc]omplex", "Float64-NA": r"NaN",
+}
+
+
+@settings(FEW, max_examples=60)
+@given(data=st.data(), name=st.sampled_from(ESTIMATORS),
+       kind=st.sampled_from(sorted(QUERIES)))
+def test_queries_of_every_kind_after_fit(data, name, kind):
+    est = fitted(name)
+    n = data.draw(st.integers(1, 8))
+    rng = np.random.default_rng(data.draw(st.integers(0, 99)))
+    X = np.abs(rng.normal(size=(n, 3))) + 0.5
+    if kind in ("nan", "inf"):
+        X[data.draw(st.integers(0, n - 1)), data.draw(st.integers(0, 2))] = (
+            np.nan if kind == "nan" else -np.inf)
+        Xq = X
+    elif kind == "too few features":
+        Xq = X[:, :2]
+    elif kind == "too many features":
+        Xq = np.c_[X, X]
+    elif kind == "1d":
+        Xq = X[0]
+    elif kind == "empty":
+        Xq = X[:0]
+    elif kind == "list":
+        Xq = X.tolist()
+    elif kind == "int8":
+        Xq = np.round(X * 3).astype(np.int8)
+    elif kind == "Float64-NA":
+        Xq = pd.DataFrame(X).astype("Float64")
+        Xq.iloc[0, 0] = pd.NA
+    else:
+        Xq = as_kind(X, kind)
+    if kind in ("Int64", "Float64", "Float64-NA"):
+        Xq.columns = [str(c) for c in Xq.columns]
+    before = snapshot(Xq)
+    method = est.transform if name in ("clmle", "metric") else est.predict
+    msg = QUERIES[kind]
+    if kind == "strings" and name in ("skm", "knc"):
+        msg = None  # numeric strings are converted (check_array(dtype=float))
+    if msg is None:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # feature names
+            out = method(Xq)
+        assert len(out) == n
+        if name in ("clmle", "metric"):
+            assert np.all(np.isfinite(out))
+    else:
+        with pytest.raises((ValueError, TypeError), match=msg):
+            method(Xq)
+    assert_unchanged(before, Xq)

@@ -466,3 +466,10 @@ def test_make_long_tailed_categorical_series_keeps_its_categories():
                                   random_state=0)
     assert list(y_lt.cat.categories) == list("abcd")
     assert sorted(np.unique(np.asarray(y_lt))) == ["a", "b", "c"]
+
+
+def test_every_public_function_is_fuzzed():
+    # a function added to the package's __all__ needs its properties here
+    import sklearn_clmle.datasets
+
+    assert set(sklearn_clmle.datasets.__all__) <= set(globals())

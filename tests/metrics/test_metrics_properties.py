@@ -464,3 +464,10 @@ def test_fars_scalar_and_bool():
 def test_rank_k_accuracy_huge_k():
     E = np.eye(3)
     assert rank_k_accuracy(E, [0, 1, 2], E, [0, 1, 2], k=10**12) == 1.0
+
+
+def test_every_public_function_is_fuzzed():
+    # a function added to the package's __all__ needs its properties here
+    import sklearn_clmle.metrics
+
+    assert set(sklearn_clmle.metrics.__all__) <= set(globals())
