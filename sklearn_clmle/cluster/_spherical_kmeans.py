@@ -139,9 +139,9 @@ class SphericalKMeans(
     candidate rows dense 32 MiB at a time.
 
     A ``fit`` that raises or is interrupted (``KeyboardInterrupt``) re-raises
-    the exception and leaves the estimator unfitted, as a new one.  A pickled estimator warns
-    (``sklearn_clmle.exceptions.InconsistentVersionWarning``) when loaded by
-    another version of sklearn-clmle.
+    the exception and leaves the estimator unfitted, as a new one.  A pickled
+    estimator warns (``sklearn_clmle.exceptions.InconsistentVersionWarning``)
+    when loaded by another version of sklearn-clmle.
 
     Memory: similarities are computed in blocks of rows, so besides the
     (possibly normalised) copy of ``X`` (of its stored values, for sparse
