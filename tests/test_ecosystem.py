@@ -113,6 +113,28 @@ def test_interrupted_refit_of_spherical_kmeans_is_unfitted(monkeypatch):
         km.predict(X)
 
 
+@pytest.mark.parametrize("exc", [RuntimeError("lloyd failed"), MemoryError()])
+def test_failed_refit_of_the_numpy_estimators_is_unfitted(monkeypatch, exc):
+    # any exception, not only KeyboardInterrupt (issue 16): no fitted
+    # attribute of the previous fit is left next to a missing new one
+    X, y = blobs()
+    km = SphericalKMeans(3, random_state=0).fit(X)
+    knc = KNearestClusterClassifier(cluster_size=5, random_state=0).fit(X, y)
+
+    def failing(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(_spherical_kmeans_core, "lloyd", failing)
+    for est, args in ((km, (X,)), (knc, (X, y))):
+        with pytest.raises(type(exc)):
+            est.fit(*args)
+        with pytest.raises(NotFittedError):
+            check_is_fitted(est)
+        assert not [k for k in vars(est) if k.endswith("_") and not k.startswith("__")]
+    monkeypatch.undo()
+    assert km.fit(X).predict(X).shape == (len(X),)
+
+
 def test_pandas_output_and_feature_names_through_a_pipeline():
     pd = pytest.importorskip("pandas")
     X, y = blobs()

@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
 )
 
 from ..utils._parallel import effective_n_threads
-from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
+from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
 from . import _spherical_kmeans_core as core
 
@@ -138,10 +138,10 @@ class SphericalKMeans(
     data, up to floating-point rounding.  Seeding with k-means|| makes its
     candidate rows dense 32 MiB at a time.
 
-    Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
-    leaves the estimator unfitted, as a new one.  A pickled estimator warns
-    (``sklearn_clmle.exceptions.InconsistentVersionWarning``) when loaded by
-    another version of sklearn-clmle.
+    A ``fit`` that raises or is interrupted (``KeyboardInterrupt``) re-raises
+    the exception and leaves the estimator unfitted, as a new one.  A pickled
+    estimator warns (``sklearn_clmle.exceptions.InconsistentVersionWarning``)
+    when loaded by another version of sklearn-clmle.
 
     Memory: similarities are computed in blocks of rows, so besides the
     (possibly normalised) copy of ``X`` (of its stored values, for sparse
@@ -265,7 +265,7 @@ class SphericalKMeans(
 
     # -- public API ----------------------------------------------------------
 
-    @unfit_on_interrupt
+    @unfit_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Compute the spherical k-means clustering.

@@ -7,8 +7,12 @@ from scipy import sparse
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 
+from ..utils._validation import encode_labels
+
 # Quotas are rounded down; this guards against 499.9999999 for 500.
 _FLOOR_TOL = 1e-9
+# Largest quota computed exactly (float64 integers).
+_MAX_QUOTA = 2**53
 
 
 def long_tailed_sizes(
@@ -53,6 +57,10 @@ def long_tailed_sizes(
     """
     n_classes = _check_int(n_classes, "n_classes", 1)
     n_max = _check_int(n_max, "n_max", 1)
+    if n_max > _MAX_QUOTA:
+        # quotas are computed in float64: beyond 2**53 they are not exact,
+        # beyond 2**63 they overflowed int64 (silently floored to 1)
+        raise ValueError(f"n_max={n_max} should be at most 2**53 = {_MAX_QUOTA}.")
     rho = _check_real(imbalance_ratio, "imbalance_ratio", 1.0, ">= 1")
     if profile not in ("exponential", "power_law"):
         raise ValueError(
@@ -67,12 +75,15 @@ def long_tailed_sizes(
         sizes = n_max * rho ** (-c / (n_classes - 1))
     else:
         # f(c) = a / (c**gamma + b), c = 1..C, with a and b solved so that
-        # f(1) = L_max and f(C) = L_min (see make_long_tailed, Notes).
-        l_max, l_min = float(n_max), n_max / rho
-        c_pow = np.arange(1, n_classes + 1, dtype=float) ** gamma
-        b = (l_min * c_pow[-1] - l_max) / (l_max - l_min)
-        a = l_max * (1.0 + b)
-        sizes = a / (c_pow + b)
+        # f(1) = L_max and f(C) = L_min (see make_long_tailed, Notes).  As
+        # 1 / f is affine in c**gamma, f(c) = L_max / (1 + (rho - 1) w(c))
+        # with w(c) = (c**g - 1) / (C**g - 1) in [0, 1], computed without
+        # overflow (c**g is inf for a large gamma: a, b and the sizes were
+        # NaN, silently floored to 1) or cancellation (a gamma near 0).
+        log_c = np.log(np.arange(1, n_classes + 1, dtype=float))
+        w = (np.exp(gamma * (log_c - log_c[-1])) * np.expm1(-gamma * log_c)
+             / np.expm1(-gamma * log_c[-1]))
+        sizes = n_max / (1.0 + (rho - 1.0) * w)
     sizes = np.floor(sizes + _FLOOR_TOL).astype(np.int64)
     return np.maximum(sizes, 1)
 
@@ -217,11 +228,13 @@ def make_long_tailed(
             f"X and y should have the same number of samples; got "
             f"{n_samples} and {y_arr.shape[0]}."
         )
+    # missing labels (NaN, None, pd.NA) and unsortable mixtures of types,
+    # before type_of_target's "Input contains NaN" / numpy's TypeError
+    classes, y_idx, counts = encode_labels(y_arr, "y")
     if type_of_target(y_arr) not in ("binary", "multiclass"):
         raise ValueError(
             f"y should hold class labels; got target type {type_of_target(y_arr)!r}."
         )
-    classes, y_idx, counts = np.unique(y_arr, return_inverse=True, return_counts=True)
     if classes.size < 2:
         raise ValueError(
             f"y should have at least two classes to be made long-tailed; got "
@@ -268,7 +281,10 @@ def make_long_tailed(
 def _n_samples(X):
     if hasattr(X, "iloc") or sparse.issparse(X):
         return X.shape[0]
-    X = np.asarray(X)
+    try:
+        X = np.asarray(X)
+    except ValueError as exc:  # ragged nested sequences
+        raise ValueError(f"X should be an array of samples of one shape ({exc}).") from exc
     if X.ndim < 1:
         raise ValueError("X should have at least one dimension (the samples).")
     return X.shape[0]

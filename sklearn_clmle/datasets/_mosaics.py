@@ -6,6 +6,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ..utils._validation import encode_labels
+
 # Rates of the default attributes, spaced geometrically (CelebA's attributes
 # have positive rates from about 2 % to about 50 %).
 _DEFAULT_RATE_RANGE = (0.5, 0.02)
@@ -165,6 +167,11 @@ def make_mosaics(
             f"images and labels should have the same number of samples; got "
             f"{images_arr.shape[0]} and {labels_arr.shape[0]}."
         )
+    if images_arr.dtype.kind not in "biuf":
+        raise ValueError(
+            f"images should hold numbers (pixel values); got dtype "
+            f"{images_arr.dtype}."
+        )
     if images_arr.shape[0] == 0:
         raise ValueError("images should hold at least one image; got 0.")
     if images_arr.ndim == 2:
@@ -186,8 +193,7 @@ def make_mosaics(
     grid = _check_grid(grid)
     n_tiles = grid[0] * grid[1]
 
-    classes, y_idx = np.unique(labels_arr, return_inverse=True)
-    y_idx = y_idx.reshape(-1)
+    classes, y_idx, _ = encode_labels(labels_arr, "labels")
     n_classes = classes.size
     if positive_rates is not None:
         rates = _check_rates(positive_rates)
@@ -268,6 +274,11 @@ def _default_rates(n_attributes):
 
 
 def _check_rates(positive_rates):
+    if np.asarray(positive_rates).dtype.kind not in "biuf":
+        raise ValueError(
+            f"positive_rates={positive_rates!r} should be a 1d array of "
+            "numbers in (0, 1)."
+        )
     try:
         rates = np.asarray(positive_rates, dtype=float)
     except (TypeError, ValueError):

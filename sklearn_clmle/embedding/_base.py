@@ -9,6 +9,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from .nn.backbones import default_backbone, output_width
+from .training.engine import at_step
+
+
+# Largest float32: torch's optimisers refuse larger learning rates and weight
+# decays from inside a step ("value cannot be converted to type float without
+# overflow"); the parameter constraints refuse them before training.
+F32_MAX = float(np.finfo(np.float32).max)
 
 
 def resolve_device(device):
@@ -60,7 +67,9 @@ class TorchInputMixin:
         devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            net = build().to(device)
+            with at_step("building the network (a forward pass of the "
+                         "backbone on a dummy batch)"):
+                net = build().to(device)
             history = train_fn(net, X_t, device, rng)
         return net.to("cpu").eval(), history
 
@@ -74,6 +83,16 @@ class TorchInputMixin:
         else:
             X, y = validate_data(
                 self, X, y, multi_output=self._multi_output_y, **kwargs
+            )
+        if X.dtype.kind not in "biuf":
+            # e.g. a DataFrame of string categories: validate_data(dtype=
+            # "numeric") keeps its object array, which failed later in
+            # np.abs with "bad operand type for abs(): 'str'"
+            example = X.ravel()[0] if X.size else None
+            raise ValueError(
+                f"X should hold numbers; got an array of dtype {X.dtype} with "
+                f"values such as {example!r}. Encode categorical columns "
+                "numerically (e.g. with sklearn.preprocessing.OneHotEncoder)."
             )
         if X.ndim > 4:
             raise ValueError(

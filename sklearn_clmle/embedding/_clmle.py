@@ -10,10 +10,10 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
+from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._auto import resolve
-from ._base import TorchInputMixin, resolve_device
+from ._base import F32_MAX, TorchInputMixin, resolve_device
 from .nn.backbones import EmbeddingNet
 from .training.clmle_rounds import train
 from .training.engine import embed_checked
@@ -201,9 +201,12 @@ class CLMLEEmbedder(
     unit-norm embeddings side by side: columns ``j * d .. (j + 1) * d - 1``
     belong to label ``j``.
 
-    Interrupting ``fit`` (``KeyboardInterrupt``, e.g. Ctrl-C) re-raises the
-    interrupt and leaves the estimator unfitted, as a new one (no half-trained
-    module is kept); the global torch random state is restored.  Pickles hold
+    A ``fit`` that fails (an exception from a user ``module``, a non-finite
+    loss) or is interrupted (``KeyboardInterrupt``, e.g. Ctrl-C) re-raises
+    the exception, with a note naming the training step (warm-up epoch and
+    batch, or round and step), and leaves the estimator unfitted, as a new
+    one (no half-trained module is kept); the global torch random state is
+    restored.  Pickles hold
     the module on the CPU, so a model trained on a GPU loads and transforms on
     a machine without one (with ``device="auto"`` or ``"cpu"``); loading by
     another version of sklearn-clmle warns with
@@ -267,9 +270,11 @@ class CLMLEEmbedder(
         "n_clusters_per_batch": [Interval(Integral, 2, None, closed="left")],
         "n_samples_per_cluster": [StrOptions({"auto"}),
                                   Interval(Integral, 1, None, closed="left")],
-        "margin_between": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
-        "margin_within": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
-        "scale": [Interval(Real, 0, None, closed="neither")],
+        "margin_between": [StrOptions({"auto"}),
+                          Interval(Real, 0, F32_MAX, closed="left")],
+        "margin_within": [StrOptions({"auto"}),
+                         Interval(Real, 0, F32_MAX, closed="left")],
+        "scale": [Interval(Real, 0, F32_MAX, closed="neither")],
         "query": [StrOptions({"hardest", "uniform"})],
         "cost_sensitive": ["boolean"],
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
@@ -278,10 +283,11 @@ class CLMLEEmbedder(
         "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
         "warmup_class_weight": [StrOptions({"balanced", "logit_adjusted"}), None],
         "warmup_batch_size": [None, Interval(Integral, 1, None, closed="left")],
-        "softmax_weight": [Interval(Real, 0, None, closed="left")],
+        "softmax_weight": [Interval(Real, 0, F32_MAX, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, F32_MAX, closed="neither")],
+        "weight_decay": [StrOptions({"auto"}),
+                         Interval(Real, 0, F32_MAX, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
         "random_state": ["random_state"],
@@ -415,7 +421,7 @@ class CLMLEEmbedder(
 
     # -- public API ----------------------------------------------------------
 
-    @unfit_on_interrupt
+    @unfit_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the backbone and heads with the CLMLE loss.

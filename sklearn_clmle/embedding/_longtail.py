@@ -14,9 +14,9 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
+from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
-from ._base import TorchInputMixin, resolve_device
+from ._base import F32_MAX, TorchInputMixin, resolve_device
 from ._targets import encode_targets
 from .nn.heads import HeadNet, head_outputs
 from .training.supervised import epoch_loss, train_head_net
@@ -218,8 +218,10 @@ class LongTailNetClassifier(
     an open-set evaluation like :class:`CLMLEEmbedder` (the features are not
     normalised; normalise them for cosine similarities).
 
-    Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
-    leaves the estimator unfitted; the global torch random state is restored.
+    A ``fit`` that fails (an exception from a user ``module``, a non-finite
+    loss) or is interrupted (``KeyboardInterrupt``) re-raises the exception,
+    with a note naming the epoch and batch, and leaves the estimator
+    unfitted; the global torch random state is restored.
     Pickles hold the module on the CPU.  Inputs are used as they are (scale
     pixels to ``[0, 1]`` yourself).
 
@@ -269,19 +271,19 @@ class LongTailNetClassifier(
         "input_shape": [None, tuple],
         "hidden_units": [tuple],
         "loss": [StrOptions(set(_LOSSES))],
-        "tau": [Interval(Real, None, None, closed="neither")],
-        "gamma": [Interval(Real, 0, None, closed="left")],
+        "tau": [Interval(Real, -F32_MAX, F32_MAX, closed="neither")],
+        "gamma": [Interval(Real, 0, F32_MAX, closed="left")],
         "beta": [Interval(Real, 0, 1, closed="left")],
-        "ldam_max_margin": [Interval(Real, 0, None, closed="left")],
-        "angular_scale": [Interval(Real, 0, None, closed="neither")],
+        "ldam_max_margin": [Interval(Real, 0, F32_MAX, closed="left")],
+        "angular_scale": [Interval(Real, 0, F32_MAX, closed="neither")],
         "angular_margin": [StrOptions({"auto"}),
                            Interval(Real, 0, math.pi, closed="left")],
         "drw_epoch": [None, Interval(Integral, 0, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, F32_MAX, closed="neither")],
+        "weight_decay": [Interval(Real, 0, F32_MAX, closed="left")],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -384,7 +386,7 @@ class LongTailNetClassifier(
 
     # -- public API ----------------------------------------------------------
 
-    @unfit_on_interrupt
+    @unfit_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the backbone and the head with the chosen loss.

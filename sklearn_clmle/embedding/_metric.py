@@ -10,13 +10,17 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
+from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
-from ._base import TorchInputMixin, resolve_device
+from ._base import F32_MAX, TorchInputMixin, resolve_device
 from .nn.backbones import EmbeddingNet
 from .training.clmle_rounds import train
 from .training.engine import embed_checked
 from .training.metric_rounds import metric_rounds
+
+# A triplet batch may exceed the training set (small classes are drawn with
+# replacement) up to this many rows.
+_MAX_SMALL_BATCH = 1024
 
 
 class MetricEmbedder(
@@ -171,8 +175,10 @@ class MetricEmbedder(
     (seeds differ by 10 points), so the middle value was kept.  Search them
     with ``GridSearchCV`` on real data.
 
-    Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
-    leaves the estimator unfitted; the global torch random state is restored.
+    A ``fit`` that fails (an exception from a user ``module``, a non-finite
+    loss) or is interrupted (``KeyboardInterrupt``) re-raises the exception,
+    with a note naming the training step, and leaves the estimator unfitted;
+    the global torch random state is restored.
     Pickles hold the module on the CPU.  Inputs are used as they are.
 
     References
@@ -211,7 +217,7 @@ class MetricEmbedder(
         "hidden_units": [tuple],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"triplet", "lmle"})],
-        "triplet_margin": [Interval(Real, 0, None, closed="left")],
+        "triplet_margin": [Interval(Real, 0, F32_MAX, closed="left")],
         "lmle_margins": ["array-like"],
         "n_classes_per_batch": [Interval(Integral, 2, None, closed="left")],
         "n_samples_per_class": [Interval(Integral, 2, None, closed="left")],
@@ -224,8 +230,8 @@ class MetricEmbedder(
         "warmup_class_weight": [StrOptions({"balanced", "logit_adjusted"}), None],
         "warmup_batch_size": [None, Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, F32_MAX, closed="neither")],
+        "weight_decay": [Interval(Real, 0, F32_MAX, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
         "random_state": ["random_state"],
@@ -314,10 +320,12 @@ class MetricEmbedder(
             g = np.asarray(self.lmle_margins, dtype=np.float64)
         except (TypeError, ValueError):
             g = None
-        if g is None or g.shape != (3,) or not np.all(np.isfinite(g)) or np.any(g < 0):
+        # beyond float32's range a margin became inf in the loss (silently)
+        if (g is None or g.shape != (3,) or not np.all(np.isfinite(g))
+                or np.any(g < 0) or np.any(g >= F32_MAX)):
             raise ValueError(
                 f"lmle_margins={self.lmle_margins!r} should be three finite, "
-                "non-negative floats (g1, g2, g3)."
+                "non-negative floats (g1, g2, g3) below 3.4e38 (float32)."
             )
         return tuple(float(v) for v in g)
 
@@ -345,7 +353,7 @@ class MetricEmbedder(
 
     # -- public API ----------------------------------------------------------
 
-    @unfit_on_interrupt
+    @unfit_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the backbone and head with the warm-up and the metric loss.
@@ -366,6 +374,20 @@ class MetricEmbedder(
         self._check_lmle_margins()
         X, y = self._validate_X(X, reset=True, y=y)
         y_enc = self._encode_targets(y)
+        if self.loss == "triplet":
+            # a P x K batch has K rows per class whatever the class sizes
+            # (small classes drawn with replacement): K = 10**6 asked torch
+            # for terabytes of pairwise distances
+            rows = min(self.n_classes_per_batch, len(self.classes_))
+            rows *= self.n_samples_per_class
+            limit = max(X.shape[0], _MAX_SMALL_BATCH)
+            if rows > limit:
+                raise ValueError(
+                    f"n_samples_per_class={self.n_samples_per_class} gives "
+                    f"batches of {rows} rows, more than max(n_samples, "
+                    f"{_MAX_SMALL_BATCH}) = {limit}; lower n_samples_per_class "
+                    "or n_classes_per_batch."
+                )
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
 

@@ -22,6 +22,47 @@ def _first_match_ranks(probe, probe_codes, gallery, gallery_codes):
     return ranks
 
 
+def _ranks(probe_emb, probe_labels, gallery_emb, gallery_labels):
+    """Validated inputs -> rank of each probe's first correct match, n_gallery."""
+    probe = check_embeddings(probe_emb, "probe_emb")
+    gallery = check_embeddings(gallery_emb, "gallery_emb")
+    if probe.shape[1] != gallery.shape[1]:
+        raise ValueError(
+            f"probe_emb and gallery_emb should have the same number of "
+            f"features; got {probe.shape[1]} and {gallery.shape[1]}."
+        )
+    probe_labels = check_labels(probe_labels, probe.shape[0], "probe_labels")
+    gallery_labels = check_labels(gallery_labels, gallery.shape[0], "gallery_labels")
+    kinds = {probe_labels.dtype.kind in "US", gallery_labels.dtype.kind in "US"}
+    if len(kinds) == 2 and "O" not in (probe_labels.dtype.kind,
+                                       gallery_labels.dtype.kind):
+        # numpy would turn the numbers into strings: 1 would match "1"
+        raise TypeError(
+            f"probe_labels ({probe_labels.dtype}) and gallery_labels "
+            f"({gallery_labels.dtype}) should hold labels of one kind: both "
+            "strings or both numbers."
+        )
+    labels, codes = np.unique(
+        np.concatenate([probe_labels, gallery_labels]), return_inverse=True
+    )
+    codes = codes.ravel()
+    probe_codes, gallery_codes = codes[: probe.shape[0]], codes[probe.shape[0] :]
+    orphans = np.setdiff1d(probe_codes, gallery_codes)
+    if orphans.size:
+        shown = labels[orphans[:5]].tolist()
+        raise ValueError(
+            f"{orphans.size} probe label(s) have no item in the gallery, e.g. "
+            f"{shown}; every probe identity needs at least one gallery item."
+        )
+    dtype = np.result_type(probe.dtype, gallery.dtype)
+    return _first_match_ranks(
+        probe.astype(dtype, copy=False),
+        probe_codes,
+        gallery.astype(dtype, copy=False),
+        gallery_codes,
+    ), gallery.shape[0]
+
+
 def cmc_curve(probe_emb, probe_labels, gallery_emb, gallery_labels, *, max_rank=None):
     """Cumulative match characteristic of probes searched in a gallery.
 
@@ -82,39 +123,18 @@ def cmc_curve(probe_emb, probe_labels, gallery_emb, gallery_labels, *, max_rank=
     >>> cmc_curve(probes, [0, 1, 0], gallery, [0, 1, 2]).tolist()
     [0.666..., 0.666..., 1.0]
     """
-    probe = check_embeddings(probe_emb, "probe_emb")
-    gallery = check_embeddings(gallery_emb, "gallery_emb")
-    if probe.shape[1] != gallery.shape[1]:
-        raise ValueError(
-            f"probe_emb and gallery_emb should have the same number of "
-            f"features; got {probe.shape[1]} and {gallery.shape[1]}."
-        )
-    probe_labels = check_labels(probe_labels, probe.shape[0], "probe_labels")
-    gallery_labels = check_labels(gallery_labels, gallery.shape[0], "gallery_labels")
-    n_gallery = gallery.shape[0]
+    if max_rank is not None:
+        max_rank = check_int(max_rank, "max_rank", 1)
+    ranks, n_gallery = _ranks(probe_emb, probe_labels, gallery_emb, gallery_labels)
     max_rank = n_gallery if max_rank is None else max_rank
-    max_rank = check_int(max_rank, "max_rank", 1)
-    labels, codes = np.unique(
-        np.concatenate([probe_labels, gallery_labels]), return_inverse=True
-    )
-    codes = codes.ravel()
-    probe_codes, gallery_codes = codes[: probe.shape[0]], codes[probe.shape[0] :]
-    orphans = np.setdiff1d(probe_codes, gallery_codes)
-    if orphans.size:
-        shown = labels[orphans[:5]].tolist()
-        raise ValueError(
-            f"{orphans.size} probe label(s) have no item in the gallery, e.g. "
-            f"{shown}; every probe identity needs at least one gallery item."
-        )
-    dtype = np.result_type(probe.dtype, gallery.dtype)
-    ranks = _first_match_ranks(
-        probe.astype(dtype, copy=False),
-        probe_codes,
-        gallery.astype(dtype, copy=False),
-        gallery_codes,
-    )
-    hist = np.bincount(np.minimum(ranks, max_rank + 1), minlength=max_rank + 2)
-    return np.cumsum(hist[1 : max_rank + 1]) / probe.shape[0]
+    # ranks are at most n_gallery: the curve is 1 beyond it (only the part up
+    # to n_gallery is counted, so a huge max_rank costs no histogram)
+    top = min(max_rank, n_gallery)
+    hist = np.bincount(np.minimum(ranks, top + 1), minlength=top + 2)
+    cmc = np.cumsum(hist[1 : top + 1]) / ranks.size
+    if max_rank > top:
+        cmc = np.concatenate([cmc, np.ones(max_rank - top)])
+    return cmc
 
 
 def rank_k_accuracy(probe_emb, probe_labels, gallery_emb, gallery_labels, *, k=1):
@@ -154,5 +174,5 @@ def rank_k_accuracy(probe_emb, probe_labels, gallery_emb, gallery_labels, *, k=1
     1.0
     """
     k = check_int(k, "k", 1)
-    cmc = cmc_curve(probe_emb, probe_labels, gallery_emb, gallery_labels, max_rank=k)
-    return float(cmc[k - 1])
+    ranks, _ = _ranks(probe_emb, probe_labels, gallery_emb, gallery_labels)
+    return float(np.mean(ranks <= k))

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ..utils._validation import encode_labels
 from ._validation import check_int
 
 # make_pairs draws in rounds and drops repeated pairs; it gives up after this
@@ -54,7 +55,7 @@ def split_seen_unseen(y, *, n_unseen=0.25, random_state=None):
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y should be a 1d array of labels; got shape {y.shape}.")
-    classes, y_idx = np.unique(y, return_inverse=True)
+    classes, y_idx, _ = encode_labels(y, "y")
     n_classes = classes.size
     if n_classes < 2:
         raise ValueError(
@@ -76,7 +77,7 @@ def split_seen_unseen(y, *, n_unseen=0.25, random_state=None):
         )
     rng = check_random_state(random_state)
     unseen_classes = rng.choice(n_classes, size=count, replace=False)
-    unseen_mask = np.isin(y_idx.ravel(), unseen_classes)
+    unseen_mask = np.isin(y_idx, unseen_classes)
     return ~unseen_mask, unseen_mask
 
 
@@ -150,8 +151,7 @@ def make_pairs(y, *, n_pairs, random_state=None):
     if y.ndim != 1:
         raise ValueError(f"y should be a 1d array of labels; got shape {y.shape}.")
     n_pairs = check_int(n_pairs, "n_pairs", 2)
-    _, y_idx, counts = np.unique(y, return_inverse=True, return_counts=True)
-    y_idx = y_idx.ravel()
+    _, y_idx, counts = encode_labels(y, "y")
     n_samples, n_classes = y.shape[0], counts.size
     n_pos, n_neg = n_pairs // 2, n_pairs - n_pairs // 2
     possible_pos = int(np.sum(counts * (counts - 1) // 2))

@@ -5,7 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_array
 
-from ..utils._validation import normalize_rows
+from ..utils._validation import encode_labels, normalize_rows
 
 
 def check_scores_and_labels(scores, is_same):
@@ -22,14 +22,32 @@ def check_scores_and_labels(scores, is_same):
             f"({scores.shape[0]}); got shape {is_same.shape}."
         )
     if is_same.dtype != bool:
-        values = np.unique(is_same)
-        if not np.all(np.isin(values, [0, 1])):
+        try:
+            values = np.unique(is_same)
+            ok = values.dtype.kind in "biuf" or values.dtype.kind == "O"
+            ok = ok and bool(np.all(np.isin(values, [0, 1])))
+        except TypeError:  # None or pd.NA among booleans
+            values, ok = np.array(sorted(set(map(repr, is_same)))), False
+        if not ok:
             raise ValueError(
                 "is_same should be boolean (or 0/1): True for a pair of the "
                 f"same class; got values {values[:5].tolist()}."
             )
         is_same = is_same.astype(bool)
     return scores, is_same
+
+
+def check_fars(far, name="far"):
+    """False-accept rate(s) as a float array, each in ``(0, 1]``."""
+    arr = np.asarray(far)
+    if arr.dtype.kind not in "iuf" or arr.size == 0:
+        raise ValueError(
+            f"{name}={far!r} should hold false-accept rates (numbers) in (0, 1]."
+        )
+    arr = arr.astype(np.float64)
+    if not np.all((arr > 0) & (arr <= 1)):
+        raise ValueError(f"{name}={far!r} should hold false-accept rates in (0, 1].")
+    return arr
 
 
 def check_int(value, name, low, high=None):
@@ -54,4 +72,5 @@ def check_labels(labels, n, name):
             f"{name} should be a 1d array with one label per row ({n}); got "
             f"shape {labels.shape}."
         )
+    encode_labels(labels, name)  # refuses missing and unsortable labels
     return labels

@@ -8,7 +8,12 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import KFold
 from sklearn.utils import check_random_state
 
-from ._validation import check_embeddings, check_int, check_scores_and_labels
+from ._validation import (
+    check_embeddings,
+    check_fars,
+    check_int,
+    check_scores_and_labels,
+)
 
 # Guards floor(far * n_negatives) against 28.999999999999996 for 29.
 _FLOOR_TOL = 1e-9
@@ -210,9 +215,7 @@ def tar_at_far(scores, is_same, far, *, return_thresholds=False):
     [0.5, 0.75]
     """
     scores, is_same = check_scores_and_labels(scores, is_same)
-    far_arr = np.asarray(far, dtype=np.float64)
-    if far_arr.size == 0 or not np.all((far_arr > 0) & (far_arr <= 1)):
-        raise ValueError(f"far={far!r} should hold false-accept rates in (0, 1].")
+    far_arr = check_fars(far)
     pos, neg = scores[is_same], scores[~is_same]
     if pos.size == 0 or neg.size == 0:
         raise ValueError(
@@ -274,9 +277,20 @@ def verification_report(
     0.875
     """
     scores, is_same = check_scores_and_labels(scores, is_same)
+    if isinstance(fars, (str, bytes)) or not np.iterable(fars):
+        raise ValueError(f"fars should be a sequence of floats; got {fars!r}.")
     for far in fars:
-        if not isinstance(far, Real):
+        if not isinstance(far, Real) or isinstance(far, (bool, np.bool_)):
             raise ValueError(f"fars should be a sequence of floats; got {fars!r}.")
+    if len(fars):
+        check_fars(list(fars), "fars")
+    n_pos = int(is_same.sum())
+    if n_pos in (0, is_same.size):
+        raise ValueError(
+            f"verification_report needs positive and negative pairs (for the "
+            f"AUC and TAR at FAR); got {n_pos} positive and "
+            f"{is_same.size - n_pos} negative."
+        )
     acc = verification_accuracy(
         scores, is_same, n_folds=n_folds, random_state=random_state
     )

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ..cluster import SphericalKMeans
 from ..utils._parallel import effective_n_threads, for_blocks
-from ..utils._persistence import VersionedPickleMixin, unfit_on_interrupt
+from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
 from . import _auto, _head, _scoring
 
@@ -210,8 +210,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     (short documents sharing no word with several centroids: cosine 0), the
     tree and faiss searches may keep a different one of them.
 
-    Interrupting ``fit`` (``KeyboardInterrupt``) re-raises the interrupt and
-    leaves the estimator unfitted.  A pickled estimator warns
+    A ``fit`` that raises or is interrupted (``KeyboardInterrupt``) re-raises
+    the exception and leaves the estimator unfitted.  A pickled estimator warns
     (``sklearn_clmle.exceptions.InconsistentVersionWarning``) when loaded by
     another version of sklearn-clmle.
 
@@ -284,7 +284,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         self.multilabel_features = multilabel_features
         self.random_state = random_state
 
-    @unfit_on_interrupt
+    @unfit_on_failure
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Cluster every class into equal-size spherical clusters.

@@ -34,12 +34,24 @@ class VersionedPickleMixin:
         super().__setstate__(state)
 
 
-def unfit_on_interrupt(fit):
-    """Decorate ``fit``: a ``KeyboardInterrupt`` leaves the estimator unfitted.
+# instance attributes set by scikit-learn's configuration methods
+# (set_output, set_fit_request), not by fit: kept when a fit fails
+_CONFIG = ("_sklearn_output_config", "_metadata_request")
 
-    Every fitted attribute (public ``name_`` and the private state set by fit)
-    is removed before the interrupt is re-raised, so the estimator is exactly
-    as unfitted as a new one (``check_is_fitted`` raises ``NotFittedError``).
+
+def unfit_on_failure(fit):
+    """Decorate ``fit``: a fit that does not finish leaves the estimator unfitted.
+
+    Whatever stops it -- invalid input, a user ``module`` whose forward
+    raises, a loss that becomes NaN, a ``KeyboardInterrupt`` -- every fitted
+    attribute (public ``name_`` and the private state set by this fit) is
+    removed before the exception is re-raised, unchanged, so the estimator is
+    as unfitted as a new one (``check_is_fitted`` raises ``NotFittedError``)
+    rather than half fitted (``n_features_in_`` or ``input_shape_`` set, no
+    ``module_``).  A failed re-fit also drops the previous fit (its public
+    and private fitted attributes): they would not match the data just
+    passed.  Parameters and ``set_output`` / metadata-routing configuration
+    are kept.
     """
 
     @functools.wraps(fit)
@@ -47,10 +59,14 @@ def unfit_on_interrupt(fit):
         before = set(vars(self))
         try:
             return fit(self, *args, **kwargs)
-        except KeyboardInterrupt:
+        except BaseException:
+            params = set(self.get_params(deep=False))
             for name in list(vars(self)):
-                fitted = name.endswith("_") and not name.startswith("__")
-                if fitted or name not in before:
+                if name.startswith("__") or name in params or name in _CONFIG:
+                    continue
+                fitted = name.endswith("_")
+                private = name.startswith("_")  # e.g. _input_layout of a fit
+                if fitted or private or name not in before:
                     delattr(self, name)
             raise
 

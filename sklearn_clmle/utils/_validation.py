@@ -156,3 +156,47 @@ def _normalize_sparse_rows(X, *, name):
     return type(X)(
         (new, X.indices[:nnz].copy(), X.indptr.copy()), shape=X.shape
     )
+
+
+def _is_missing(value):
+    """None, NaN, ``pd.NA`` or ``pd.NaT`` (an element of an object array)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pd.NA: its truth value is ambiguous
+        return True
+
+
+def encode_labels(y, name="y"):
+    """``np.unique(y, return_inverse=True, return_counts=True)`` of a 1-d
+    label vector, refusing what ``np.unique`` mishandles: missing labels
+    (NaN, None, ``pd.NA``; NaNs would be merged into one class) and labels
+    of types that do not sort together (numpy's ``TypeError: '<' not
+    supported between instances of 'int' and 'str'``).
+
+    Returns ``(classes, y_idx, counts)`` with ``y_idx`` 1-d.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind == "f":
+        missing = np.flatnonzero(np.isnan(y))
+    elif y.dtype.kind == "O":
+        missing = np.flatnonzero([_is_missing(v) for v in y.ravel()])
+    else:
+        missing = np.empty(0, dtype=np.intp)
+    if missing.size:
+        raise ValueError(
+            f"{name} has {missing.size} missing label(s) (NaN, None or NA), "
+            f"e.g. at position {int(missing[0])}; every sample needs a label."
+        )
+    try:
+        classes, y_idx, counts = np.unique(
+            y, return_inverse=True, return_counts=True
+        )
+    except TypeError as exc:
+        types = sorted({type(v).__name__ for v in y.ravel()})
+        raise TypeError(
+            f"{name} mixes labels of types {types} that cannot be sorted "
+            "together; use labels of one type (e.g. all str or all int)."
+        ) from exc
+    return classes, y_idx.ravel(), counts

@@ -19,7 +19,14 @@ from ..losses.cluster import ClusterLoss
 from ..losses.longtail import SoftmaxTerm
 from ..samplers.cluster_batches import ClusterBatchSampler
 from ..samplers.clustering import cluster_per_class
-from .engine import _check_finite, extract, make_optimizer, run_epoch
+from .engine import (
+    _check_finite,
+    _check_finite_embeddings,
+    at_step,
+    extract,
+    make_optimizer,
+    run_epoch,
+)
 
 
 def warmup(est, net, softmax, X, Y, device, rng, history, bar):
@@ -71,19 +78,21 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar):
     for r in range(est.n_rounds):
         history.new_epoch()
         tic = time.perf_counter()
-        feats = extract(net, X, est.batch_size, device)
-        samplers = []
-        for j in range(n_heads):
-            cluster_of, classes, centroids = cluster_per_class(
-                feats[:, j * dim:(j + 1) * dim], Y[:, j], est.cluster_size, rng,
-                previous=previous[j],
-            )
-            previous[j] = cluster_of
-            samplers.append(ClusterBatchSampler(
-                cluster_of, classes, centroids, est.n_clusters_per_batch,
-                est.n_samples_per_cluster, est.query,
-            ))
-        del feats
+        with at_step(f"round {r + 1}, re-clustering"):
+            feats = extract(net, X, est.batch_size, device)
+            _check_finite_embeddings(feats, f"round {r + 1}, re-clustering")
+            samplers = []
+            for j in range(n_heads):
+                cluster_of, classes, centroids = cluster_per_class(
+                    feats[:, j * dim:(j + 1) * dim], Y[:, j], est.cluster_size, rng,
+                    previous=previous[j],
+                )
+                previous[j] = cluster_of
+                samplers.append(ClusterBatchSampler(
+                    cluster_of, classes, centroids, est.n_clusters_per_batch,
+                    est.n_samples_per_cluster, est.query,
+                ))
+            del feats
         history.record("phase", "cluster")
         history.record("round", r + 1)
         history.record("n_clusters", [len(s.sizes) for s in samplers])
@@ -92,35 +101,38 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar):
         net.train()
         step_losses = []
         for t in range(est.steps_per_round):
-            label = step % n_heads
-            indices, batch_clusters, clusters = samplers[label].sample(rng)
-            idx_t = torch.from_numpy(indices)
-            raw = net.raw_heads(X[idx_t].to(device))
-            embs = [nn.functional.normalize(h, dim=1) for h in raw]
-            total = 0.0
-            per_label = []
-            for j in range(n_heads):
-                if j == label:  # the sampler's own clustering: known
-                    uniq, inverse = clusters, batch_clusters
-                else:
-                    uniq, inverse = _sample_clusters(samplers[j], indices)
-                loss_j, per = losses[j](
-                    embs[j],
-                    torch.from_numpy(inverse).to(device),
-                    torch.from_numpy(samplers[j].cluster_classes[uniq]).to(device),
-                )
-                total = total + loss_j
-                per_label.append(per)
-            total = total / n_heads
-            if est.softmax_weight > 0:
-                total = total + est.softmax_weight * softmax(raw, Y_t[idx_t].to(device))
-            _check_finite(total, f"round {r + 1}, step {t + 1} (step {step + 1} "
-                                 "of the cluster phase)")
-            opt.zero_grad(set_to_none=True)
-            total.backward()
-            opt.step()
-            for j, per in enumerate(per_label):
-                samplers[j].update(indices, per.cpu().numpy())
+            with at_step(f"round {r + 1}, step {t + 1} (step {step + 1} of the "
+                         "cluster phase)"):
+                label = step % n_heads
+                indices, batch_clusters, clusters = samplers[label].sample(rng)
+                idx_t = torch.from_numpy(indices)
+                raw = net.raw_heads(X[idx_t].to(device))
+                embs = [nn.functional.normalize(h, dim=1) for h in raw]
+                total = 0.0
+                per_label = []
+                for j in range(n_heads):
+                    if j == label:  # the sampler's own clustering: known
+                        uniq, inverse = clusters, batch_clusters
+                    else:
+                        uniq, inverse = _sample_clusters(samplers[j], indices)
+                    loss_j, per = losses[j](
+                        embs[j],
+                        torch.from_numpy(inverse).to(device),
+                        torch.from_numpy(samplers[j].cluster_classes[uniq]).to(device),
+                    )
+                    total = total + loss_j
+                    per_label.append(per)
+                total = total / n_heads
+                if est.softmax_weight > 0:
+                    total = total + est.softmax_weight * softmax(
+                        raw, Y_t[idx_t].to(device))
+                _check_finite(total, f"round {r + 1}, step {t + 1} (step {step + 1} "
+                                     "of the cluster phase)")
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                opt.step()
+                for j, per in enumerate(per_label):
+                    samplers[j].update(indices, per.cpu().numpy())
             step_losses.append(total.item())
             step += 1
             bar.update(1)

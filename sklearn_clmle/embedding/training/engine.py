@@ -2,6 +2,7 @@
 optimiser, the finite-loss check, one mini-batch epoch, and batched
 extraction of unit-norm embeddings (for re-clustering and ``transform``)."""
 
+import contextlib
 import copy
 
 import numpy as np
@@ -25,6 +26,46 @@ def _check_finite(loss, where):
             "learning_rate, check that the inputs are scaled (e.g. pixels to "
             "[0, 1]), or check the module for operations that overflow."
         )
+
+
+def _check_finite_embeddings(feats, where):
+    """Refuse embeddings extracted for re-clustering that are not finite (the
+    network diverged): clustering them would fail inside ``SphericalKMeans``
+    with a message about *input* NaN that the user never passed."""
+    bad = ~np.isfinite(feats).all(axis=1)
+    if bad.any():
+        raise FloatingPointError(
+            f"The embeddings of {int(bad.sum())} of {len(feats)} training "
+            f"sample(s) became NaN or infinite at {where}: the network "
+            "diverged. Lower learning_rate, check that the inputs are scaled "
+            "(e.g. pixels to [0, 1]), or check the module for operations that "
+            "overflow."
+        )
+
+
+@contextlib.contextmanager
+def at_step(where):
+    """Name the training step ``where`` in any exception raised inside.
+
+    The exception itself is re-raised, its type and traceback unchanged
+    (``except`` clauses of the caller still match), with a note (PEP 678,
+    shown under the traceback and matched by ``pytest.raises(match=...)``)
+    such as ``"raised during training, at round 2, step 3"``.  The innermost
+    step wins; an exception whose message already names the step (the
+    finite-loss check) gets no note.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        notes = getattr(exc, "__notes__", ())
+        if where not in str(exc) and not any(
+            n.startswith(_NOTE) for n in notes
+        ):
+            exc.add_note(f"{_NOTE}{where}; the estimator was left unfitted.")
+        raise
+
+
+_NOTE = "raised during training, at "
 
 
 @torch.no_grad()
@@ -78,11 +119,12 @@ def run_epoch(loss_of, opt, perm, batch, where, bar, **postfix):
     ``where`` and the batch; returns the batch losses."""
     losses = []
     for b, start in enumerate(range(0, len(perm), batch)):
-        loss = loss_of(perm[start:start + batch])
-        _check_finite(loss, f"{where}, batch {b + 1}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        with at_step(f"{where}, batch {b + 1}"):
+            loss = loss_of(perm[start:start + batch])
+            _check_finite(loss, f"{where}, batch {b + 1}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(**postfix, loss=f"{losses[-1]:.4f}")

@@ -16,13 +16,20 @@ import torch
 from ..losses.metric import BatchHardTripletLoss, QuintupletLoss
 from ..samplers.cluster_batches import ClassBalancedBatchSampler, ClusterBatchSampler
 from ..samplers.clustering import cluster_per_class
-from .engine import _check_finite, extract, make_optimizer
+from .engine import (
+    _check_finite,
+    _check_finite_embeddings,
+    at_step,
+    extract,
+    make_optimizer,
+)
 
 
-def _lmle_sampler(est, net, X, y, device, rng, previous, history):
+def _lmle_sampler(est, net, X, y, device, rng, previous, history, where):
     """Re-cluster every class on fresh embeddings; the round's batch sampler."""
     tic = time.perf_counter()
     feats = extract(net, X, est.batch_size, device)
+    _check_finite_embeddings(feats, where)
     cluster_of, classes, centroids = cluster_per_class(
         feats, y, est.cluster_size, rng, previous=previous
     )
@@ -62,26 +69,30 @@ def metric_rounds(est, net, softmax, X, Y, device, rng, history, bar):
         history.record("phase", est.loss)
         history.record("round", r + 1)
         if est.loss == "lmle":
-            sampler, cluster_of = _lmle_sampler(
-                est, net, X, y, device, rng, cluster_of, history
-            )
+            where = f"round {r + 1}, re-clustering"
+            with at_step(where):
+                sampler, cluster_of = _lmle_sampler(
+                    est, net, X, y, device, rng, cluster_of, history, where
+                )
         net.train()
         step_losses = []
         for t in range(est.steps_per_round):
-            if est.loss == "triplet":
-                idx = torch.from_numpy(sampler.sample(rng))
-                extra = ()
-            else:
-                indices, batch_clusters, clusters = sampler.sample(rng)
-                idx = torch.from_numpy(indices)
-                extra = (torch.from_numpy(clusters[batch_clusters]).to(device),)
-            (emb,) = net(X[idx].to(device))
-            loss, _ = loss_fn(emb, y_t[idx].to(device), *extra)
-            _check_finite(loss, f"round {r + 1}, step {t + 1} (step {step + 1} "
-                                "of the metric phase)")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            with at_step(f"round {r + 1}, step {t + 1} (step {step + 1} of the "
+                         "metric phase)"):
+                if est.loss == "triplet":
+                    idx = torch.from_numpy(sampler.sample(rng))
+                    extra = ()
+                else:
+                    indices, batch_clusters, clusters = sampler.sample(rng)
+                    idx = torch.from_numpy(indices)
+                    extra = (torch.from_numpy(clusters[batch_clusters]).to(device),)
+                (emb,) = net(X[idx].to(device))
+                loss, _ = loss_fn(emb, y_t[idx].to(device), *extra)
+                _check_finite(loss, f"round {r + 1}, step {t + 1} (step {step + 1} "
+                                    "of the metric phase)")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
             step_losses.append(loss.item())
             step += 1
             bar.update(1)
