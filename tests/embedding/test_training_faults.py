@@ -244,3 +244,32 @@ def test_failed_fit_keeps_parameters_and_output_configuration():
     assert_cleanly_unfitted(est)
     assert est._sklearn_output_config == {"transform": "pandas"}
     assert est.get_params()["embedding_dim"] == CLMLE["embedding_dim"]
+
+
+@pytest.mark.parametrize("which", ["clmle", "longtail", "metric"])
+def test_optimiser_step_overflow_is_named_and_unfits(which):
+    """A learning rate that passes validation (below float32's maximum) but
+    overflows Adam's step size (lr / bias correction) is refused as a
+    FloatingPointError naming the step and learning_rate, not torch's
+    "value cannot be converted to type float without overflow"."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    from sklearn_clmle import CLMLEEmbedder, LongTailNetClassifier, MetricEmbedder
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 4)).astype(np.float32)
+    y = np.arange(40) % 2
+    common = dict(learning_rate=3e38, device="cpu", random_state=0)
+    est = {
+        "clmle": CLMLEEmbedder(hidden_units=(8,), embedding_dim=4, warmup_epochs=1,
+                               n_rounds=1, steps_per_round=1, **common),
+        "longtail": LongTailNetClassifier(hidden_units=(8,), epochs=1, **common),
+        "metric": MetricEmbedder(hidden_units=(8,), embedding_dim=4, warmup_epochs=0,
+                                 n_rounds=1, steps_per_round=1, **common),
+    }[which]
+    with pytest.raises(FloatingPointError,
+                       match=r"optimiser's step overflowed at .*(epoch|round).*learning_rate"):
+        est.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)

@@ -25,6 +25,7 @@ from .engine import (
     at_step,
     extract,
     make_optimizer,
+    optimizer_step,
     run_epoch,
 )
 
@@ -130,7 +131,7 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar):
                                      "of the cluster phase)")
                 opt.zero_grad(set_to_none=True)
                 total.backward()
-                opt.step()
+                optimizer_step(opt, f"round {r + 1}, step {t + 1}")
                 for j, per in enumerate(per_label):
                     samplers[j].update(indices, per.cpu().numpy())
             step_losses.append(total.item())

@@ -28,6 +28,21 @@ def _check_finite(loss, where):
         )
 
 
+def optimizer_step(opt, where):
+    """``opt.step()``, with torch's overflow of a huge step size (e.g.
+    ``learning_rate=3e38`` divided by Adam's bias correction) refused as a
+    ``FloatingPointError`` naming ``where`` and the parameter to lower."""
+    try:
+        opt.step()
+    except RuntimeError as exc:
+        if "overflow" not in str(exc):
+            raise
+        raise FloatingPointError(
+            f"The optimiser's step overflowed at {where} ({exc}). Lower "
+            "learning_rate (or weight_decay)."
+        ) from exc
+
+
 def _check_finite_embeddings(feats, where):
     """Refuse embeddings extracted for re-clustering that are not finite (the
     network diverged): clustering them would fail inside ``SphericalKMeans``
@@ -124,7 +139,7 @@ def run_epoch(loss_of, opt, perm, batch, where, bar, **postfix):
             _check_finite(loss, f"{where}, batch {b + 1}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step()
+            optimizer_step(opt, f"{where}, batch {b + 1}")
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(**postfix, loss=f"{losses[-1]:.4f}")

@@ -22,6 +22,7 @@ from .engine import (
     at_step,
     extract,
     make_optimizer,
+    optimizer_step,
 )
 
 
@@ -92,7 +93,7 @@ def metric_rounds(est, net, softmax, X, Y, device, rng, history, bar):
                                     "of the metric phase)")
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
-                opt.step()
+                optimizer_step(opt, f"round {r + 1}, step {t + 1}")
             step_losses.append(loss.item())
             step += 1
             bar.update(1)
