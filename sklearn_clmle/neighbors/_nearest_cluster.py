@@ -15,7 +15,13 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ..cluster import SphericalKMeans
 from ..utils._parallel import effective_n_threads, for_blocks
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
-from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
+from ..utils._validation import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    normalize_rows,
+    row_norms_checked,
+)
 from . import _auto, _head, _scoring
 
 
@@ -413,20 +419,28 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         Returns the predicted class indices, or with ``dense=True`` the
         ``(n_samples, n_classes)`` scores and the floor of absent classes.
         """
-        X = normalize_rows(X, name="X")
+        is_sparse = sparse.issparse(X)
+        if is_sparse:
+            X = normalize_rows(X, name="X")
+        else:
+            # all-zero rows refused here, by their row numbers; dense rows
+            # are scaled to unit norm block by block, so that no normalised
+            # copy of the whole X is made
+            row_norms_checked(X, name="X")
         n, n_classes = X.shape[0], len(self.classes_)
         n_nb = min(self.n_neighbors, self.cluster_centers_.shape[0])
         offset = -self.prior_correction_ * np.log(self.class_prior_)
         floor = _scoring.floor_score(self.scale_, n_nb)
         out = np.empty((n, n_classes)) if dense else np.empty(n, dtype=np.intp)
 
-        is_sparse = sparse.issparse(X)
         # sparse rows times dense centroids wants the centroids C-contiguous
         # (one transposed copy per call, shared read-only by the blocks)
         centers_t = np.ascontiguousarray(self.cluster_centers_.T) if is_sparse else None
 
         def block(start, stop):
-            idx, sims = self._index.query(X[start:stop], n_nb, centers_t=centers_t)
+            rows_x = X[start:stop] if is_sparse else normalize_rows(X[start:stop],
+                                                                    name="X")
+            idx, sims = self._index.query(rows_x, n_nb, centers_t=centers_t)
             rows, classes, scores = _scoring.segment_scores(
                 sims, self._cluster_class_idx[idx], n_classes, self.scale_,
                 self.aggregate_,

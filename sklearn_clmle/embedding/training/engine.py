@@ -117,7 +117,10 @@ def embed_checked(module, X, batch_size, device, n_heads):
     (a per-head block that is not of unit norm)."""
     net = module if device == "cpu" else copy.deepcopy(module).to(device)
     Z = extract(net, X, batch_size, device)
-    norms = np.linalg.norm(Z.reshape(len(Z), n_heads, -1), axis=2)
+    blocks = Z.reshape(len(Z), n_heads, -1)
+    # per-head norms without a squared copy of Z (transform's peak memory
+    # stays the output plus one batch)
+    norms = np.sqrt(np.einsum("ijk,ijk->ij", blocks, blocks))
     bad = np.flatnonzero(~np.all(np.abs(norms - 1) < 1e-3, axis=1))
     if bad.size:
         raise ValueError(
