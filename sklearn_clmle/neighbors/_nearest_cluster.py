@@ -413,20 +413,32 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         )
         return X
 
+    @staticmethod
+    def _unit_rows(X):
+        """Validated ``X`` made ready for ``_row_block``: all-zero rows are
+        refused here, by their row numbers; a sparse ``X`` is normalised,
+        dense rows are scaled to unit norm block by block (``_row_block``),
+        so that no normalised copy of the whole ``X`` is made."""
+        if sparse.issparse(X):
+            return normalize_rows(X, name="X")
+        row_norms_checked(X, name="X")
+        return X
+
+    @staticmethod
+    def _row_block(X, start, stop):
+        """Unit-norm rows ``start:stop`` of ``X`` prepared by ``_unit_rows``."""
+        if sparse.issparse(X):
+            return X[start:stop]
+        return normalize_rows(X[start:stop], name="X")
+
     def _rule(self, X, dense):
-        """Run the rule over blocks of validated ``X`` (single-label).
+        """Run the rule over blocks of ``X`` prepared by ``_unit_rows``
+        (single-label).
 
         Returns the predicted class indices, or with ``dense=True`` the
         ``(n_samples, n_classes)`` scores and the floor of absent classes.
         """
         is_sparse = sparse.issparse(X)
-        if is_sparse:
-            X = normalize_rows(X, name="X")
-        else:
-            # all-zero rows refused here, by their row numbers; dense rows
-            # are scaled to unit norm block by block, so that no normalised
-            # copy of the whole X is made
-            row_norms_checked(X, name="X")
         n, n_classes = X.shape[0], len(self.classes_)
         n_nb = min(self.n_neighbors, self.cluster_centers_.shape[0])
         offset = -self.prior_correction_ * np.log(self.class_prior_)
@@ -438,9 +450,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         centers_t = np.ascontiguousarray(self.cluster_centers_.T) if is_sparse else None
 
         def block(start, stop):
-            rows_x = X[start:stop] if is_sparse else normalize_rows(X[start:stop],
-                                                                    name="X")
-            idx, sims = self._index.query(rows_x, n_nb, centers_t=centers_t)
+            idx, sims = self._index.query(self._row_block(X, start, stop), n_nb,
+                                          centers_t=centers_t)
             rows, classes, scores = _scoring.segment_scores(
                 sims, self._cluster_class_idx[idx], n_classes, self.scale_,
                 self.aggregate_,
@@ -470,23 +481,27 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         """Final dense scores of validated single-label ``X`` and the floor
         of classes out of the running (``None`` with a head: every class
         has a finite score)."""
+        X = self._unit_rows(X)
+        if self.head_ == "linear":  # the rule does not vote
+            return self._head_log_proba(X), None
         scores, floor = self._rule(X, dense=True)
         if self.head_ == "none":
             return scores, floor
         return _head.combine(self.head_, scores, floor, self._head_log_proba(X)), None
 
     def _head_log_proba(self, X):
-        """The head's adjusted log-probabilities of validated ``X``, by blocks
-        of rows on single-threaded BLAS (see ``for_blocks``), so that calls
-        from several threads at once give a lone call's bits."""
-        X = normalize_rows(X, name="X")
+        """The head's adjusted log-probabilities of ``X`` prepared by
+        ``_unit_rows``, by blocks of rows on single-threaded BLAS (see
+        ``for_blocks``), so that calls from several threads at once give a
+        lone call's bits."""
         n, n_classes = X.shape[0], len(self.classes_)
         log_prior = np.log(self.class_prior_)
         out = np.empty((n, n_classes))
 
         def block(start, stop):
             out[start:stop] = _head.adjusted_log_proba(
-                self.head_estimator_, X[start:stop], log_prior, n_classes)
+                self.head_estimator_, self._row_block(X, start, stop), log_prior,
+                n_classes)
 
         step = _scoring.block_rows(n_classes)
         small = n * n_classes < _PARALLEL_MIN_WORK
@@ -566,7 +581,7 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
             return np.column_stack(self._per_label(X, "predict"))
         if self.head_ != "none":
             return self.classes_[self._scores(X)[0].argmax(axis=1)]
-        return self.classes_[self._rule(X, dense=False)]
+        return self.classes_[self._rule(self._unit_rows(X), dense=False)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
