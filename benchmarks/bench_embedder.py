@@ -18,14 +18,12 @@ Budget: the same number of training samples seen by every method
 ``tune`` carves a stratified 20 % validation split out of the long-tailed
 training set of seed 0 and never looks at the test set; ``eval`` uses the
 settings picked there (``CLMLE_PARAMS`` / ``KNC_PARAMS`` below).  Results are
-appended to ``benchmarks/results/embedder.csv``; ``embedder.md`` is written
+appended to ``benchmarks/results/embedder/embedder/embedder.csv``; ``embedder.md`` is written
 by hand from them.
 """
 
 import argparse
-import csv
 import itertools
-import os
 import sys
 import time
 from pathlib import Path
@@ -38,12 +36,18 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 from torch import nn
 
-from sklearn_clmle import CLMLEEmbedder, KNearestClusterClassifier
-from sklearn_clmle.datasets import load_fashion_mnist, make_long_tailed
-from sklearn_clmle.embedding.nn import MLP, SmallCNN
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-RESULTS = Path(__file__).parent / "results"
-LOCK = Path("/tmp/clmle-bench.lock")
+from benchmarks.common import (  # noqa: E402
+    exclusive_run,
+    results_dir,
+    steps_per_round,
+    write_csv,
+)
+from sklearn_clmle import CLMLEEmbedder, KNearestClusterClassifier  # noqa: E402
+from sklearn_clmle.datasets import load_fashion_mnist, make_long_tailed  # noqa: E402
+from sklearn_clmle.embedding.nn import MLP, SmallCNN  # noqa: E402
+
 EPOCHS = 15
 HIDDEN = (256, 128)
 # Picked by `tune` on the validation split (see embedder.md).
@@ -104,47 +108,26 @@ def predict_ce(net, X):
                            for i in range(0, len(X), 4096)])
 
 
-def clmle_schedule(n, *, epochs, warmup, n_rounds=5, batch=240):
-    """Steps per round so that warm-up + rounds see ``epochs * n`` samples."""
-    return max(1, round((epochs - warmup) * n / (n_rounds * batch)))
-
-
 def make_embedder(n, seed, *, epochs=EPOCHS, warmup=WARMUP, **params):
     n_rounds = params.pop("n_rounds", 5)
     batch = params.get("n_clusters_per_batch", 12) * params.get("n_samples_per_cluster", 20)
     return CLMLEEmbedder(
         hidden_units=HIDDEN, embedding_dim=64, warmup_epochs=warmup,
         n_rounds=n_rounds,
-        steps_per_round=clmle_schedule(n, epochs=epochs, warmup=warmup,
-                                       n_rounds=n_rounds, batch=batch),
+        steps_per_round=steps_per_round(n, epochs, warmup, n_rounds, batch),
         random_state=seed, **params,
     )
 
 
 def write_rows(rows, name="embedder.csv"):
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / name
-    new = not path.exists()
-    with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
-
-
-def wait_for_lock():
-    while LOCK.exists():
-        print("waiting for", LOCK, file=sys.stderr)
-        time.sleep(30)
+    write_csv(rows, results_dir("embedder") / name, append=True)
 
 
 # -- modes -------------------------------------------------------------------
 
 def throughput(args):
     """Samples seen per second over a whole fit, CLMLE vs plain CE, batch 240."""
-    wait_for_lock()
-    LOCK.write_text(f"bench_embedder.py throughput pid {os.getpid()}\n")
-    try:
+    with exclusive_run("bench_embedder.py throughput"):
         X, y, _, _ = load(0)
         n, epochs, rows = len(y), args.epochs, []
         # torch.optim imports torch._dynamo (seconds) on first use: not training
@@ -170,8 +153,6 @@ def throughput(args):
                              clmle_extract_and_cluster_s=round(clus, 2)))
             print(rows[-1], flush=True)
         write_rows(rows, "embedder_throughput.csv")
-    finally:
-        LOCK.unlink(missing_ok=True)
 
 
 KNC_GRID = dict(
@@ -260,9 +241,7 @@ def schedule(args):
     split, alternating, timed; CLMLE + KNearestClusterClassifier(KNC_PARAMS)
     scored on the 20 % validation split.  The test set is not used.
     """
-    wait_for_lock()
-    LOCK.write_text(f"bench_embedder.py schedule pid {os.getpid()}\n")
-    try:
+    with exclusive_run("bench_embedder.py schedule"):
         torch.optim.Adam(nn.Linear(1, 1).parameters())  # imports torch._dynamo
         rows = []
         for n_rounds in args.rounds:
@@ -293,8 +272,6 @@ def schedule(args):
                                  clmle_extract_and_cluster_s=round(clus, 2)))
                 print(rows[-1], flush=True)
         write_rows(rows, "embedder_schedule.csv")
-    finally:
-        LOCK.unlink(missing_ok=True)
 
 
 def main():

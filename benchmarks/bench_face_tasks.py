@@ -39,19 +39,20 @@ Settings are chosen by the ``tune-*`` modes on validation data from the
 training side only (``tune-verify``: 2 of the 7 seen classes held out as
 validation "unseen" classes, the embedder trained on the other 5;
 ``tune-attributes``: validation mosaics from held-out training images).
-Results go to ``benchmarks/results/face_*``: Markdown tables, CSV rows, PNG
+Results go to ``benchmarks/results/face/``: Markdown tables, CSV rows, PNG
 plots.  Torch and BLAS are held to ``--threads`` threads (default 2).
+
+The protocol lives in ``benchmarks/face/`` (``datasets``: splits and mosaics;
+``methods``: configurations and method factories; ``report``: scores,
+tables, plots); this script runs its modes.
 """
 
 import argparse
-import csv
-import itertools
 import os
-import signal
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 # torch's OpenMP threads busy-wait between parallel regions by default; when
@@ -59,293 +60,38 @@ from pathlib import Path
 # to 40x slower here.  Must be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.metrics import balanced_accuracy_score, roc_curve  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from sklearn_clmle import CLMLEEmbedder, KNearestClusterClassifier  # noqa: E402
-from sklearn_clmle.datasets import (  # noqa: E402
-    load_fashion_mnist,
-    make_long_tailed,
-    make_mosaics,
+from benchmarks.common import exclusive_run, results_dir, write_csv  # noqa: E402
+from benchmarks.face.datasets import (  # noqa: E402
+    load_images,
+    mosaic_split,
+    open_set_split,
+    validation_open_set,
 )
-from sklearn_clmle.embedding import LongTailNetClassifier  # noqa: E402
-from sklearn_clmle.metrics import (  # noqa: E402
-    make_pairs,
-    pair_scores,
-    rank_k_accuracy,
-    split_seen_unseen,
-    verification_report,
+from benchmarks.face.methods import (  # noqa: E402
+    CONFIGS,
+    attribute_methods,
+    has_triplet,
+    knc_grid_scores,
+    make_clmle,
+    make_net,
+    verify_methods,
+)
+from benchmarks.face.report import (  # noqa: E402
+    attributes_markdown,
+    evaluate_open_set,
+    per_attribute_bacc,
+    plot_attributes,
+    plot_roc,
+    verify_markdown,
 )
 
-RESULTS = Path(__file__).parent / "results"
-LOCK = Path("/tmp/clmle-bench.lock")
-FARS = (1e-2, 1e-3)
-
-
-@dataclass(frozen=True)
-class Config:
-    """Data sizes, backbone, budget and method settings of one data set."""
-
-    name: str
-    epochs: int  # budget: passes over the training set, for every method
-    hidden: tuple
-    batch_size: int  # cross-entropy baselines
-    warmup_epochs: int  # CLMLE's softmax warm-up (counts in the budget)
-    clmle: dict  # CLMLEEmbedder settings
-    imbalance_ratio: float = 100.0
-    n_max: int = None  # head class of the long-tailed seen classes
-    n_unseen: int = 3
-    n_pairs: int = 20000
-    n_distractors: int = 100
-    n_enrol: int = 10  # enrolment draws for identification
-    # attributes
-    ml_epochs: int = 10
-    ml_warmup_epochs: int = 4
-    ml_clmle: dict = field(default_factory=dict)
-    knc: dict = field(default_factory=dict)
-    n_mosaics: tuple = (20000, 5000, 10000)  # train, validation, test
-    pool: int = 1  # average-pooling of the tiles
-    knc_cluster_sizes: tuple = (50, 200)  # tune-attributes' grid
-
-
-CONFIGS = {
-    "fmnist": Config(
-        name="fmnist", epochs=15, hidden=(256, 128), batch_size=128,
-        warmup_epochs=5, n_max=5000,
-        # chosen by tune-verify / tune-attributes on validation splits of the
-        # training side (see results/face_tasks.md)
-        clmle=dict(embedding_dim=64, cluster_size=200, n_clusters_per_batch=12,
-                   n_samples_per_cluster=20, scale=32.0),
-        ml_warmup_epochs=7,
-        ml_clmle=dict(embedding_dim=16, cluster_size=200, n_clusters_per_batch=12,
-                      n_samples_per_cluster=20, scale=32.0),
-        knc=dict(n_neighbors=100, cluster_size=200, scale=16.0, aggregate="min",
-                 prior_correction=1.0),
-        pool=2,
-    ),
-    "digits": Config(
-        name="digits", epochs=100, hidden=(256, 128), batch_size=64,
-        warmup_epochs=30, imbalance_ratio=10.0, n_pairs=4000,
-        # the suite's digits settings, then scale and the classifier chosen by
-        # tune-verify / tune-attributes --quick on validation splits
-        clmle=dict(embedding_dim=32, cluster_size=20, n_clusters_per_batch=8,
-                   n_samples_per_cluster=10, scale=64.0),
-        ml_epochs=60, ml_warmup_epochs=20,
-        ml_clmle=dict(embedding_dim=16, cluster_size=20, n_clusters_per_batch=8,
-                      n_samples_per_cluster=10, scale=32.0),
-        knc=dict(n_neighbors=100, cluster_size=20, scale=16.0, aggregate="min",
-                 prior_correction=3.0),
-        n_mosaics=(3000, 1000, 3000), knc_cluster_sizes=(5, 20),
-    ),
-}
-
-
-# -- data -------------------------------------------------------------------
-
-
-def load_images(name):
-    """Train and test images (flat float32 in [0, 1]) and labels."""
-    if name == "digits":
-        X, y = load_digits(return_X_y=True)
-        X = (X / 16.0).astype(np.float32)
-        return train_test_split(X, y, test_size=0.5, stratify=y, random_state=0)
-    Xtr, ytr = load_fashion_mnist(subset="train", return_X_y=True)
-    Xte, yte = load_fashion_mnist(subset="test", return_X_y=True)
-    scale = np.float32(1 / 255)
-    return Xtr.astype(np.float32) * scale, Xte.astype(np.float32) * scale, ytr, yte
-
-
-def long_tailed(X, y, cfg, seed):
-    """Long-tailed subset, classes relabelled 0..C-1 in a seed-shuffled order
-    (class 0 the head), so the head is not always the smallest label."""
-    classes = np.unique(y)
-    order = np.random.RandomState(seed).permutation(classes.size)
-    relabel = np.empty(classes.max() + 1, dtype=np.int64)
-    relabel[classes[order]] = np.arange(classes.size)
-    n_max = cfg.n_max or None
-    return make_long_tailed(X, relabel[y], imbalance_ratio=cfg.imbalance_ratio,
-                            n_max=n_max, random_state=seed)
-
-
-@dataclass
-class OpenSet:
-    """Seen-class (long-tailed) training data and unseen-class evaluation data."""
-
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_eval: np.ndarray  # unseen classes: pairs and probes
-    y_eval: np.ndarray
-    X_distract: np.ndarray  # seen classes, never trained on: distractors
-    unseen_classes: tuple
-
-
-def open_set_split(X_tr, y_tr, X_te, y_te, cfg, seed):
-    """The seed's seen/unseen split: train on seen, evaluate on unseen test."""
-    seen_tr, _ = split_seen_unseen(y_tr, n_unseen=cfg.n_unseen, random_state=seed)
-    seen_classes = np.unique(y_tr[seen_tr])
-    X_lt, y_lt = long_tailed(X_tr[seen_tr], y_tr[seen_tr], cfg, seed)
-    unseen_te = ~np.isin(y_te, seen_classes)
-    return OpenSet(X_lt, y_lt, X_te[unseen_te], y_te[unseen_te], X_te[~unseen_te],
-                   tuple(np.unique(y_te[unseen_te]).tolist()))
-
-
-def validation_open_set(X_tr, y_tr, cfg, seed, n_val_unseen=2):
-    """Tuning split, training side only: of the seed's seen classes, hold out
-    ``n_val_unseen`` as validation "unseen" classes (half their images for
-    pairs and probes), train on the others; distractors are the held-out half
-    of the remaining seen classes' images, which are not trained on."""
-    seen_tr, _ = split_seen_unseen(y_tr, n_unseen=cfg.n_unseen, random_state=seed)
-    Xs, ys = X_tr[seen_tr], y_tr[seen_tr]
-    train_cls, val_cls = split_seen_unseen(ys, n_unseen=n_val_unseen,
-                                           random_state=seed + 100)
-    Xa, Xb, ya, yb = train_test_split(Xs[train_cls], ys[train_cls], test_size=0.2,
-                                      stratify=ys[train_cls], random_state=seed)
-    X_lt, y_lt = long_tailed(Xa, ya, replace(cfg, n_max=None), seed)
-    return OpenSet(X_lt, y_lt, Xs[val_cls], ys[val_cls], Xb,
-                   tuple(np.unique(ys[val_cls]).tolist()))
-
-
-def pool_tiles(X, factor):
-    """Average-pool flat square images by ``factor`` (28x28 -> 14x14 for 2)."""
-    if factor == 1:
-        return X
-    side = int(round(np.sqrt(X.shape[1])))
-    s = side // factor
-    return X.reshape(-1, s, factor, s, factor).mean(axis=(2, 4)).reshape(-1, s * s)
-
-
-@dataclass
-class Mosaics:
-    X_train: np.ndarray
-    Y_train: np.ndarray
-    X_val: np.ndarray
-    Y_val: np.ndarray
-    X_test: np.ndarray
-    Y_test: np.ndarray
-
-
-def mosaic_split(X_tr, y_tr, X_te, y_te, cfg, seed):
-    """Train / validation / test mosaics from disjoint image pools."""
-    X_tr, X_te = pool_tiles(X_tr, cfg.pool), pool_tiles(X_te, cfg.pool)
-    Xa, Xb, ya, yb = train_test_split(X_tr, y_tr, test_size=0.2, stratify=y_tr,
-                                      random_state=seed)
-    n_train, n_val, n_test = cfg.n_mosaics
-    # the seed's class order for the rates: which class is the rarest varies
-    perm = np.random.RandomState(seed).permutation(10)
-    out = []
-    for (X, y), n, offset in (((Xa, ya), n_train, 0), ((Xb, yb), n_val, 1),
-                              ((X_te, y_te), n_test, 2)):
-        Xm, Ym = make_mosaics(X, perm[y], n_samples=n,
-                              random_state=1000 * seed + offset)
-        out += [Xm.astype(np.float32), Ym]
-    return Mosaics(*out)
-
-
-# -- methods ----------------------------------------------------------------
-
-
-def steps_per_round(n, epochs, warmup_epochs, n_rounds, batch):
-    """Steps per round so that warm-up + rounds see ``epochs * n`` samples."""
-    return max(1, round((epochs - warmup_epochs) * n / (n_rounds * batch)))
-
-
-def make_clmle(cfg, n, seed, *, multilabel=False, **overrides):
-    params = dict(cfg.ml_clmle if multilabel else cfg.clmle)
-    params.update(warmup_epochs=cfg.ml_warmup_epochs if multilabel
-                  else cfg.warmup_epochs, n_rounds=5)
-    params.update(overrides)
-    epochs = cfg.ml_epochs if multilabel else cfg.epochs
-    batch = params["n_clusters_per_batch"] * params["n_samples_per_cluster"]
-    params.setdefault("steps_per_round", steps_per_round(
-        n, epochs, params["warmup_epochs"], params["n_rounds"], batch))
-    return CLMLEEmbedder(hidden_units=cfg.hidden, random_state=seed, device="cpu",
-                         **params)
-
-
-def make_net(cfg, seed, loss, *, multilabel=False, **params):
-    return LongTailNetClassifier(
-        hidden_units=cfg.hidden, loss=loss, batch_size=cfg.batch_size,
-        epochs=cfg.ml_epochs if multilabel else cfg.epochs,
-        random_state=seed, device="cpu", **params)
-
-
-def make_triplet(cfg, n, n_classes, seed):
-    """Batch-hard triplet loss, P classes x K samples with CLMLE's batch shape
-    (as in benchmarks/suite/methods.py), the same warm-up and budget."""
-    from sklearn_clmle import MetricEmbedder
-
-    p = min(cfg.clmle["n_clusters_per_batch"], n_classes)
-    k = cfg.clmle["n_samples_per_cluster"]
-    return MetricEmbedder(
-        loss="triplet", hidden_units=cfg.hidden,
-        embedding_dim=cfg.clmle["embedding_dim"], n_classes_per_batch=p,
-        n_samples_per_class=k, warmup_epochs=cfg.warmup_epochs, n_rounds=5,
-        steps_per_round=steps_per_round(n, cfg.epochs, cfg.warmup_epochs, 5, p * k),
-        random_state=seed, device="cpu")
-
-
-def has_triplet():
-    try:
-        from sklearn_clmle import MetricEmbedder  # noqa: F401
-    except (ImportError, AttributeError):
-        return False
-    return True
-
-
-def verify_methods(cfg, n, n_classes, seed, clmle_overrides=None):
-    """name -> unfitted embedder (``fit(X, y)`` then ``transform(X)``)."""
-    methods = {
-        "CLMLE": make_clmle(cfg, n, seed, **(clmle_overrides or {})),
-        "CE": make_net(cfg, seed, "ce"),
-        "weighted CE": make_net(cfg, seed, "weighted_ce"),
-        "CosFace": make_net(cfg, seed, "cosface"),
-        "ArcFace": make_net(cfg, seed, "arcface"),
-    }
-    if has_triplet():
-        methods["triplet"] = make_triplet(cfg, n, n_classes, seed)
-    return methods
-
-
-# -- open-set scores ---------------------------------------------------------
-
-
-def verification_scores(Z, y, n_pairs, seed):
-    """Cosine scores and ``is_same`` of balanced pairs drawn from ``y``."""
-    a, b, same = make_pairs(y, n_pairs=n_pairs, random_state=seed)
-    return pair_scores(Z[a], Z[b]), same
-
-
-def identification_rank1(Z, y, Z_distract, n_enrol, seed):
-    """Mean rank-1 over ``n_enrol`` draws of one enrolled image per class;
-    the other images are probes, the gallery holds the enrolled images and
-    the distractors."""
-    rng = np.random.RandomState(seed)
-    accs = []
-    for _ in range(n_enrol):
-        enrol = np.array([rng.choice(np.flatnonzero(y == c)) for c in np.unique(y)])
-        probe = np.setdiff1d(np.arange(len(y)), enrol)
-        gallery = np.concatenate([Z[enrol], Z_distract])
-        labels = np.concatenate([y[enrol], np.full(len(Z_distract), -1)])
-        accs.append(rank_k_accuracy(Z[probe], y[probe], gallery, labels, k=1))
-    return float(np.mean(accs))
-
-
-def evaluate_open_set(Z_eval, y_eval, Z_distract, cfg, seed):
-    """Verification report + identification rank-1; also the ROC points."""
-    scores, same = verification_scores(Z_eval, y_eval, cfg.n_pairs, seed)
-    rep = verification_report(scores, same, fars=FARS, n_folds=10)
-    rng = np.random.RandomState(seed)
-    take = rng.choice(len(Z_distract), min(cfg.n_distractors, len(Z_distract)),
-                      replace=False)
-    rep["rank1"] = identification_rank1(Z_eval, y_eval, Z_distract[take],
-                                        cfg.n_enrol, seed)
-    fpr, tpr, _ = roc_curve(same, scores)
-    return rep, (fpr, tpr)
 
 
 def fit_embed(est, X, y, *others):
@@ -356,181 +102,6 @@ def fit_embed(est, X, y, *others):
         dur = time.perf_counter() - tic
     return dur, [est.transform(Xo) for Xo in others]
 
-
-# -- attribute scores --------------------------------------------------------
-
-
-def per_attribute_bacc(Y_true, Y_pred):
-    return np.array([balanced_accuracy_score(Y_true[:, j], Y_pred[:, j])
-                     for j in range(Y_true.shape[1])])
-
-
-def attribute_methods(cfg, n, seed, clmle_overrides=None, knc_overrides=None):
-    """name -> unfitted multi-label predictor (``fit(X, Y)``, ``predict``)."""
-    from sklearn.pipeline import make_pipeline
-
-    knc = dict(cfg.knc, **(knc_overrides or {}))
-    return {
-        "CLMLE + KNC": make_pipeline(
-            make_clmle(cfg, n, seed, multilabel=True, **(clmle_overrides or {})),
-            KNearestClusterClassifier(multilabel_features="blocks",
-                                      random_state=seed, **knc)),
-        "weighted BCE": make_net(cfg, seed, "weighted_ce", multilabel=True),
-        "BCE": make_net(cfg, seed, "ce", multilabel=True),
-    }
-
-
-# cluster_size comes from Config.knc_cluster_sizes (10 is left out on
-# Fashion-MNIST: on 20,000 mosaics its 2,000 equal-size clusters per attribute
-# take about 30 s an attribute to fit).
-KNC_GRID = dict(
-    n_neighbors=(10, 30, 100),
-    aggregate=("min", "max"),
-    prior_correction=(1.0, 2.0, 3.0, 4.0),
-)
-
-
-def knc_grid_scores(Z_train, Y_train, Z_val, Y_val, scales, cluster_sizes, seed,
-                    grid=KNC_GRID):
-    """Validation mean balanced accuracy of per-attribute KNC over a grid
-    (one clustering per cluster_size)."""
-    out = {}
-    for size in cluster_sizes:
-        clf = KNearestClusterClassifier(cluster_size=size, multilabel_features="blocks",
-                                        random_state=seed).fit(Z_train, Y_train)
-        for nb, sc, agg, tau in itertools.product(
-                grid["n_neighbors"], scales, grid["aggregate"],
-                grid["prior_correction"]):
-            for est in clf.estimators_:
-                est.set_params(n_neighbors=nb, scale=sc, aggregate=agg,
-                               prior_correction=tau)
-            key = (("cluster_size", size), ("n_neighbors", nb), ("scale", sc),
-                   ("aggregate", agg), ("prior_correction", tau))
-            out[key] = per_attribute_bacc(Y_val, clf.predict(Z_val)).mean()
-    return out
-
-
-# -- results -----------------------------------------------------------------
-
-
-def write_csv(rows, path, append=False):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not (append and path.exists())
-    with path.open("a" if append else "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
-
-
-def mean_std(values, scale=100.0):
-    v = scale * np.asarray(values, dtype=float)
-    return f"{v.mean():.2f} ± {v.std():.2f}"
-
-
-VERIFY_COLUMNS = [("accuracy", "verification acc."), ("auc", "ROC AUC"),
-                  ("tar@far=0.01", "TAR @ FAR 1e-2"),
-                  ("tar@far=0.001", "TAR @ FAR 1e-3"), ("rank1", "rank-1")]
-
-
-def verify_markdown(rows, cfg, seeds, header):
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    lines = [header, "",
-             "| method | " + " | ".join(c for _, c in VERIFY_COLUMNS) + " | fit (s) |",
-             "| --- |" + " --- |" * (len(VERIFY_COLUMNS) + 1)]
-    for m in methods:
-        mr = [r for r in rows if r["method"] == m]
-        cells = [mean_std([r[k] for r in mr]) for k, _ in VERIFY_COLUMNS]
-        fit = np.mean([r["fit_s"] for r in mr])
-        lines.append(f"| {m} | " + " | ".join(cells) + f" | {fit:.1f} |")
-    unseen = {r["seed"]: r.get("unseen", "") for r in rows}
-    lines += ["", "Per seed (verification accuracy / AUC / TAR@1e-3, %); the "
-              "unseen classes differ from seed to seed, and so does how hard "
-              "they are:", "", "| method | " + " | ".join(
-                  f"seed {s} (unseen {unseen[s]})" for s in seeds) + " |",
-              "| --- |" + " --- |" * len(seeds)]
-    for m in methods:
-        cells = []
-        for s in seeds:
-            r = next(r for r in rows if r["method"] == m and r["seed"] == s)
-            cells.append(f"{100 * r['accuracy']:.1f} / {100 * r['auc']:.1f} / "
-                         f"{100 * r['tar@far=0.001']:.1f}")
-        lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def plot_roc(curves, path, title):
-    """One panel per seed: ``curves[seed][method] = (fpr, tpr)``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    seeds = list(curves)
-    fig, axes = plt.subplots(1, len(seeds), figsize=(4.2 * len(seeds) + 0.8, 4.2),
-                             sharey=True, squeeze=False)
-    for ax, seed in zip(axes[0], seeds):
-        for name, (fpr, tpr) in curves[seed].items():
-            keep = fpr > 0
-            ax.plot(fpr[keep], tpr[keep], label=name)
-        ax.set_xscale("log")
-        ax.set_xlabel("false accept rate (log scale)")
-        ax.set_title(f"seed {seed}", fontsize=9)
-        ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("true accept rate")
-    axes[0, -1].legend(fontsize=8, loc="upper left")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def attributes_markdown(rows, rates, header):
-    """``rows``: one per (method, seed) with ``bacc`` an array per attribute."""
-    methods = list(dict.fromkeys(r["method"] for r in rows))
-    lines = [header, "", "| method | mean balanced accuracy (%) | fit (s) |",
-             "| --- | --- | --- |"]
-    for m in methods:
-        mr = [r for r in rows if r["method"] == m]
-        lines.append(f"| {m} | {mean_std([r['bacc'].mean() for r in mr])} | "
-                     f"{np.mean([r['fit_s'] for r in mr]):.1f} |")
-    order = np.argsort(-rates)
-    lines += ["", "Per attribute (sorted by training positive rate; balanced "
-              "accuracy %, mean ± std over seeds; attribute = rank of its rate, "
-              "the class behind it varies with the seed):", "",
-              "| attribute | positive rate (%) | " + " | ".join(methods) + " |",
-              "| --- | --- |" + " --- |" * len(methods)]
-    for rank, j in enumerate(order):
-        cells = [mean_std([r["bacc"][j] for r in rows if r["method"] == m])
-                 for m in methods]
-        lines.append(f"| {rank + 1} | {100 * rates[j]:.1f} | "
-                     + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def plot_attributes(rows, rates, path, title):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    order = np.argsort(-rates)
-    for m in dict.fromkeys(r["method"] for r in rows):
-        b = np.mean([r["bacc"] for r in rows if r["method"] == m], axis=0)
-        ax.plot(100 * rates[order], 100 * b[order], marker="o", label=m)
-    ax.set_xscale("log")
-    ax.set_xticks([2, 5, 10, 20, 50], labels=["2", "5", "10", "20", "50"])
-    ax.minorticks_off()
-    ax.invert_xaxis()
-    ax.set_xlabel("attribute positive rate in training (%, log scale)")
-    ax.set_ylabel("balanced accuracy (%, mean over seeds)")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 # -- modes -------------------------------------------------------------------
@@ -556,7 +127,7 @@ def run_verify(args, cfg):
             curves.setdefault(seed, {})[name] = roc
             print({k: (round(v, 4) if isinstance(v, float) else v)
                    for k, v in rows[-1].items()}, flush=True)
-    stem = RESULTS / f"face_verification_{cfg.name}"
+    stem = results_dir("face") / f"face_verification_{cfg.name}"
     write_csv(rows, stem.with_suffix(".csv"))
     header = (f"# Open-set verification, {cfg.name}: "
               f"mean ± std over seeds {list(args.seeds)} (%)\n\n"
@@ -598,7 +169,7 @@ def run_attributes(args, cfg):
     # make_mosaics' default rates fall with the column (50 % to 2 %): the
     # columns are already in the order of the rates, whatever the seed
     rates = np.mean(rates, axis=0)
-    stem = RESULTS / f"face_attributes_{cfg.name}"
+    stem = results_dir("face") / f"face_attributes_{cfg.name}"
     csv_rows = [dict(dataset=cfg.name, seed=r["seed"], method=r["method"],
                      attribute_rank=j + 1, positive_rate=round(rates[j], 4),
                      balanced_accuracy=round(r["bacc"][j], 4),
@@ -652,7 +223,7 @@ def run_tune_verify(args, cfg):
                              config=config, **{k: round(v, 4) for k, v in rep.items()},
                              fit_s=round(dur, 1)))
             print(rows[-1], flush=True)
-    write_csv(rows, RESULTS / "face_tuning_verify.csv", append=True)
+    write_csv(rows, results_dir("face") / "face_tuning_verify.csv", append=True)
 
 
 def run_tune_attributes(args, cfg):
@@ -696,24 +267,7 @@ def run_tune_attributes(args, cfg):
             print(f"CLMLE {config!r} fit {dur:.0f}s best {dict(best)} "
                   f"{scores[best]:.4f}; balanced LogReg per block {lr_bacc:.4f}",
                   flush=True)
-    write_csv(rows, RESULTS / "face_tuning_attributes.csv", append=True)
-
-
-def _lock_owner_alive():
-    """Whether the process named in LOCK still runs (a killed run leaves it)."""
-    try:
-        pid = int(LOCK.read_text().split("pid")[-1])
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def wait_for_lock():
-    """Wait while another benchmark holding LOCK runs (one at a time)."""
-    while LOCK.exists() and _lock_owner_alive():
-        print("waiting for", LOCK, file=sys.stderr, flush=True)
-        time.sleep(30)
+    write_csv(rows, results_dir("face") / "face_tuning_attributes.csv", append=True)
 
 
 def main(argv=None):
@@ -736,15 +290,9 @@ def main(argv=None):
     mode = {"verify": run_verify, "attributes": run_attributes,
             "tune-verify": run_tune_verify,
             "tune-attributes": run_tune_attributes}[args.mode]
-    wait_for_lock()
-    LOCK.write_text(f"bench_face_tasks.py {args.mode} pid {os.getpid()}\n")
-    # a `timeout` or `kill` ends the run through the finally clause below
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        with threadpool_limits(args.threads):
-            mode(args, cfg)
-    finally:
-        LOCK.unlink(missing_ok=True)
+    with exclusive_run(f"bench_face_tasks.py {args.mode}"), \
+            threadpool_limits(args.threads):
+        mode(args, cfg)
 
 
 if __name__ == "__main__":

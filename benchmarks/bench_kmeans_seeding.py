@@ -18,7 +18,7 @@ k-means|| lost most against k-means++.
 Run ``python benchmarks/bench_kmeans_seeding.py`` for the full size (200,000
 x 64, k=1,000, 30 iterations, seeds 0-2) or pass ``--n-samples``,
 ``--n-clusters``, ``--seeds``; ``--quick`` is a small smoke run.  Results go to
-``benchmarks/results/<out>.{md,csv}`` (default ``kmeans_seeding``).
+``benchmarks/results/cluster/<out>.{md,csv}`` (default ``kmeans_seeding``).
 """
 
 import argparse
@@ -40,7 +40,7 @@ from sklearn_clmle import SphericalKMeans  # noqa: E402
 from sklearn_clmle.cluster import _spherical_kmeans as skm  # noqa: E402
 from sklearn_clmle.utils._parallel import effective_n_threads  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(__file__).resolve().parent / "results" / "cluster"
 
 
 def make_subclusters(n_samples, n_features, n_clusters, dtype, seed=0):
@@ -122,7 +122,7 @@ def main():
                 )
                 print(rows[-1], flush=True)
 
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     fields = ["seed", "init", "seeding_s", "fit_s", "seeded_cos", "mean_cos"]
     with open(RESULTS / f"{out}.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)

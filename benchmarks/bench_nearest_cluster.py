@@ -15,7 +15,7 @@ table also gives instance kNN at its best k *on the test set* (an oracle, the
 strongest form of the baseline).
 
 Run ``python benchmarks/bench_nearest_cluster.py`` (``--quick`` for a smoke
-run).  Results: ``benchmarks/results/nearest_cluster.{md,csv}``.
+run).  Results: ``benchmarks/results/neighbors/nearest_cluster.{md,csv}``.
 """
 
 import argparse
@@ -34,7 +34,7 @@ from sklearn.preprocessing import normalize
 
 from sklearn_clmle import KNearestClusterClassifier
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(__file__).resolve().parent / "results" / "neighbors"
 
 
 def long_tailed_sizes(n_total, n_classes, ratio):
@@ -204,7 +204,7 @@ def accuracy(args):
 
 
 def write(args, tp_rows, acc_rows):
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / args.out
     with open(f"{out}.csv", "w", newline="") as fh:
         for rows in (tp_rows, acc_rows):

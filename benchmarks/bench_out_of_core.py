@@ -13,7 +13,7 @@ the output's size.
 
     python benchmarks/bench_out_of_core.py      # about a minute
 
-Results: ``benchmarks/results/out_of_core.md``.
+Results: ``benchmarks/results/scaling/out_of_core.md``.
 """
 
 import sys
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sklearn_clmle import CLMLEEmbedder, KNearestClusterClassifier  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "results" / "out_of_core.md"
+OUT = Path(__file__).resolve().parent / "results" / "scaling" / "out_of_core.md"
 N, D = 1_000_000, 64
 
 

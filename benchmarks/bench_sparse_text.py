@@ -36,7 +36,7 @@ Run::
     python benchmarks/bench_sparse_text.py            # full corpus
     python benchmarks/bench_sparse_text.py --quick    # 5,000 documents, k=20
 
-Results go to ``benchmarks/results/sparse_text.{md,csv}`` (``--quick``:
+Results go to ``benchmarks/results/cluster/sparse_text.{md,csv}`` (``--quick``:
 ``sparse_text_quick.{md,csv}``).
 """
 
@@ -50,7 +50,6 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import normalized_mutual_info_score
@@ -58,7 +57,7 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_clmle import SphericalKMeans
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(__file__).resolve().parent / "results" / "cluster"
 WORDNET_DIR = Path("/usr/share/wordnet")
 
 # lexnames(5WN): the lexicographer file of each lex_filenum
@@ -237,7 +236,7 @@ def main():
         )
         row["time_vs_kmeans"] = row["fit_s"] / ref["fit_s"]
 
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     fields = [
         "threads", "method", "fit_s", "time_vs_kmeans", "n_iter", "mean_cos",
         "nmi", "min_size", "max_size", "peak_mem_x",

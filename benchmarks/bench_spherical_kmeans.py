@@ -15,7 +15,7 @@ reports:
 
 Run ``python benchmarks/bench_spherical_kmeans.py`` (about 10 minutes on two
 cores) or ``--quick`` for a small smoke run.  Results go to
-``benchmarks/results/spherical_kmeans.{md,csv}``.
+``benchmarks/results/cluster/spherical_kmeans.{md,csv}``.
 """
 
 import argparse
@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_clmle import SphericalKMeans
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = Path(__file__).resolve().parent / "results" / "cluster"
 
 
 def make_data(n_samples, n_features, n_clusters, dtype, seed=0):
@@ -128,7 +128,7 @@ def main():
         )
         row["time_vs_unconstrained"] = row["fit_s"] / base["fit_s"]
 
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     fields = [
         "threads", "method", "fit_s", "time_vs_kmeans", "time_vs_unconstrained",
         "n_iter", "mean_cos", "min_size", "max_size", "peak_mem_x",

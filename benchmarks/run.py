@@ -8,7 +8,7 @@ deep long-tail baselines, on the same backbone, budget and data.
     python -m benchmarks.run --datasets fmnist-ir100 --methods CE,CLMLE --seeds 0
     python -m benchmarks.run --list                  # data sets and methods
 
-Results go to ``benchmarks/results/`` (``--results`` to change):
+Results go to ``benchmarks/results/suite/`` (``--results`` to change):
 ``suite_<data>.csv`` (one row per seed and method: balanced accuracy, macro
 F1, G-mean, many / medium / few-shot recall, fit and predict seconds),
 ``suite_<data>_per_class.csv``, ``suite_<data>.md`` (mean ± std over seeds),
@@ -26,11 +26,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from benchmarks import common
 from benchmarks.suite import datasets as ds
 from benchmarks.suite import report
 from benchmarks.suite.methods import METHODS, Context, Skip, build, config_for
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = common.RESULTS / "suite"
 QUICK = ["digits-ir10"]
 
 

@@ -13,7 +13,7 @@ setting are printed.
 
     python -m benchmarks.tune_suite digits-ir50 '[{}, {"warmup_epochs": 5}]'
 
-Results: ``benchmarks/results/suite_tuning.md`` (written by hand from the
+Results: ``benchmarks/results/suite/suite_tuning.md`` (written by hand from the
 printed lines).
 """
 

@@ -16,7 +16,7 @@ recall) and per-class recall.
   trained with the cluster-based large-margin loss, classified by the
   k-nearest-cluster rule.
 
-The plot (``benchmarks/results/demo_per_class_recall.png``) shows the recall
+The plot (``benchmarks/results/examples/demo_per_class_recall.png``) shows the recall
 of every class against its training frequency.  The full comparison (every
 deep long-tail baseline on the same backbone, more data sets) is the
 benchmark suite: ``python -m benchmarks.run``.
@@ -66,7 +66,7 @@ def methods(seed):
         ),
         "CLMLE + k-nearest clusters": make_pipeline(
             # the suite's digits settings (benchmarks/suite/methods.py), chosen
-            # on development seeds (benchmarks/results/suite_tuning.md)
+            # on development seeds (benchmarks/results/suite/suite_tuning.md)
             CLMLEEmbedder(
                 hidden_units=(256, 128), embedding_dim=32, cluster_size=20,
                 n_clusters_per_batch=8, n_samples_per_cluster=10, scale=32.0,
@@ -130,7 +130,7 @@ if plt is not None:
     ax.set_title("Long-tailed digits: recall from head to tail")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+    out = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "examples"
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(out / "demo_per_class_recall.png", dpi=100)
     print(f"\nplot saved to {out / 'demo_per_class_recall.png'}")

@@ -20,7 +20,7 @@ frequencies are skewed so that the positive rates fall from 50 % (digit 0) to
 
 Each attribute is scored by balanced accuracy (the mean of the recalls of
 its positives and negatives), the paper's measure; the plot
-(``benchmarks/results/demo_attributes_bacc.png``) shows it against the
+(``benchmarks/results/examples/demo_attributes_bacc.png``) shows it against the
 attribute's positive rate.  ``benchmarks/bench_face_tasks.py attributes``
 runs the same comparison on Fashion-MNIST mosaics.
 """
@@ -120,7 +120,7 @@ if plt is not None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+    out = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "examples"
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(out / "demo_attributes_bacc.png", dpi=100)
     print(f"\nplot saved to {out / 'demo_attributes_bacc.png'}")

@@ -18,7 +18,7 @@ have never seen, by whether two images of those classes are "the same".
   verification accuracy (10-fold threshold selection, as on LFW), ROC AUC and
   the true-accept rate at a false-accept rate of 1 %.
 
-The ROC curves are saved to ``benchmarks/results/demo_open_set_roc.png``.
+The ROC curves are saved to ``benchmarks/results/examples/demo_open_set_roc.png``.
 ``benchmarks/bench_face_tasks.py verify`` runs the same protocol on
 Fashion-MNIST, with more seeds and methods.
 """
@@ -133,7 +133,7 @@ if plt is not None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    out = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+    out = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "examples"
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(out / "demo_open_set_roc.png", dpi=100)
     print(f"\nplot saved to {out / 'demo_open_set_roc.png'}")

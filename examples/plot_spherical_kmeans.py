@@ -84,7 +84,7 @@ if plt is not None:
     ax.set_xticks(range(10))
     ax.legend()
     ax.set_title("Per-class spherical clusters, cluster size l = 20")
-    out = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+    out = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "examples"
     out.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(out / "demo_cluster_sizes.png", dpi=100)

@@ -30,6 +30,8 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_clmle import KNearestClusterClassifier
 
+from ..common import steps_per_round
+
 
 class Skip(Exception):
     """A method that cannot run on this split; the message says why."""
@@ -52,9 +54,9 @@ class Config:
 
 # Settings chosen without the reported test splits: Fashion-MNIST on a
 # validation split of the training side (benchmarks/bench_embedder.py
-# ``tune``, results/embedder.md); digits on development seeds 100-104, whose
+# ``tune``, results/embedder/embedder.md); digits on development seeds 100-104, whose
 # splits are drawn independently of the reported seeds 0-2
-# (results/suite_tuning.md).  KEEL: untuned, small-table settings.
+# (results/suite/suite_tuning.md).  KEEL: untuned, small-table settings.
 CONFIGS = {
     "digits": Config(
         epochs=100, hidden=(256, 128), batch_size=64, warmup_epochs=5,
@@ -83,7 +85,7 @@ CONFIGS = {
 
 
 # Per-data-set changes, chosen on a validation split of seed 0's training side
-# (results/suite_tuning.md): at imbalance ratio 10 the prior correction of
+# (results/suite/suite_tuning.md): at imbalance ratio 10 the prior correction of
 # IR 100 over-corrects (validation 86.1 with tau 1, 87.2 with tau 0.25).
 CONFIGS["fmnist-ir10"] = replace(
     CONFIGS["fmnist"], knc=dict(CONFIGS["fmnist"].knc, prior_correction=0.25))
@@ -163,9 +165,8 @@ def _resampled_net(name):
 
 
 def rounds_schedule(ctx, *, warmup_epochs, n_rounds, batch):
-    """Steps per round so that warm-up + rounds see ``epochs * n`` samples."""
-    left = (ctx.config.epochs - warmup_epochs) * ctx.n
-    return max(1, round(left / (n_rounds * batch)))
+    """The config's budget (``benchmarks.common.steps_per_round``)."""
+    return steps_per_round(ctx.n, ctx.config.epochs, warmup_epochs, n_rounds, batch)
 
 
 def clmle(ctx, **overrides):

@@ -13,6 +13,8 @@ import numpy as np
 from imblearn.metrics import geometric_mean_score
 from sklearn.metrics import balanced_accuracy_score, f1_score, recall_score
 
+from ..common import pyplot
+
 FIELDS = ["dataset", "seed", "method", "group", "balanced_accuracy", "macro_f1",
           "g_mean", "recall_many", "recall_medium", "recall_few", "fit_seconds",
           "predict_seconds", "skipped"]
@@ -141,18 +143,9 @@ def summary_table(rows_by_dataset, method_order):
     return "\n".join(lines) + "\n"
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_recall(per_class_rows, methods, path, title):
     """Per-class recall (mean over seeds) against training count."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for method in methods:
         sel = [r for r in per_class_rows if r["method"] == method]
@@ -190,7 +183,7 @@ def plot_bacc_vs_ir(rows_by_dataset, methods, path):
     The CLMLE rows and the best rival of the panel (highest mean over its
     data sets, among the methods scored on all of them) are drawn in colour; every other method in light grey behind
     them, so that the comparison that matters can be read."""
-    plt = _pyplot()
+    plt = pyplot()
     families = sorted({d.split("-ir")[0] for d in rows_by_dataset if "-ir" in d})
     if not families:
         return False

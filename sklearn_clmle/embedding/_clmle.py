@@ -139,7 +139,7 @@ class CLMLEEmbedder(
         Rows per forward pass in ``transform`` and feature re-extraction.  On
         a CPU the default small CNN ran about twice as fast at 240 rows as at
         1024 (its activations stay in cache) and the MLP 15 % slower
-        (``benchmarks/results/embedder.md``); raise it on a GPU.
+        (``benchmarks/results/embedder/embedder.md``); raise it on a GPU.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Torch device for training and ``transform``; ``"auto"``: CUDA when
         available.  The fitted module is always stored on the CPU.
@@ -223,7 +223,7 @@ class CLMLEEmbedder(
     2 epochs, a whole ``fit`` with the default CNN ran at a median 0.96x the
     samples per second of plain cross-entropy on the same backbone and batch,
     and with a small MLP (a ~5 ms step) at 0.68x
-    (``benchmarks/results/embedder.md``).  With a small backbone, fewer
+    (``benchmarks/results/embedder/embedder.md``).  With a small backbone, fewer
     rounds with more ``steps_per_round`` are the lever: there, 1 to 10
     rounds in the same budget gave the same validation accuracy within noise.
 
@@ -234,7 +234,7 @@ class CLMLEEmbedder(
     balanced accuracy with scale 16, 82.2 % with 32 and 82.7 % with 64 (noise
     about +-1), and 64 stayed best once the classifier's ``prior_correction``
     was searched too (``benchmarks/bench_embedder.py``,
-    ``benchmarks/results/embedder.md``).
+    ``benchmarks/results/embedder/embedder.md``).
 
     References
     ----------

@@ -119,7 +119,7 @@ class MetricEmbedder(
         Rows per forward pass in ``transform`` and feature re-extraction.  On
         a CPU the default small CNN ran about twice as fast at 240 rows as at
         1024 (its activations stay in cache) and the MLP 15 % slower
-        (``benchmarks/results/embedder.md``); raise it on a GPU.
+        (``benchmarks/results/embedder/embedder.md``); raise it on a GPU.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Torch device; ``"auto"``: CUDA when available.  The fitted module is
         always stored on the CPU.

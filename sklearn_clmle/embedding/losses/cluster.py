@@ -165,7 +165,7 @@ class _Eq9(torch.autograd.Function):
     tensor operations, whose fixed cost dominates at CLMLE's batch sizes on a
     CPU; the hand-written backward pass is three matrix products (0.3 ms a
     step shorter inside the training loop on this project's CPU,
-    ``benchmarks/results/embedder.md``).  The gradient with respect to the
+    ``benchmarks/results/embedder/embedder.md``).  The gradient with respect to the
     similarities is the softmax over each active set minus the own-cluster
     indicator, times the sample weight; it is computed with the forward pass.
     """

@@ -28,7 +28,7 @@ class SmallCNN(nn.Module):
     Expects ``(n, channels, height, width)`` input.  Weights and activations
     are kept channels-last (NHWC), which oneDNN's CPU convolutions run about
     1.5x faster than NCHW here, in training and in inference
-    (``benchmarks/results/embedder.md``).
+    (``benchmarks/results/embedder/embedder.md``).
     """
 
     MIN_SIZE = 4  # smallest height / width: two 2 x 2 max-pools

@@ -1,0 +1,58 @@
+"""benchmarks/common.py: the budget, the CSV writer and the lock."""
+
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks.common import exclusive_run, mean_std, steps_per_round, write_csv
+
+
+def test_steps_per_round_spends_the_budget():
+    # 15 epochs of 1,000 rows, 5 of them warm-up: 10,000 samples left for
+    # 5 rounds of batches of 40 -> 50 steps a round
+    assert steps_per_round(1000, 15, 5, 5, 40) == 50
+    # rounded to the nearest step, never below one
+    assert steps_per_round(1000, 15, 5, 3, 40) == round(10000 / 120)
+    assert steps_per_round(10, 2, 2, 5, 240) == 1
+
+
+def test_write_csv_appends_under_one_header(tmp_path):
+    path = tmp_path / "sub" / "rows.csv"
+    write_csv([{"a": 1, "b": 2}], path)
+    write_csv([{"a": 3, "b": 4}], path, append=True)
+    assert path.read_text().splitlines() == ["a,b", "1,2", "3,4"]
+    write_csv([{"a": 5, "b": 6}], path)  # without append: replaced
+    assert path.read_text().splitlines() == ["a,b", "5,6"]
+
+
+def test_mean_std():
+    assert mean_std([0.5, 0.7]) == "60.00 ± 10.00"
+
+
+def _other_process_can_lock(lock):
+    code = (
+        "import fcntl, sys\n"
+        f"fh = open({str(lock)!r}, 'a+')\n"
+        "try:\n"
+        "    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "except BlockingIOError:\n"
+        "    sys.exit(1)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_exclusive_run_holds_the_lock_only_inside(tmp_path):
+    lock = tmp_path / "bench.lock"
+    with exclusive_run("test run", lock=lock):
+        assert not _other_process_can_lock(lock)
+        assert "test run pid" in lock.read_text()
+    assert _other_process_can_lock(lock)
+
+
+def test_exclusive_run_releases_the_lock_on_error(tmp_path):
+    lock = tmp_path / "bench.lock"
+    with pytest.raises(RuntimeError, match="boom"):
+        with exclusive_run("failing run", lock=lock):
+            raise RuntimeError("boom")
+    assert _other_process_can_lock(lock)
