@@ -9,6 +9,9 @@ import numpy as np
 from scipy import sparse
 from sklearn import get_config
 
+from ..utils._optional import import_faiss  # noqa: F401  (re-exported)
+from . import _faiss_search
+
 ALGORITHMS = ("auto", "brute", "kd_tree", "ball_tree", "faiss")
 
 
@@ -32,12 +35,16 @@ class CentroidIndex:
 
     ``algorithm``: "brute" (blocked matrix products, exact), "kd_tree" or
     "ball_tree" (scikit-learn trees on the unit sphere, where Euclidean order
-    is cosine order), "faiss" (exact inner-product index; needs faiss).
+    is cosine order), "faiss" (a faiss inner-product index, flat or IVF, see
+    ``_faiss_search``; needs faiss).  ``n_neighbors``: the number of centroids
+    the queries will ask for, which sets an IVF index's ``nprobe``.
     """
 
-    def __init__(self, centers, algorithm):
+    def __init__(self, centers, algorithm, n_neighbors=1):
         self.centers = centers
         self.algorithm = "brute" if algorithm == "auto" else algorithm
+        self.n_neighbors = n_neighbors
+        self.recall = None  # measured recall of an IVF index
         if self.algorithm == "kd_tree":
             from sklearn.neighbors import KDTree
 
@@ -47,17 +54,23 @@ class CentroidIndex:
 
             self._tree = BallTree(centers)
         elif self.algorithm == "faiss":
-            faiss = import_faiss()
-            self._tree = faiss.IndexFlatIP(centers.shape[1])
-            self._tree.add(np.ascontiguousarray(centers, dtype=np.float32))
+            self._tree, self.recall = _faiss_search.build(centers, n_neighbors)
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_tree", None)  # rebuilt on load (faiss indexes do not pickle)
+        tree = state.pop("_tree", None)  # faiss indexes do not pickle
+        if self.algorithm == "faiss" and _faiss_search.is_ivf(tree):
+            state["_ivf"] = (_faiss_search.dump(tree), tree.nprobe)
         return state
 
     def __setstate__(self, state):
-        self.__init__(state["centers"], state["algorithm"])
+        ivf = state.pop("_ivf", None)
+        if ivf is None:  # the trees and a flat faiss index: rebuilt exactly
+            self.__init__(state["centers"], state["algorithm"],
+                          state.get("n_neighbors", 1))
+            return
+        self.__dict__.update(state)
+        self._tree = _faiss_search.load(*ivf)
 
     def query(self, X, n_neighbors, centers_t=None):
         """Indices and similarities of the ``n_neighbors`` most similar
@@ -79,10 +92,12 @@ class CentroidIndex:
             dist, idx = self._tree.query(X, k=n_neighbors)
             return idx, 1.0 - dist**2 / 2.0
         if self.algorithm == "faiss":
-            sims, idx = self._tree.search(
-                np.ascontiguousarray(X, dtype=np.float32), n_neighbors
-            )
-            return idx.astype(np.intp), sims.astype(np.float64)
+            idx, sims = _faiss_search.search(self._tree, X, n_neighbors)
+            short = np.flatnonzero(idx[:, -1] < 0)  # IVF: too few in the lists
+            if short.size:
+                exact, exact_sims = self._top(X[short] @ self.centers.T, n_neighbors)
+                idx[short], sims[short] = exact, exact_sims
+            return idx, sims
         return self._top(X @ self.centers.T, n_neighbors)
 
     @staticmethod
@@ -95,17 +110,6 @@ class CentroidIndex:
         else:
             idx = np.broadcast_to(np.arange(n_centers), sims.shape)
         return idx, sims
-
-
-def import_faiss():
-    try:
-        import faiss
-    except ImportError as exc:
-        raise ImportError(
-            "algorithm='faiss' needs the optional faiss package: "
-            "pip install faiss-cpu (or sklearn-clmle[faiss])."
-        ) from exc
-    return faiss
 
 
 def floor_score(scale, n_neighbors):
