@@ -17,6 +17,8 @@ gpu=True)`` does.  That path is written against faiss's API but not tested
 here (no GPU).
 """
 
+from contextlib import contextmanager
+
 import numpy as np
 from scipy import sparse
 
@@ -26,6 +28,27 @@ from . import _spherical_kmeans_core as core
 
 # Bytes of a sparse X made dense at a time (float32 rows for faiss).
 _DENSIFY_BYTES = 2**25
+# Below this n_samples * n_clusters * n_features an iteration takes a few
+# milliseconds on one core, and faiss runs on one thread: waking its OpenMP
+# team costs more than it saves on small problems (the classifier's
+# per-class clusterings), by whole scheduler slices on a busy machine.
+_THREADED_WORK = 2**26
+
+
+@contextmanager
+def one_thread(faiss, enabled=True):
+    """faiss's OpenMP regions, and its OpenMP-built BLAS, on one thread for
+    calls from the calling thread (OpenMP's thread count is a per-thread
+    setting: other threads are not affected)."""
+    if not enabled:
+        yield
+        return
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def dense_float32(X):
@@ -76,7 +99,9 @@ class FaissLloyd:
         self.index = new_index(self.faiss, d)
 
     def __call__(self, X, sample_weight, centers, max_iter, tol, n_threads=1):
-        centers, labels, n_iter = self.lloyd(centers, max_iter, tol)
+        small = X.shape[0] * X.shape[1] * centers.shape[0] < _THREADED_WORK
+        with one_thread(self.faiss, small):
+            centers, labels, n_iter = self.lloyd(centers, max_iter, tol)
         if X.dtype != np.float32:  # faiss's unit rows, renormalised in X's dtype
             centers = normalize_rows(centers.astype(X.dtype), name="cluster_centers_")
         if not self.equal_size:

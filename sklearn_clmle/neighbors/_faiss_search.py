@@ -8,11 +8,16 @@ coarse quantiser trained on the centroids by faiss's spherical k-means, and
 ``n_neighbors`` nearest centroids, measured against the exact search with
 (up to) 1,000 of the centroids as queries, reaches ``IVF_TARGET_RECALL``.
 A flat search over K centroids reads all K of them per query; IVF reads
-``nlist`` quantiser rows plus about ``nprobe / nlist * K`` centroids.
+``nlist`` quantiser rows plus about ``nprobe / nlist * K`` centroids, one
+query at a time where the flat search runs matrix products.  When the
+calibrated ``nprobe`` exceeds ``IVF_MAX_PROBE_SHARE * nlist`` (centroids
+with little structure: the n_neighbors nearest lie in many lists), IVF
+would not be faster, and the flat index is kept.
 """
 
 import numpy as np
 
+from ..cluster._faiss import one_thread
 from ..utils._optional import import_faiss
 
 # IVF from this many centroids up (below it, exact search is fast anyway:
@@ -20,13 +25,16 @@ from ..utils._optional import import_faiss
 IVF_MIN_CENTROIDS = 10_000
 # Recall of the n_neighbors nearest centroids that sets nprobe.
 IVF_TARGET_RECALL = 0.99
+# IVF is kept only if it probes at most this share of its lists.
+IVF_MAX_PROBE_SHARE = 0.25
 # Centroids used as queries to measure the recall (a fixed draw).
 _CALIBRATION_QUERIES = 1_000
 
 
 def build(centers, n_neighbors):
     """A faiss index over ``centers`` (unit rows): ``(index, recall)``, with
-    ``recall`` the calibration's measured recall (``None`` for flat)."""
+    ``recall`` the calibration's measured recall of the IVF index (``None``
+    when below ``IVF_MIN_CENTROIDS``)."""
     faiss = import_faiss()
     C = np.ascontiguousarray(centers, dtype=np.float32)
     n, d = C.shape
@@ -51,15 +59,22 @@ def build(centers, n_neighbors):
         hits = sum(np.intersect1d(e, f).size for e, f in zip(exact, found))
         recall = hits / exact.size
         if recall >= IVF_TARGET_RECALL or nprobe >= nlist:
-            return ivf, recall
+            break
         nprobe = min(2 * nprobe, nlist)
+    return (ivf if nprobe <= IVF_MAX_PROBE_SHARE * nlist else flat), recall
 
 
 def search(index, X, n_neighbors):
     """``(idx, sims)`` of the ``n_neighbors`` best centroids of each row of
     dense ``X``; an IVF index leaves ``-1`` where the probed lists held fewer
-    than ``n_neighbors`` centroids (the caller searches those rows exactly)."""
-    sims, idx = index.search(np.ascontiguousarray(X, dtype=np.float32), n_neighbors)
+    than ``n_neighbors`` centroids (the caller searches those rows exactly).
+
+    A flat index is searched on one thread: the classifier gives blocks of
+    queries to several threads, as with its numpy search; IVF shares a
+    block's queries among faiss's OpenMP threads."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    with one_thread(import_faiss(), enabled=not is_ivf(index)):
+        sims, idx = index.search(X, n_neighbors)
     return idx.astype(np.intp), sims.astype(np.float64)
 
 

@@ -222,7 +222,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     ``IndexIVFFlat`` (inner product, ``round(4 sqrt(n_centroids))`` lists
     trained on the centroids) whose ``nprobe`` is the smallest power of two
     that retrieves 99 % of the ``n_neighbors`` nearest centroids of 1,000
-    centroids taken as queries; a query whose probed lists hold fewer than
+    centroids taken as queries (flat is kept if that takes more than a
+    quarter of the lists); a query whose probed lists hold fewer than
     ``n_neighbors`` centroids is searched exactly.  The search runs in
     float32 on the CPU; a pickle holds the trained index.
 
@@ -457,16 +458,12 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
             else:
                 out[start:stop] = _scoring.best_class(rows, classes, scores, stop - start)
 
-        width = max(self.cluster_centers_.shape[0], n_classes)
-        if is_sparse and self._index.algorithm != "brute":
-            width = max(width, X.shape[1])  # tree / faiss blocks are made dense
-        step = _scoring.block_rows(width)
+        step = self._index.block_rows(n_nb, n_classes, X)
         # Threads pay off only on large products: starting them costs about a
         # millisecond each, the whole rule on 2,000 queries x 500 centroids a
         # few milliseconds.
         small = n * self.cluster_centers_.shape[0] < _PARALLEL_MIN_WORK
-        n_threads = (1 if small or self._index.algorithm == "faiss"
-                     else effective_n_threads())
+        n_threads = 1 if small or self._index.own_threads else effective_n_threads()
         for_blocks(block, n, step, n_threads)
         return (out, floor) if dense else out
 

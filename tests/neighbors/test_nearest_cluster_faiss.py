@@ -117,6 +117,16 @@ def test_ivf_index_recall_and_layout(ivf_from_50, faiss):
     assert isinstance(below._tree, faiss.IndexFlatIP)
 
 
+def test_flat_is_kept_when_ivf_would_probe_most_lists(ivf_from_50, faiss):
+    # random directions in 48 dimensions: the 10 nearest of a centroid lie
+    # in many lists, so a 99 % recall needs most of them probed
+    C = unit_rows(400, 48, 4)
+    index = _scoring.CentroidIndex(C, "faiss", n_neighbors=10)
+    assert isinstance(index._tree, faiss.IndexFlatIP)
+    assert index.recall >= _faiss_search.IVF_TARGET_RECALL
+    assert not index.own_threads
+
+
 def test_ivf_rows_with_too_few_probed_centroids_are_searched_exactly(
         ivf_from_50, faiss):
     C = unit_rows(200, 6, 2)
