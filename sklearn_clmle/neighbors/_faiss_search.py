@@ -32,9 +32,9 @@ _CALIBRATION_QUERIES = 1_000
 
 
 def build(centers, n_neighbors):
-    """A faiss index over ``centers`` (unit rows): ``(index, recall)``, with
-    ``recall`` the calibration's measured recall of the IVF index (``None``
-    when below ``IVF_MIN_CENTROIDS``)."""
+    """A faiss index over ``centers`` (unit rows), and the IVF calibration:
+    ``{"nlist", "nprobe", "recall"}`` (``None`` below ``IVF_MIN_CENTROIDS``),
+    also when the flat index was kept."""
     faiss = import_faiss()
     C = np.ascontiguousarray(centers, dtype=np.float32)
     n, d = C.shape
@@ -61,7 +61,8 @@ def build(centers, n_neighbors):
         if recall >= IVF_TARGET_RECALL or nprobe >= nlist:
             break
         nprobe = min(2 * nprobe, nlist)
-    return (ivf if nprobe <= IVF_MAX_PROBE_SHARE * nlist else flat), recall
+    calibration = {"nlist": nlist, "nprobe": nprobe, "recall": recall}
+    return (ivf if nprobe <= IVF_MAX_PROBE_SHARE * nlist else flat), calibration
 
 
 def search(index, X, n_neighbors):

@@ -53,7 +53,7 @@ class CentroidIndex:
         self.centers = centers
         self.algorithm = "brute" if algorithm == "auto" else algorithm
         self.n_neighbors = n_neighbors
-        self.recall = None  # measured recall of an IVF index
+        self.calibration = None  # of an IVF index (see _faiss_search.build)
         if self.algorithm == "kd_tree":
             from sklearn.neighbors import KDTree
 
@@ -63,7 +63,7 @@ class CentroidIndex:
 
             self._tree = BallTree(centers)
         elif self.algorithm == "faiss":
-            self._tree, self.recall = _faiss_search.build(centers, n_neighbors)
+            self._tree, self.calibration = _faiss_search.build(centers, n_neighbors)
 
     def __getstate__(self):
         state = self.__dict__.copy()

@@ -105,7 +105,8 @@ def test_ivf_index_recall_and_layout(ivf_from_50, faiss):
     assert tree.nlist == 80  # round(4 * sqrt(400))
     assert tree.metric_type == faiss.METRIC_INNER_PRODUCT
     assert 1 <= tree.nprobe <= tree.nlist
-    assert index.recall >= _faiss_search.IVF_TARGET_RECALL
+    assert index.calibration["recall"] >= _faiss_search.IVF_TARGET_RECALL
+    assert index.calibration["nprobe"] == tree.nprobe
     # fewer probes would not have reached the target
     if tree.nprobe > 1:
         tree.nprobe //= 2
@@ -123,7 +124,8 @@ def test_flat_is_kept_when_ivf_would_probe_most_lists(ivf_from_50, faiss):
     C = unit_rows(400, 48, 4)
     index = _scoring.CentroidIndex(C, "faiss", n_neighbors=10)
     assert isinstance(index._tree, faiss.IndexFlatIP)
-    assert index.recall >= _faiss_search.IVF_TARGET_RECALL
+    assert index.calibration["recall"] >= _faiss_search.IVF_TARGET_RECALL
+    assert index.calibration["nprobe"] > 0.25 * index.calibration["nlist"]
     assert not index.own_threads
 
 
