@@ -167,7 +167,8 @@ class SphericalKMeans(
     used (every row counts).  It differs in two ways: faiss computes in
     float32 (centroids of float64 ``X`` are cast back and renormalised), and
     refills an empty cluster by splitting a large one.  faiss runs on its own
-    OpenMP threads (``faiss.omp_set_num_threads`` or threadpoolctl).
+    OpenMP threads (``faiss.omp_set_num_threads`` or threadpoolctl), on one
+    below ``n_samples * n_clusters * n_features = 2**26``.
 
     Thread safety: a fitted estimator's ``predict``, ``transform`` and
     ``score`` may be called from several threads at once; they only read the
