@@ -15,7 +15,7 @@ $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_PIN)"
-	$(PY) -m pip install --quiet -e ".[test,benchmark,dask]"
+	$(PY) -m pip install --quiet -e ".[test,benchmark,dask,faiss]"
 	touch $@
 
 demo: $(VENV)/.installed

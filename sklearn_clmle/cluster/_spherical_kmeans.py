@@ -19,9 +19,11 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..utils._optional import import_faiss
 from ..utils._parallel import effective_n_threads
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
+from . import _faiss, _seeding
 from . import _spherical_kmeans_core as core
 
 # init="auto" switches to k-means|| above this n_samples * n_clusters.
@@ -85,6 +87,12 @@ class SphericalKMeans(
         vectors, so no rescaling by the data's variance is needed), or when the
         labels no longer change.
 
+    algorithm : {"lloyd", "faiss"}, default="lloyd"
+        What runs the Lloyd iterations: ``"lloyd"``, this library's numpy
+        code; ``"faiss"``, faiss's k-means (spherical, inner product), on the
+        GPUs when faiss-gpu sees CUDA devices.  ``"faiss"`` needs ``pip
+        install sklearn-clmle[faiss]``; see Notes for what it honours.
+
     equal_size : bool, default=False
         If True, constrain the assignment so that the sizes of the clusters
         (numbers of samples, whatever their weights) differ by at most one.
@@ -147,6 +155,21 @@ class SphericalKMeans(
     (possibly normalised) copy of ``X`` (of its stored values, for sparse
     ``X``) a fit needs O(n_samples + n_clusters * n_features) memory.
 
+    ``algorithm="faiss"`` clusters a float32 copy of the unit rows (none for
+    C-contiguous float32 ``X``; a sparse ``X`` is made dense, a block of rows
+    at a time, into ``n_samples * n_features * 4`` bytes).  It honours
+    ``n_clusters``, ``init`` (seeds drawn by this library from
+    ``random_state``; ``"auto"`` is ``"random"``, faiss's own seeding, with
+    one run), ``n_init``, ``max_iter`` and ``tol`` (faiss runs one iteration
+    a call; the stopping rule is the numpy path's), ``sample_weight`` and
+    ``equal_size`` (the equal-size phase starts from faiss's centroids and
+    runs in numpy).  faiss's seed, ``nredo`` and row sub-sampling are not
+    used (every row counts).  It differs in two ways: faiss computes in
+    float32 (centroids of float64 ``X`` are cast back and renormalised), and
+    refills an empty cluster by splitting a large one.  faiss runs on its own
+    OpenMP threads (``faiss.omp_set_num_threads`` or threadpoolctl), on one
+    below ``n_samples * n_clusters * n_features = 2**26``.
+
     Thread safety: a fitted estimator's ``predict``, ``transform`` and
     ``score`` may be called from several threads at once; they only read the
     fitted attributes.
@@ -183,6 +206,7 @@ class SphericalKMeans(
         "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "algorithm": [StrOptions({"lloyd", "faiss"})],
         "equal_size": ["boolean"],
         "random_state": ["random_state"],
     }
@@ -195,6 +219,7 @@ class SphericalKMeans(
         n_init="auto",
         max_iter=300,
         tol=1e-4,
+        algorithm="lloyd",
         equal_size=False,
         random_state=None,
     ):
@@ -203,6 +228,7 @@ class SphericalKMeans(
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
+        self.algorithm = algorithm
         self.equal_size = equal_size
         self.random_state = random_state
 
@@ -225,43 +251,9 @@ class SphericalKMeans(
         if isinstance(init, str) and init == "auto":
             large = X.shape[0] * self.n_clusters > _KMEANS_PARALLEL_ABOVE
             init = "k-means||" if large else "k-means++"
-        if isinstance(init, str) and init == "k-means++":
-            return core.kmeans_plusplus(
-                X, self.n_clusters, sample_weight, rng, n_threads=n_threads
-            )
-        if isinstance(init, str) and init == "k-means||":
-            return core.kmeans_parallel(
-                X, self.n_clusters, sample_weight, rng, n_threads=n_threads
-            )
-        if isinstance(init, str) and init == "random":
-            p = sample_weight / sample_weight.sum()
-            n_positive = int(np.count_nonzero(p))
-            idx = rng.choice(
-                X.shape[0],
-                size=self.n_clusters,
-                replace=n_positive < self.n_clusters,
-                p=p,
-            )
-            return core.dense_rows(X, idx)
-        return self._init_array.copy()
-
-    def _check_init_array(self, X):
-        init = np.asarray(self.init)
-        if init.ndim != 2 or init.shape != (self.n_clusters, X.shape[1]):
-            raise ValueError(
-                f"init has shape {init.shape}; expected (n_clusters, n_features)"
-                f" = ({self.n_clusters}, {X.shape[1]})."
-            )
-        if not np.issubdtype(init.dtype, np.number):
-            raise TypeError(f"init must be numeric, got dtype {init.dtype}.")
-        # Normalise in init's own precision (at least float32) before casting
-        # to X's dtype: a row of tiny float64 values would round to zero in
-        # float32, and huge ones to infinity.
-        if not np.issubdtype(init.dtype, np.floating):
-            init = init.astype(np.float64)
-        if not np.all(np.isfinite(init)):
-            raise ValueError("init contains NaN or infinity.")
-        return normalize_rows(init, name="init").astype(X.dtype, copy=True)
+            init = "random" if self.algorithm == "faiss" else init
+        return _seeding.initial_centers(init, X, self.n_clusters, sample_weight, rng,
+                                        n_threads, getattr(self, "_init_array", None))
 
     # -- public API ----------------------------------------------------------
 
@@ -286,8 +278,11 @@ class SphericalKMeans(
         self : object
             Fitted estimator.
         """
+        if self.algorithm == "faiss":
+            import_faiss()
         X = self._validate_X(X, reset=True)
         n_samples = X.shape[0]
+        weighted = sample_weight is not None
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         if np.any(sample_weight < 0) or not np.any(sample_weight > 0):
             raise ValueError(
@@ -303,7 +298,7 @@ class SphericalKMeans(
 
         init_is_array = not isinstance(self.init, str)
         if init_is_array:
-            self._init_array = self._check_init_array(X)
+            self._init_array = _seeding.check_init_array(self.init, self.n_clusters, X)
         n_init = self.n_init
         if n_init == "auto":
             n_init = 10 if (not init_is_array and self.init == "random") else 1
@@ -327,6 +322,9 @@ class SphericalKMeans(
         rng = check_random_state(self.random_state)
         n_threads = effective_n_threads()
         run = core.lloyd_equal_size if self.equal_size else core.lloyd
+        if self.algorithm == "faiss":
+            run = _faiss.FaissLloyd(X, sample_weight, weighted=weighted,
+                                    equal_size=self.equal_size)
         best = None
         for _ in range(n_init):
             centers = self._initial_centers(X, sample_weight, rng, n_threads)

@@ -433,9 +433,18 @@ def lloyd_equal_size(X, sample_weight, centers, max_iter, tol, n_threads=1):
     repeat, or ``max_iter`` is reached) and returns the best partition seen.
     Returns centres, labels, n_iter (iterations of both phases).
     """
+    centers, nearest, n_iter = lloyd(X, sample_weight, centers, max_iter, tol, n_threads)
+    return equal_size_phase(
+        X, sample_weight, centers, nearest, n_iter, max_iter, tol, n_threads
+    )
+
+
+def equal_size_phase(X, sample_weight, centers, nearest, n_iter, max_iter, tol,
+                     n_threads=1):
+    """The constrained phase of ``lloyd_equal_size``, from the centres of an
+    unconstrained run (``nearest``: their labels, ``n_iter``: its count)."""
     n = X.shape[0]
     k = centers.shape[0]
-    centers, nearest, n_iter = lloyd(X, sample_weight, centers, max_iter, tol, n_threads)
     capacity = equal_capacities(n, k, np.bincount(nearest, minlength=k))
 
     def refit(labels):

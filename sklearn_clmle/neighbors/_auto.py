@@ -209,7 +209,7 @@ def resolve(est, X, y_idx, rng):
         for i, (train, held) in enumerate(splits):
             centers, owners, _ = est._cluster_classes(
                 X[train], y_idx[train], size, rng, max_iter=MAX_ITER)
-            index = _scoring.CentroidIndex(centers, est.algorithm)
+            index = _scoring.CentroidIndex(centers, est.algorithm, est.n_neighbors)
             idx, sims = index.query(X[held], min(est.n_neighbors,
                                                  centers.shape[0]))
             retrieved[size, i] = (sims, owners[idx])

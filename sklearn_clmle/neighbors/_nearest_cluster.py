@@ -12,7 +12,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ..cluster import SphericalKMeans
 from ..utils._parallel import effective_n_threads, for_blocks
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import (
@@ -22,7 +21,7 @@ from ..utils._validation import (
     normalize_rows,
     row_norms_checked,
 )
-from . import _auto, _head, _scoring
+from . import _auto, _clusters, _head, _scoring
 
 
 # Query rows x centroids below which the rule runs in the calling thread.
@@ -97,8 +96,10 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         Nearest-centroid search.  ``"brute"`` (and ``"auto"``): exact, by
         blocked matrix products.  ``"kd_tree"``/``"ball_tree"``: scikit-learn's
         trees on the unit sphere (Euclidean order equals cosine order there).
-        ``"faiss"``: exact inner-product search with the optional ``faiss``
-        package (``pip install faiss-cpu``).
+        ``"faiss"`` (``pip install sklearn-clmle[faiss]``): the per-class
+        clustering is ``SphericalKMeans(algorithm="faiss")``, the search a
+        faiss inner-product index: exact (flat) below 10,000 centroids, IVF
+        from there (see Notes).
 
     multilabel_features : {"shared", "blocks"}, default="shared"
         Multi-label ``y`` only: ``"shared"`` clusters every label in all the
@@ -206,7 +207,8 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     ``scipy.sparse`` formats are converted) at fit and at predict, and is
     never densified as a whole: rows are normalised by scaling their stored
     values, the per-class clustering runs on sparse rows (see
-    :class:`SphericalKMeans`), and the search is sparse rows times the dense
+    :class:`SphericalKMeans`; with ``algorithm="faiss"`` each class's rows are
+    made dense, float32, for faiss), and the search is sparse rows times the dense
     centroids (``algorithm="brute"``/``"auto"``); the tree and faiss searches
     densify one block of query rows at a time.  The linear head is
     scikit-learn's ``LogisticRegression`` on the sparse matrix.  Results
@@ -215,6 +217,15 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
     same similarity to a query at the edge of the ``n_neighbors`` retrieved
     (short documents sharing no word with several centroids: cosine 0), the
     tree and faiss searches may keep a different one of them.
+
+    **faiss.**  From 10,000 centroids up, ``algorithm="faiss"`` searches an
+    ``IndexIVFFlat`` (inner product, ``round(4 sqrt(n_centroids))`` lists
+    trained on the centroids) whose ``nprobe`` is the smallest power of two
+    that retrieves 99 % of the ``n_neighbors`` nearest centroids of 1,000
+    centroids taken as queries (flat is kept if that takes more than a
+    quarter of the lists); a query whose probed lists hold fewer than
+    ``n_neighbors`` centroids is searched exactly.  The search runs in
+    float32 on the CPU; a pickle holds the trained index.
 
     A ``fit`` that raises or is interrupted (``KeyboardInterrupt``) re-raises
     the exception and leaves the estimator unfitted.  A pickled estimator warns
@@ -342,33 +353,16 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
         (self.cluster_centers_, self._cluster_class_idx,
          self.cluster_sizes_) = self._cluster_classes(X, y_idx, self.cluster_size_, rng)
         self.cluster_classes_ = self.classes_[self._cluster_class_idx]
-        self._index = _scoring.CentroidIndex(self.cluster_centers_, self.algorithm)
+        self._index = _scoring.CentroidIndex(self.cluster_centers_, self.algorithm,
+                                             self.n_neighbors)
         self.head_estimator_ = (None if self.head_ == "none"
                                 else _head.fit(X, y_idx, self.head_C_))
         return self
 
     def _cluster_classes(self, X, y_idx, cluster_size, rng, max_iter=300):
-        """Equal-size spherical clusters of every class: centroids, their
-        class indices and their sizes.  Clusters of size 1 are the samples
-        themselves (the only equal-size partition)."""
-        centers, owners, sizes = [], [], []
-        for c in np.unique(y_idx):
-            Xc = X[np.flatnonzero(y_idx == c)]
-            n_c = Xc.shape[0]
-            k = max(1, n_c // cluster_size)
-            seed = rng.randint(np.iinfo(np.int32).max)
-            if k == n_c and k > 1:
-                centers.append(Xc.toarray() if sparse.issparse(Xc) else Xc.copy())
-                owners.append(np.full(k, c))
-                sizes.append(np.ones(k, dtype=np.intp))
-                continue
-            km = SphericalKMeans(
-                k, equal_size=True, max_iter=max_iter, random_state=seed
-            ).fit(Xc)
-            centers.append(km.cluster_centers_)
-            owners.append(np.full(k, c))
-            sizes.append(np.bincount(km.labels_, minlength=k))
-        return np.concatenate(centers), np.concatenate(owners), np.concatenate(sizes)
+        """Equal-size spherical clusters of every class (``_clusters``)."""
+        return _clusters.cluster_classes(X, y_idx, cluster_size, rng, max_iter,
+                                         self.algorithm)
 
     def _resolve_auto(self, X, y_idx, rng):
         """``(cluster_size, scale, prior_correction, aggregate, head,
@@ -464,16 +458,12 @@ class KNearestClusterClassifier(ClassifierMixin, VersionedPickleMixin, BaseEstim
             else:
                 out[start:stop] = _scoring.best_class(rows, classes, scores, stop - start)
 
-        width = max(self.cluster_centers_.shape[0], n_classes)
-        if is_sparse and self._index.algorithm != "brute":
-            width = max(width, X.shape[1])  # tree / faiss blocks are made dense
-        step = _scoring.block_rows(width)
+        step = self._index.block_rows(n_nb, n_classes, X)
         # Threads pay off only on large products: starting them costs about a
         # millisecond each, the whole rule on 2,000 queries x 500 centroids a
         # few milliseconds.
         small = n * self.cluster_centers_.shape[0] < _PARALLEL_MIN_WORK
-        n_threads = (1 if small or self._index.algorithm == "faiss"
-                     else effective_n_threads())
+        n_threads = 1 if small or self._index.own_threads else effective_n_threads()
         for_blocks(block, n, step, n_threads)
         return (out, floor) if dense else out
 
