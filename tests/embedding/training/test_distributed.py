@@ -156,3 +156,20 @@ def test_without_a_process_group_auto_is_a_plain_fit():
     dp = distributed.data_parallel("auto", "cpu")
     assert isinstance(dp, distributed.SingleProcess) and dp.world_size == 1
     assert isinstance(distributed.data_parallel(False, "cpu"), distributed.SingleProcess)
+
+
+def test_batchnorm_runs_as_syncbatchnorm_during_a_cuda_fit_and_is_restored():
+    # the swap itself needs no GPU: a CUDA context, as DataParallel sets it up
+    dp = object.__new__(distributed.DataParallel)
+    dp.device = "cuda:0"
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3),
+                              torch.nn.Sequential(torch.nn.BatchNorm1d(3)))
+    bn1, bn2 = net[1], net[2][0]
+    with dp.prepared(net):
+        assert type(net[1]) is torch.nn.SyncBatchNorm
+        assert type(net[2][0]) is torch.nn.SyncBatchNorm
+        # the same parameters and running statistics: training updates the
+        # user's layers
+        assert net[1].weight is bn1.weight and net[2][0].bias is bn2.bias
+        assert net[1].running_mean is bn1.running_mean
+    assert net[1] is bn1 and net[2][0] is bn2
