@@ -37,6 +37,7 @@ refused.
 import contextlib
 import hashlib
 import pickle
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -257,7 +258,7 @@ class DataParallel:
 
     def _gather(self, local, n):
         bounds = _bounds(n, self.world_size)
-        sizes = [b - a for a, b in zip(bounds[:-1], bounds[1:])]
+        sizes = [b - a for a, b in pairwise(bounds)]
         return _GatherRows.apply(local, self, sizes)
 
     def replicate(self, net, extra=None):
@@ -299,7 +300,7 @@ class DataParallel:
         local = stacked[bounds[self.rank]:bounds[self.rank + 1]]
         with torch.no_grad():
             full = self._all_gather_rows(local, [
-                b - a for a, b in zip(bounds[:-1], bounds[1:])])
+                b - a for a, b in pairwise(bounds)])
         return list(full.unbind(dim=1))
 
     # -- re-clustering ---------------------------------------------------------
@@ -311,7 +312,7 @@ class DataParallel:
         n_batches = -(-X.shape[0] // batch_size)
         stops = [min(X.shape[0], b * batch_size)
                  for b in _bounds(n_batches, self.world_size)]
-        sizes = [b - a for a, b in zip(stops[:-1], stops[1:])]
+        sizes = [b - a for a, b in pairwise(stops)]
         local = torch.from_numpy(_extract(
             net, X[stops[self.rank]:stops[self.rank + 1]], batch_size, device))
         buf = local.new_zeros((max(sizes), local.shape[1]), device=self.comm_device)

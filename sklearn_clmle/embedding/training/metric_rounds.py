@@ -36,7 +36,6 @@ def _lmle_sampler(est, net, X, y, device, rng, previous, history, where, dp):
         return cluster_per_class(feats, y, est.cluster_size, rng, previous=previous)
 
     cluster_of, classes, centroids = dp.on_root(cluster, rng)
-    del feats
     sampler = ClusterBatchSampler(
         cluster_of, classes, centroids, est.n_clusters_per_batch,
         est.n_samples_per_cluster, "uniform",
