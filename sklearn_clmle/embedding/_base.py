@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
 
 from .nn.backbones import default_backbone, output_width
+from .training.distributed import data_parallel
 from .training.engine import at_step
 
 
@@ -51,26 +52,38 @@ class TorchInputMixin:
 
     _multi_output_y = False
 
-    def _train_module(self, X, build, train_fn):
+    def _train_module(self, X, y, build, train_fn):
         """Build a net and train it, seeded from ``random_state``.
 
         ``X`` (validated) becomes one float32 tensor; ``build()`` makes the
         net, moved to the resolved ``device``; ``train_fn(net, X_t, device,
-        rng)`` trains it and returns the history.  The global torch random
-        state is left as it was.  Returns the net, on the CPU in eval mode,
-        and the history.
+        rng, dp)`` trains it and returns the history, with ``dp`` the
+        data-parallel context of ``training.distributed`` (``y``, the
+        encoded targets, only serves to check that every rank has the same
+        data).  Sets ``world_size_``.  The global torch random state is left
+        as it was.  Returns the net, on the CPU in eval mode, and the history.
         """
         X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
-        device = resolve_device(self.device)
+        dp = data_parallel(self.distributed, resolve_device(self.device))
+        device = dp.device
+        params = {k: v for k, v in self.get_params(deep=False).items()
+                  if k not in ("module", "device", "random_state", "verbose")}
+        dp.check_same_data(X_t, np.asarray(y), sorted(params.items()))
         rng = check_random_state(self.random_state)
+        dp.share_rng(rng)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
+        devices = []
+        if device.startswith("cuda"):
+            index = torch.device(device).index
+            devices = [torch.cuda.current_device() if index is None else index]
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             with at_step("building the network (a forward pass of the "
                          "backbone on a dummy batch)"):
                 net = build().to(device)
-            history = train_fn(net, X_t, device, rng)
+            with dp.prepared(net):
+                history = train_fn(net, X_t, device, rng, dp)
+        self.world_size_ = dp.world_size
         return net.to("cpu").eval(), history
 
     def _validate_X(self, X, *, reset, y=None):

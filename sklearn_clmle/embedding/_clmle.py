@@ -147,6 +147,14 @@ class CLMLEEmbedder(
         Seeds weight initialisation, shuffling, batch sampling and k-means.
         With an int, fitting twice on the CPU gives the same embeddings.  The
         global torch random state is left as it was.
+    distributed : "auto" or bool, default="auto"
+        Data-parallel training over ``torch.distributed`` (see Notes).
+        ``"auto"``: when the script has initialised the default process group
+        with more than one process (e.g. launched with ``torchrun
+        --nproc_per_node=N``), the processes train one model together, each
+        on its slice of every batch; otherwise a plain fit.  ``True``: the
+        same, and an error without a process group.  ``False``: a plain,
+        independent fit on every process.
     verbose : int, default=0
         If positive, a tqdm progress bar over warm-up batches and cluster
         steps, with the running loss.
@@ -173,6 +181,8 @@ class CLMLEEmbedder(
         (``phase="cluster"``, with ``n_clusters`` and ``cluster_sizes`` per
         label); ``step_loss`` lists the loss of every step.  For instance
         ``history_[-1, "step_loss"]`` or ``history_[:, "train_loss"]``.
+    world_size_ : int
+        Number of processes that trained the model (1 for a plain fit).
     n_features_in_ : int
         Number of features (``X.shape[1]``) seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -236,6 +246,25 @@ class CLMLEEmbedder(
     was searched too (``benchmarks/bench_embedder.py``,
     ``benchmarks/results/embedder/embedder.md``).
 
+    Data-parallel training (``distributed``): every rank calls ``fit`` with
+    the same full ``X, y`` and parameters (checked before training; the
+    library slices each batch).  With per-rank shards, gather them first
+    (e.g. ``torch.distributed.all_gather_object``) and pass the concatenation,
+    in the same order, on every rank.  Rank 0's random state seeds every
+    rank, so all draw the same global batches; each runs the network on its
+    contiguous slice, the outputs are all-gathered (differentiably) and every
+    rank computes the loss of the whole batch as a single process would,
+    batch centroids, cost-sensitive weights and loss cache included;
+    ``DistributedDataParallel`` averages the gradients.  Re-clustering embeds
+    each rank's share of the training set, clusters once on rank 0 and
+    broadcasts the clusters.  ``fit`` returns on every rank with the same
+    model, that of a 1-process fit with the same ``random_state`` up to float
+    rounding.  Backend ``gloo`` on CPUs; ``nccl`` on GPUs with
+    ``device=f"cuda:{local_rank}"`` (or ``torch.cuda.set_device(local_rank)``
+    and ``device="cuda"``).  BatchNorm layers of ``module`` run as
+    ``SyncBatchNorm`` during a CUDA fit and are refused on the CPU.  Dropout
+    masks are drawn per rank.  See ``examples/torchrun_fit.py``.
+
     References
     ----------
     Huang, Li, Loy & Tang, "Deep Imbalanced Learning for Face Recognition and
@@ -291,6 +320,7 @@ class CLMLEEmbedder(
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
         "random_state": ["random_state"],
+        "distributed": [StrOptions({"auto"}), "boolean"],
         "verbose": ["verbose"],
     }
 
@@ -337,6 +367,7 @@ class CLMLEEmbedder(
         batch_size=256,
         device="auto",
         random_state=None,
+        distributed="auto",
         verbose=0,
     ):
         self.module = module
@@ -364,6 +395,7 @@ class CLMLEEmbedder(
         self.batch_size = batch_size
         self.device = device
         self.random_state = random_state
+        self.distributed = distributed
         self.verbose = verbose
 
     # -- validation helpers -------------------------------------------------
@@ -454,8 +486,9 @@ class CLMLEEmbedder(
         settings._multilabel = self._multilabel
         settings.estimator_name = type(self).__name__
         self.module_, self.history_ = self._train_module(
-            X, lambda: self._build_net(self.n_labels_),
-            lambda net, X_t, device, rng: train(settings, net, X_t, Y, device, rng),
+            X, Y, lambda: self._build_net(self.n_labels_),
+            lambda net, X_t, device, rng, dp: train(settings, net, X_t, Y, device,
+                                                    rng, dp=dp),
         )
         return self
 

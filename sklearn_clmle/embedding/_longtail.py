@@ -147,6 +147,14 @@ class LongTailNetClassifier(
         Seeds weight initialisation and shuffling.  With an int, fitting twice
         on the CPU gives the same model.  The global torch random state is
         left as it was.
+    distributed : "auto" or bool, default="auto"
+        Data-parallel training over ``torch.distributed`` (see Notes).
+        ``"auto"``: when the script has initialised the default process group
+        with more than one process (e.g. launched with ``torchrun
+        --nproc_per_node=N``), the processes train one model together, each
+        on its slice of every batch; otherwise a plain fit.  ``True``: the
+        same, and an error without a process group.  ``False``: a plain,
+        independent fit on every process.
     verbose : int, default=0
         If positive, a tqdm progress bar over the batches, with the running
         loss.
@@ -174,6 +182,8 @@ class LongTailNetClassifier(
         One row per epoch with ``epoch``, ``train_loss`` (mean over batches),
         ``step_loss`` (every batch), ``reweighted`` (whether class weights
         were applied that epoch) and ``dur``; e.g. ``history_[:, "train_loss"]``.
+    world_size_ : int
+        Number of processes that trained the model (1 for a plain fit).
     n_features_in_ : int
         Number of features (``X.shape[1]``) seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -224,6 +234,22 @@ class LongTailNetClassifier(
     unfitted; the global torch random state is restored.
     Pickles hold the module on the CPU.  Inputs are used as they are (scale
     pixels to ``[0, 1]`` yourself).
+
+    Data-parallel training (``distributed``): every rank calls ``fit`` with
+    the same full ``X, y`` and parameters (checked before training; the
+    library slices each batch).  With per-rank shards, gather them first
+    (e.g. ``torch.distributed.all_gather_object``) and pass the concatenation,
+    in the same order, on every rank.  Rank 0's random state seeds every
+    rank, so all draw the same global batches; each runs the network on its
+    contiguous slice, the outputs are all-gathered (differentiably) and every
+    rank computes the loss of the whole batch as a single process would,
+    ``DistributedDataParallel`` averages the gradients.  ``fit`` returns on every rank with the same
+    model, that of a 1-process fit with the same ``random_state`` up to float
+    rounding.  Backend ``gloo`` on CPUs; ``nccl`` on GPUs with
+    ``device=f"cuda:{local_rank}"`` (or ``torch.cuda.set_device(local_rank)``
+    and ``device="cuda"``).  BatchNorm layers of ``module`` run as
+    ``SyncBatchNorm`` during a CUDA fit and are refused on the CPU.  Dropout
+    masks are drawn per rank.  See ``examples/torchrun_fit.py``.
 
     References
     ----------
@@ -286,6 +312,7 @@ class LongTailNetClassifier(
         "weight_decay": [Interval(Real, 0, F32_MAX, closed="left")],
         "device": [str],
         "random_state": ["random_state"],
+        "distributed": [StrOptions({"auto"}), "boolean"],
         "verbose": ["verbose"],
     }
 
@@ -323,6 +350,7 @@ class LongTailNetClassifier(
         weight_decay=0.0,
         device="auto",
         random_state=None,
+        distributed="auto",
         verbose=0,
     ):
         self.module = module
@@ -343,6 +371,7 @@ class LongTailNetClassifier(
         self.weight_decay = weight_decay
         self.device = device
         self.random_state = random_state
+        self.distributed = distributed
         self.verbose = verbose
 
     # -- validation helpers -------------------------------------------------
@@ -429,9 +458,9 @@ class LongTailNetClassifier(
         else:
             self.angular_margin_ = None
         self.module_, self.history_ = self._train_module(
-            X, lambda: self._build_net(len(self.classes_)),
-            lambda net, X_t, device, rng: train_head_net(self, net, X_t, y_enc, device,
-                                                         rng),
+            X, y_enc, lambda: self._build_net(len(self.classes_)),
+            lambda net, X_t, device, rng, dp: train_head_net(
+                self, net, X_t, y_enc, device, rng, dp=dp),
         )
         self._n_backbone_out = self.module_.head.weight.shape[1]
         return self

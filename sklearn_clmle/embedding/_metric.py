@@ -127,6 +127,14 @@ class MetricEmbedder(
         Seeds weight initialisation, shuffling, batch sampling and k-means.
         With an int, fitting twice on the CPU gives the same embeddings.  The
         global torch random state is left as it was.
+    distributed : "auto" or bool, default="auto"
+        Data-parallel training over ``torch.distributed`` (see Notes).
+        ``"auto"``: when the script has initialised the default process group
+        with more than one process (e.g. launched with ``torchrun
+        --nproc_per_node=N``), the processes train one model together, each
+        on its slice of every batch; otherwise a plain fit.  ``True``: the
+        same, and an error without a process group.  ``False``: a plain,
+        independent fit on every process.
     verbose : int, default=0
         If positive, a tqdm progress bar with the running loss.
 
@@ -143,6 +151,8 @@ class MetricEmbedder(
         (``phase`` the loss name, with ``round``, ``step_loss``,
         ``train_loss``, ``dur``; for LMLE also ``n_clusters`` and
         ``cluster_sizes`` of that round's clustering).
+    world_size_ : int
+        Number of processes that trained the model (1 for a plain fit).
     n_features_in_ : int
         Number of features (``X.shape[1]``) seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -180,6 +190,25 @@ class MetricEmbedder(
     with a note naming the training step, and leaves the estimator unfitted;
     the global torch random state is restored.
     Pickles hold the module on the CPU.  Inputs are used as they are.
+
+    Data-parallel training (``distributed``): every rank calls ``fit`` with
+    the same full ``X, y`` and parameters (checked before training; the
+    library slices each batch).  With per-rank shards, gather them first
+    (e.g. ``torch.distributed.all_gather_object``) and pass the concatenation,
+    in the same order, on every rank.  Rank 0's random state seeds every
+    rank, so all draw the same global batches; each runs the network on its
+    contiguous slice, the outputs are all-gathered (differentiably) and every
+    rank computes the loss of the whole batch as a single process would,
+    batch centroids, cost-sensitive weights and loss cache included;
+    ``DistributedDataParallel`` averages the gradients.  Re-clustering embeds
+    each rank's share of the training set, clusters once on rank 0 and
+    broadcasts the clusters.  ``fit`` returns on every rank with the same
+    model, that of a 1-process fit with the same ``random_state`` up to float
+    rounding.  Backend ``gloo`` on CPUs; ``nccl`` on GPUs with
+    ``device=f"cuda:{local_rank}"`` (or ``torch.cuda.set_device(local_rank)``
+    and ``device="cuda"``).  BatchNorm layers of ``module`` run as
+    ``SyncBatchNorm`` during a CUDA fit and are refused on the CPU.  Dropout
+    masks are drawn per rank.  See ``examples/torchrun_fit.py``.
 
     References
     ----------
@@ -235,6 +264,7 @@ class MetricEmbedder(
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
         "random_state": ["random_state"],
+        "distributed": [StrOptions({"auto"}), "boolean"],
         "verbose": ["verbose"],
     }
 
@@ -281,6 +311,7 @@ class MetricEmbedder(
         batch_size=256,
         device="auto",
         random_state=None,
+        distributed="auto",
         verbose=0,
     ):
         self.module = module
@@ -306,6 +337,7 @@ class MetricEmbedder(
         self.batch_size = batch_size
         self.device = device
         self.random_state = random_state
+        self.distributed = distributed
         self.verbose = verbose
 
     def _warmup_batch_size(self):
@@ -396,9 +428,10 @@ class MetricEmbedder(
             return EmbeddingNet(backbone, width, self.embedding_dim, 1, self.input_shape_)
 
         self.module_, self.history_ = self._train_module(
-            X, build,
-            lambda net, X_t, device, rng: train(self, net, X_t, y_enc[:, None], device,
-                                                rng, rounds=metric_rounds),
+            X, y_enc, build,
+            lambda net, X_t, device, rng, dp: train(
+                self, net, X_t, y_enc[:, None], device, rng, rounds=metric_rounds,
+                dp=dp),
         )
         return self
 

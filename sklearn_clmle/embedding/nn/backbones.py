@@ -1,5 +1,7 @@
 """Default backbones: an MLP for flat features, a small CNN for images."""
 
+import math
+
 import torch
 from torch import nn
 
@@ -78,7 +80,9 @@ class BackboneNet(nn.Module):
     def features(self, x):
         x = x.reshape(x.shape[0], *self.input_shape)
         out = self.backbone(x)
-        return out.reshape(out.shape[0], -1)
+        # explicit width: reshape(n, -1) refuses a batch of 0 rows (a rank's
+        # empty slice of a small last batch in data-parallel training)
+        return out.reshape(out.shape[0], math.prod(out.shape[1:]))
 
 
 class EmbeddingNet(BackboneNet):

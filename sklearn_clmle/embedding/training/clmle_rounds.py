@@ -19,18 +19,18 @@ from ..losses.cluster import ClusterLoss
 from ..losses.longtail import SoftmaxTerm
 from ..samplers.cluster_batches import ClusterBatchSampler
 from ..samplers.clustering import cluster_per_class
+from .distributed import SingleProcess
 from .engine import (
     _check_finite,
     _check_finite_embeddings,
     at_step,
-    extract,
     make_optimizer,
     optimizer_step,
     run_epoch,
 )
 
 
-def warmup(est, net, softmax, X, Y, device, rng, history, bar):
+def warmup(est, net, softmax, X, Y, device, rng, history, bar, dp):
     """Softmax pre-training: cross-entropy (or BCE per label), see ``SoftmaxTerm``."""
     n = Y.shape[0]
     opt = make_optimizer(
@@ -39,12 +39,14 @@ def warmup(est, net, softmax, X, Y, device, rng, history, bar):
     )
     batch = est._warmup_batch_size()
     Y_t = torch.from_numpy(Y)
+    forward = dp.replicate(net, softmax.classifiers)
     net.train()
     for epoch in range(est.warmup_epochs):
         history.new_epoch()
         tic = time.perf_counter()
         losses = run_epoch(
-            lambda idx: softmax(net.raw_heads(X[idx].to(device)), Y_t[idx].to(device)),
+            lambda idx: softmax(forward(X, idx, device, "raw_heads"),
+                                Y_t[idx].to(device)),
             opt, torch.from_numpy(rng.permutation(n)), batch,
             f"warm-up epoch {epoch + 1}", bar, phase="warm-up",
         )
@@ -61,10 +63,26 @@ def _sample_clusters(sampler, indices):
     return uniq, inverse
 
 
-def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar):
+def _recluster(est, net, X, Y, device, rng, previous, dp, where):
+    """Per-class clusterings of every label on fresh embeddings: embedded by
+    all ranks, clustered on rank 0, shared with every rank."""
+    dim = net.heads[0].out_features
+    feats = dp.extract(net, X, est.batch_size, device)
+
+    def cluster():
+        _check_finite_embeddings(feats, where)
+        return [
+            cluster_per_class(feats[:, j * dim:(j + 1) * dim], Y[:, j],
+                              est.cluster_size, rng, previous=previous[j])
+            for j in range(Y.shape[1])
+        ]
+
+    return dp.on_root(cluster, rng)
+
+
+def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar, dp):
     """Alternate clustering on fresh embeddings and steps of the cluster loss."""
     n, n_heads = Y.shape
-    dim = net.heads[0].out_features
     losses = [
         ClusterLoss(a1, a2, est.scale, est.cost_sensitive)
         for a1, a2 in zip(est.margin_between_, est.margin_within_)
@@ -73,6 +91,7 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar):
     if est.softmax_weight > 0:
         params += list(softmax.parameters())
     opt = make_optimizer(est.optimizer, params, est.learning_rate, est.weight_decay)
+    forward = dp.replicate(net, softmax.classifiers if est.softmax_weight > 0 else None)
     Y_t = torch.from_numpy(Y)
     previous = [None] * n_heads
     step = 0
@@ -80,20 +99,16 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar):
         history.new_epoch()
         tic = time.perf_counter()
         with at_step(f"round {r + 1}, re-clustering"):
-            feats = extract(net, X, est.batch_size, device)
-            _check_finite_embeddings(feats, f"round {r + 1}, re-clustering")
+            clusterings = _recluster(est, net, X, Y, device, rng, previous, dp,
+                                     f"round {r + 1}, re-clustering")
             samplers = []
-            for j in range(n_heads):
-                cluster_of, classes, centroids = cluster_per_class(
-                    feats[:, j * dim:(j + 1) * dim], Y[:, j], est.cluster_size, rng,
-                    previous=previous[j],
-                )
+            for j, (cluster_of, classes, centroids) in enumerate(clusterings):
                 previous[j] = cluster_of
                 samplers.append(ClusterBatchSampler(
                     cluster_of, classes, centroids, est.n_clusters_per_batch,
                     est.n_samples_per_cluster, est.query,
                 ))
-            del feats
+            del clusterings
         history.record("phase", "cluster")
         history.record("round", r + 1)
         history.record("n_clusters", [len(s.sizes) for s in samplers])
@@ -107,7 +122,7 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar):
                 label = step % n_heads
                 indices, batch_clusters, clusters = samplers[label].sample(rng)
                 idx_t = torch.from_numpy(indices)
-                raw = net.raw_heads(X[idx_t].to(device))
+                raw = forward(X, idx_t, device, "raw_heads")
                 embs = [nn.functional.normalize(h, dim=1) for h in raw]
                 total = 0.0
                 per_label = []
@@ -132,7 +147,7 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar):
                 opt.zero_grad(set_to_none=True)
                 total.backward()
                 optimizer_step(opt, f"round {r + 1}, step {t + 1}")
-                for j, per in enumerate(per_label):
+                for j, per in enumerate(dp.consistent(per_label)):
                     samplers[j].update(indices, per.cpu().numpy())
             step_losses.append(total.item())
             step += 1
@@ -144,14 +159,17 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar):
         history.record("dur", time.perf_counter() - tic)
 
 
-def train(est, net, X, Y, device, rng, rounds=None):
+def train(est, net, X, Y, device, rng, rounds=None, dp=None):
     """Warm-up (optional), then ``rounds``; returns a skorch ``History``.
 
-    ``rounds(est, net, softmax, X, Y, device, rng, history, bar)`` is the
+    ``rounds(est, net, softmax, X, Y, device, rng, history, bar, dp)`` is the
     phase after the warm-up: ``cluster_rounds`` (the default, CLMLE) or the
     metric losses' loop of ``MetricEmbedder``.  One row per epoch / round.
+    ``dp``: the data-parallel context (``training.distributed``); ``None``,
+    a plain fit.
     """
     rounds = cluster_rounds if rounds is None else rounds
+    dp = SingleProcess(device) if dp is None else dp
     history = History()
     n = X.shape[0]
     batch = est._warmup_batch_size()
@@ -163,9 +181,9 @@ def train(est, net, X, Y, device, rng, rounds=None):
     # numpy's small per-step products must not leave OpenBLAS threads spinning
     # against torch's OpenMP threads: numpy's BLAS gets one thread meanwhile.
     with threadpool_limits(limits=1, user_api="blas"), tqdm(
-        total=total, disable=not est.verbose, desc=getattr(est, "estimator_name", type(est).__name__), leave=False
+        total=total, disable=not est.verbose or not dp.is_root, desc=getattr(est, "estimator_name", type(est).__name__), leave=False
     ) as bar:
         if est.warmup_epochs:
-            warmup(est, net, softmax, X, Y, device, rng, history, bar)
-        rounds(est, net, softmax, X, Y, device, rng, history, bar)
+            warmup(est, net, softmax, X, Y, device, rng, history, bar, dp)
+        rounds(est, net, softmax, X, Y, device, rng, history, bar, dp)
     return history

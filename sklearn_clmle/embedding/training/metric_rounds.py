@@ -20,21 +20,22 @@ from .engine import (
     _check_finite,
     _check_finite_embeddings,
     at_step,
-    extract,
     make_optimizer,
     optimizer_step,
 )
 
 
-def _lmle_sampler(est, net, X, y, device, rng, previous, history, where):
-    """Re-cluster every class on fresh embeddings; the round's batch sampler."""
+def _lmle_sampler(est, net, X, y, device, rng, previous, history, where, dp):
+    """Re-cluster every class on fresh embeddings (embedded by all ranks,
+    clustered on rank 0); the round's batch sampler."""
     tic = time.perf_counter()
-    feats = extract(net, X, est.batch_size, device)
-    _check_finite_embeddings(feats, where)
-    cluster_of, classes, centroids = cluster_per_class(
-        feats, y, est.cluster_size, rng, previous=previous
-    )
-    del feats
+    feats = dp.extract(net, X, est.batch_size, device)
+
+    def cluster():
+        _check_finite_embeddings(feats, where)
+        return cluster_per_class(feats, y, est.cluster_size, rng, previous=previous)
+
+    cluster_of, classes, centroids = dp.on_root(cluster, rng)
     sampler = ClusterBatchSampler(
         cluster_of, classes, centroids, est.n_clusters_per_batch,
         est.n_samples_per_cluster, "uniform",
@@ -45,7 +46,7 @@ def _lmle_sampler(est, net, X, y, device, rng, previous, history, where):
     return sampler, cluster_of
 
 
-def metric_rounds(est, net, softmax, X, Y, device, rng, history, bar):
+def metric_rounds(est, net, softmax, X, Y, device, rng, history, bar, dp):
     """``n_rounds`` x ``steps_per_round`` optimiser steps of the metric loss.
 
     The phase after the warm-up of ``clmle_rounds.train`` (``softmax``, the
@@ -63,6 +64,7 @@ def metric_rounds(est, net, softmax, X, Y, device, rng, history, bar):
         cluster_of = None
     opt = make_optimizer(est.optimizer, net.parameters(), est.learning_rate,
                          est.weight_decay)
+    forward = dp.replicate(net)
     step = 0
     for r in range(est.n_rounds):
         history.new_epoch()
@@ -73,7 +75,7 @@ def metric_rounds(est, net, softmax, X, Y, device, rng, history, bar):
             where = f"round {r + 1}, re-clustering"
             with at_step(where):
                 sampler, cluster_of = _lmle_sampler(
-                    est, net, X, y, device, rng, cluster_of, history, where
+                    est, net, X, y, device, rng, cluster_of, history, where, dp
                 )
         net.train()
         step_losses = []
@@ -87,7 +89,7 @@ def metric_rounds(est, net, softmax, X, Y, device, rng, history, bar):
                     indices, batch_clusters, clusters = sampler.sample(rng)
                     idx = torch.from_numpy(indices)
                     extra = (torch.from_numpy(clusters[batch_clusters]).to(device),)
-                (emb,) = net(X[idx].to(device))
+                (emb,) = forward(X, idx, device)
                 loss, _ = loss_fn(emb, y_t[idx].to(device), *extra)
                 _check_finite(loss, f"round {r + 1}, step {t + 1} (step {step + 1} "
                                     "of the metric phase)")

@@ -21,6 +21,7 @@ from ..losses.longtail import (
     ldam_loss,
     logit_adjusted_loss,
 )
+from .distributed import SingleProcess
 from .engine import make_optimizer, run_epoch
 
 __all__ = ["epoch_loss", "train_head_net"]
@@ -63,27 +64,31 @@ def epoch_loss(est, epoch):
                                    est.angular_scale, w)), reweighted
 
 
-def train_head_net(est, net, X, y, device, rng):
+def train_head_net(est, net, X, y, device, rng, dp=None):
     """Train ``net`` on the float32 tensor ``X`` and encoded numpy ``y``.
 
     Epochs of shuffled mini-batches (the permutations drawn from ``rng``)
     with ``est``'s optimiser settings; returns the skorch ``History``.
+    ``dp``: the data-parallel context (``training.distributed``); ``None``,
+    a plain fit.
     """
+    dp = SingleProcess(device) if dp is None else dp
     history = History()
     n = len(y)
     y_t = torch.from_numpy(y)
     opt = make_optimizer(est.optimizer, net.parameters(), est.learning_rate,
                          est.weight_decay)
     n_batches = math.ceil(n / est.batch_size)
+    forward = dp.replicate(net)
     net.train()
-    with tqdm(total=est.epochs * n_batches, disable=not est.verbose,
+    with tqdm(total=est.epochs * n_batches, disable=not est.verbose or not dp.is_root,
               desc=type(est).__name__, leave=False) as bar:
         for epoch in range(est.epochs):
             history.new_epoch()
             tic = time.perf_counter()
             loss_fn, reweighted = est._epoch_loss(epoch)
             losses = run_epoch(
-                lambda idx: loss_fn(net(X[idx].to(device)), y_t[idx].to(device)),
+                lambda idx: loss_fn(forward(X, idx, device), y_t[idx].to(device)),
                 opt, torch.from_numpy(rng.permutation(n)), est.batch_size,
                 f"epoch {epoch + 1}", bar, epoch=epoch + 1,
             )
