@@ -192,7 +192,7 @@ def check_ddp(args, rows):
         return
     tic = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run",
-                           "--nproc_per_node=2", str(example), "--device", "cuda"],
+                           "--nproc_per_node=2", str(example)],
                           capture_output=True, text=True)
     rows.append(dict(check="DDP (nccl)", status="ok" if proc.returncode == 0
                      else "FAILED", detail=f"torchrun --nproc_per_node=2 in "
