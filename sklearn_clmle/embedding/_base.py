@@ -1,22 +1,47 @@
-"""Input handling shared by the torch estimators (private)."""
+"""What the torch estimators share (private): the parameters every one of
+them has and their constraints, input validation, the backbone, training
+under a fork of the torch random state (data-parallel when a process group
+is up), CPU-only pickles, and the embedders' ``transform``."""
 
 import copy
 import math
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._validation import Interval, StrOptions
 from .nn.backbones import default_backbone, output_width
 from .training.distributed import data_parallel
-from .training.engine import at_step
+from .training.engine import at_step, embed_checked
 
 
 # Largest float32: torch's optimisers refuse larger learning rates and weight
 # decays from inside a step ("value cannot be converted to type float without
 # overflow"); the parameter constraints refuse them before training.
 F32_MAX = float(np.finfo(np.float32).max)
+
+# Parameters of every torch estimator, with one meaning and one constraint.
+SHARED_CONSTRAINTS = {
+    "module": [None, torch.nn.Module],
+    "input_shape": [None, tuple],
+    "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
+    "learning_rate": [Interval(Real, 0, F32_MAX, closed="neither")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "device": [str],
+    "random_state": ["random_state"],
+    "distributed": [StrOptions({"auto"}), "boolean"],
+    "verbose": ["verbose"],
+}
+
+# The softmax warm-up of the embedders (CLMLEEmbedder, MetricEmbedder).
+WARMUP_CONSTRAINTS = {
+    "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+    "warmup_class_weight": [StrOptions({"balanced", "logit_adjusted"}), None],
+    "warmup_batch_size": [None, Interval(Integral, 1, None, closed="left")],
+}
 
 
 def resolve_device(device):
@@ -152,3 +177,42 @@ class TorchInputMixin:
         else:
             backbone = copy.deepcopy(self.module).to("cpu")
         return backbone, output_width(backbone, self.input_shape_)
+
+
+class EmbedderMixin:
+    """``transform`` of the embedders: unit-norm embeddings, one block of
+    ``embedding_dim`` per head (``_n_heads``), ``batch_size`` rows at a time;
+    and their tags (dense numeric input, ``y`` required, float32 out)."""
+
+    _n_heads = 1
+
+    def transform(self, X):
+        """Unit-norm embeddings of ``X``, computed ``batch_size`` rows at a time.
+
+        Parameters
+        ----------
+        X : array-like of the training samples' shape
+            Samples to embed.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_heads * embedding_dim), float32
+            Embedding of each sample: one head (``MetricEmbedder``, and
+            ``CLMLEEmbedder`` for class labels), or for multi-label ``y`` one
+            unit-norm block per label, in label order.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_X(X, reset=False)
+        return embed_checked(self.module_, X, self.batch_size,
+                             resolve_device(self.device), self._n_heads)
+
+    @property
+    def _n_features_out(self):
+        return self.embedding_dim * self._n_heads
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.target_tags.required = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags

@@ -4,23 +4,26 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._auto import resolve
-from ._base import F32_MAX, TorchInputMixin, resolve_device
+from ._base import (
+    F32_MAX,
+    SHARED_CONSTRAINTS,
+    WARMUP_CONSTRAINTS,
+    EmbedderMixin,
+    TorchInputMixin,
+)
+from ._targets import encode_targets
 from .nn.backbones import EmbeddingNet
 from .training.clmle_rounds import train
-from .training.engine import embed_checked
 
 
 class CLMLEEmbedder(
     ClassNamePrefixFeaturesOutMixin,
+    EmbedderMixin,
     TransformerMixin,
     TorchInputMixin,
     VersionedPickleMixin,
@@ -246,24 +249,12 @@ class CLMLEEmbedder(
     was searched too (``benchmarks/bench_embedder.py``,
     ``benchmarks/results/embedder/embedder.md``).
 
-    Data-parallel training (``distributed``): every rank calls ``fit`` with
-    the same full ``X, y`` and parameters (checked before training; the
-    library slices each batch).  With per-rank shards, gather them first
-    (e.g. ``torch.distributed.all_gather_object``) and pass the concatenation,
-    in the same order, on every rank.  Rank 0's random state seeds every
-    rank, so all draw the same global batches; each runs the network on its
-    contiguous slice, the outputs are all-gathered (differentiably) and every
-    rank computes the loss of the whole batch as a single process would,
-    batch centroids, cost-sensitive weights and loss cache included;
-    ``DistributedDataParallel`` averages the gradients.  Re-clustering embeds
-    each rank's share of the training set, clusters once on rank 0 and
-    broadcasts the clusters.  ``fit`` returns on every rank with the same
-    model, that of a 1-process fit with the same ``random_state`` up to float
-    rounding.  Backend ``gloo`` on CPUs; ``nccl`` on GPUs with
-    ``device=f"cuda:{local_rank}"`` (or ``torch.cuda.set_device(local_rank)``
-    and ``device="cuda"``).  BatchNorm layers of ``module`` run as
-    ``SyncBatchNorm`` during a CUDA fit and are refused on the CPU.  Dropout
-    masks are drawn per rank.  See ``examples/torchrun_fit.py``.
+    Data-parallel training (``distributed``): under ``torchrun``, every rank
+    calls ``fit`` with the same full ``X, y`` (checked; gather per-rank shards
+    first) and ends with the same model, that of a 1-process fit up to float
+    rounding; ``device=f"cuda:{local_rank}"`` on GPUs.  How the batches, the
+    loss and the re-clustering are shared: ``sklearn_clmle.embedding.training
+    .distributed``; a launch script: ``examples/torchrun_fit.py``.
 
     References
     ----------
@@ -291,8 +282,8 @@ class CLMLEEmbedder(
     """
 
     _parameter_constraints = {
-        "module": [None, torch.nn.Module],
-        "input_shape": [None, tuple],
+        **SHARED_CONSTRAINTS,
+        **WARMUP_CONSTRAINTS,
         "hidden_units": [tuple, StrOptions({"auto"})],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "cluster_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -309,19 +300,9 @@ class CLMLEEmbedder(
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
         "steps_per_round": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        "warmup_class_weight": [StrOptions({"balanced", "logit_adjusted"}), None],
-        "warmup_batch_size": [None, Interval(Integral, 1, None, closed="left")],
         "softmax_weight": [Interval(Real, 0, F32_MAX, closed="left")],
-        "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
-        "learning_rate": [Interval(Real, 0, F32_MAX, closed="neither")],
         "weight_decay": [StrOptions({"auto"}),
                          Interval(Real, 0, F32_MAX, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "device": [str],
-        "random_state": ["random_state"],
-        "distributed": [StrOptions({"auto"}), "boolean"],
-        "verbose": ["verbose"],
     }
 
     _multi_output_y = True  # multi-label indicator matrices
@@ -401,37 +382,15 @@ class CLMLEEmbedder(
     # -- validation helpers -------------------------------------------------
 
     def _encode_targets(self, y):
-        """Return ``Y`` of shape (n_samples, n_labels) with encoded classes."""
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
-        kind = type_of_target(y, input_name="y")
-        if kind == "multilabel-indicator":
-            self._multilabel = True
-            Y = (y != 0).astype(np.int64)
-            single = [j for j in range(Y.shape[1]) if Y[:, j].min() == Y[:, j].max()]
-            if single:
-                raise ValueError(
-                    f"Multi-label y: label(s) {single[:10]} have only one class "
-                    "(all 0 or all 1); every label needs both values."
-                )
-            self.classes_ = [np.array([0, 1]) for _ in range(Y.shape[1])]
-            return Y
-        if y.ndim != 1:
-            raise ValueError(
-                f"y has shape {y.shape} and type {kind!r}; expected a 1-D class "
-                "vector or a binary indicator matrix (multi-label)."
-            )
-        check_classification_targets(y)
-        self._multilabel = False
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"y has only one class ({self.classes_[0]!r}); CLMLEEmbedder needs "
-                "at least two classes to learn margins between them."
-            )
-        return encoder.transform(y).astype(np.int64)[:, None]
+        """``Y`` of shape (n_samples, n_labels), int64 class indices (0/1 for
+        multi-label ``y``); sets ``classes_`` and ``_multilabel``."""
+        targets = encode_targets(y, type(self).__name__, warn_column=False)
+        self._multilabel = targets.multilabel
+        if targets.multilabel:
+            self.classes_ = [np.array([0, 1]) for _ in targets.classes]
+            return targets.encoded.astype(np.int64)
+        self.classes_ = targets.classes
+        return targets.encoded[:, None]
 
     def _margins(self, Y):
         a1, a2 = [], []
@@ -492,32 +451,6 @@ class CLMLEEmbedder(
         )
         return self
 
-    def transform(self, X):
-        """Unit-norm embeddings of ``X``, computed ``batch_size`` rows at a time.
-
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples to embed.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_labels_ * embedding_dim), float32
-            Embedding of each sample; with several labels, the per-label
-            unit-norm blocks in label order.
-        """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        return embed_checked(self.module_, X, self.batch_size,
-                             resolve_device(self.device), self.n_labels_)
-
     @property
-    def _n_features_out(self):
-        return self.embedding_dim * self.n_labels_
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.target_tags.required = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
+    def _n_heads(self):
+        return self.n_labels_

@@ -4,21 +4,20 @@ long-tail (or angular-margin) loss; multi-label targets get one sigmoid each."""
 import math
 from numbers import Integral, Real
 
-import numpy as np
-import torch
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils.validation import check_is_fitted
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
-from ._base import F32_MAX, TorchInputMixin, resolve_device
+from ._base import F32_MAX, SHARED_CONSTRAINTS, TorchInputMixin
 from ._targets import encode_targets
-from .nn.heads import HeadNet, head_outputs
+from ._head_predictions import COSINE_LOSSES as _COSINE_LOSSES
+from ._head_predictions import HeadPredictionsMixin
+from .nn.heads import HeadNet
 from .training.supervised import epoch_loss, train_head_net
 
 # The default of ``angular_scale``, the scale ``s`` of the cosine logits (Cao
@@ -30,7 +29,6 @@ AUTO_ANGULAR_MARGIN = {"cosface": 0.35, "arcface": 0.5}
 _LOSSES = ("ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",
            "class_balanced_focal", "cosface", "arcface")
 # Losses on a cosine head, whose prediction logits are angular_scale * cos.
-_COSINE_LOSSES = ("ldam_drw", "cosface", "arcface")
 # Losses available for multi-label targets (binary cross-entropy per label).
 _MULTILABEL_LOSSES = ("ce", "weighted_ce")
 
@@ -39,6 +37,7 @@ class LongTailNetClassifier(
     ClassNamePrefixFeaturesOutMixin,
     ClassifierMixin,
     TransformerMixin,
+    HeadPredictionsMixin,
     TorchInputMixin,
     VersionedPickleMixin,
     BaseEstimator,
@@ -235,21 +234,12 @@ class LongTailNetClassifier(
     Pickles hold the module on the CPU.  Inputs are used as they are (scale
     pixels to ``[0, 1]`` yourself).
 
-    Data-parallel training (``distributed``): every rank calls ``fit`` with
-    the same full ``X, y`` and parameters (checked before training; the
-    library slices each batch).  With per-rank shards, gather them first
-    (e.g. ``torch.distributed.all_gather_object``) and pass the concatenation,
-    in the same order, on every rank.  Rank 0's random state seeds every
-    rank, so all draw the same global batches; each runs the network on its
-    contiguous slice, the outputs are all-gathered (differentiably) and every
-    rank computes the loss of the whole batch as a single process would,
-    ``DistributedDataParallel`` averages the gradients.  ``fit`` returns on every rank with the same
-    model, that of a 1-process fit with the same ``random_state`` up to float
-    rounding.  Backend ``gloo`` on CPUs; ``nccl`` on GPUs with
-    ``device=f"cuda:{local_rank}"`` (or ``torch.cuda.set_device(local_rank)``
-    and ``device="cuda"``).  BatchNorm layers of ``module`` run as
-    ``SyncBatchNorm`` during a CUDA fit and are refused on the CPU.  Dropout
-    masks are drawn per rank.  See ``examples/torchrun_fit.py``.
+    Data-parallel training (``distributed``): under ``torchrun``, every rank
+    calls ``fit`` with the same full ``X, y`` (checked; gather per-rank shards
+    first) and ends with the same model, that of a 1-process fit up to float
+    rounding; ``device=f"cuda:{local_rank}"`` on GPUs.  How the batches and
+    the loss are shared: ``sklearn_clmle.embedding.training.distributed``; a
+    launch script: ``examples/torchrun_fit.py``.
 
     References
     ----------
@@ -293,8 +283,7 @@ class LongTailNetClassifier(
     """
 
     _parameter_constraints = {
-        "module": [None, torch.nn.Module],
-        "input_shape": [None, tuple],
+        **SHARED_CONSTRAINTS,
         "hidden_units": [tuple],
         "loss": [StrOptions(set(_LOSSES))],
         "tau": [Interval(Real, -F32_MAX, F32_MAX, closed="neither")],
@@ -306,14 +295,7 @@ class LongTailNetClassifier(
                            Interval(Real, 0, math.pi, closed="left")],
         "drw_epoch": [None, Interval(Integral, 0, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
-        "learning_rate": [Interval(Real, 0, F32_MAX, closed="neither")],
         "weight_decay": [Interval(Real, 0, F32_MAX, closed="left")],
-        "device": [str],
-        "random_state": ["random_state"],
-        "distributed": [StrOptions({"auto"}), "boolean"],
-        "verbose": ["verbose"],
     }
 
     # y may be a multi-label indicator matrix (TorchInputMixin._validate_X).
@@ -396,23 +378,6 @@ class LongTailNetClassifier(
         """
         return epoch_loss(self, epoch)
 
-    def _forward(self, X, features):
-        """Logits (or backbone features) of validated ``X``, float32 numpy."""
-        scale = self.angular_scale if self.loss in _COSINE_LOSSES else None
-        out = head_outputs(self.module_, X, resolve_device(self.device),
-                           features=features, scale=scale)
-        if out is None:
-            width = self._n_features_out if features else len(self.classes_)
-            return np.empty((0, width), dtype=np.float32)
-        bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
-        if bad.size:
-            raise ValueError(
-                f"The module's output overflowed for {bad.size} row(s) of X (rows "
-                f"{', '.join(map(str, bad[:5]))}): values too large for the "
-                "network; rescale X as it was scaled for fit."
-            )
-        return out
-
     # -- public API ----------------------------------------------------------
 
     @unfit_on_failure
@@ -464,111 +429,6 @@ class LongTailNetClassifier(
         )
         self._n_backbone_out = self.module_.head.weight.shape[1]
         return self
-
-    def decision_function(self, X):
-        """Prediction logits of ``X`` (see Notes).
-
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            Logits in the order of ``classes_``; for two classes, ``logit_1 -
-            logit_0``; for multi-label ``y``, of shape ``(n_samples,
-            n_labels)``, one logit per label.
-        """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        logits = self._forward(X, features=False)
-        if len(self.classes_) == 2 and not self._multilabel:
-            return logits[:, 1] - logits[:, 0]
-        return logits
-
-    def predict_proba(self, X):
-        """Class probabilities: the softmax of the prediction logits.
-
-        For multi-label ``y``, the sigmoid of each label's logit.
-
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes) or (n_samples, n_labels)
-            Probabilities in the order of ``classes_`` (float64); for
-            multi-label ``y``, the probability of each label being 1.
-        """
-        return np.exp(self.predict_log_proba(X))
-
-    def predict_log_proba(self, X):
-        """Logarithm of ``predict_proba``.
-
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes) or \
-                (n_samples, n_labels)
-            Log-probabilities in the order of ``classes_``.
-        """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        logits = self._forward(X, features=False).astype(np.float64)
-        if self._multilabel:
-            return -np.logaddexp(0.0, -logits)  # log sigmoid
-        logits -= logits.max(axis=1, keepdims=True)
-        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-
-    def predict(self, X):
-        """Predicted class labels (the largest prediction logit).
-
-        For multi-label ``y``, the labels whose logit is positive.
-
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            Labels from ``classes_``; for multi-label ``y``, the 0/1 indicator
-            matrix, in the dtype of the training ``y``.
-        """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        logits = self._forward(X, features=False)
-        if self._multilabel:
-            return (logits > 0).astype(self._y_dtype)
-        return self.classes_[np.argmax(logits, axis=1)]
-
-    def transform(self, X):
-        """Penultimate features of ``X``: the backbone's output, before the head.
-
-        Lets a fitted baseline serve as an embedder (e.g. for open-set
-        evaluation); the features are not normalised.
-
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_backbone_features), float32
-            Backbone features of each sample.
-        """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        return self._forward(X, features=True)
 
     @property
     def _n_features_out(self):

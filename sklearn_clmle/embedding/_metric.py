@@ -4,18 +4,20 @@ backbone, with the same warm-up and training budget."""
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
-from ._base import F32_MAX, TorchInputMixin, resolve_device
+from ._base import (
+    F32_MAX,
+    SHARED_CONSTRAINTS,
+    WARMUP_CONSTRAINTS,
+    EmbedderMixin,
+    TorchInputMixin,
+)
+from ._targets import encode_targets
 from .nn.backbones import EmbeddingNet
 from .training.clmle_rounds import train
-from .training.engine import embed_checked
 from .training.metric_rounds import metric_rounds
 
 # A triplet batch may exceed the training set (small classes are drawn with
@@ -25,6 +27,7 @@ _MAX_SMALL_BATCH = 1024
 
 class MetricEmbedder(
     ClassNamePrefixFeaturesOutMixin,
+    EmbedderMixin,
     TransformerMixin,
     TorchInputMixin,
     VersionedPickleMixin,
@@ -191,24 +194,12 @@ class MetricEmbedder(
     the global torch random state is restored.
     Pickles hold the module on the CPU.  Inputs are used as they are.
 
-    Data-parallel training (``distributed``): every rank calls ``fit`` with
-    the same full ``X, y`` and parameters (checked before training; the
-    library slices each batch).  With per-rank shards, gather them first
-    (e.g. ``torch.distributed.all_gather_object``) and pass the concatenation,
-    in the same order, on every rank.  Rank 0's random state seeds every
-    rank, so all draw the same global batches; each runs the network on its
-    contiguous slice, the outputs are all-gathered (differentiably) and every
-    rank computes the loss of the whole batch as a single process would,
-    batch centroids, cost-sensitive weights and loss cache included;
-    ``DistributedDataParallel`` averages the gradients.  Re-clustering embeds
-    each rank's share of the training set, clusters once on rank 0 and
-    broadcasts the clusters.  ``fit`` returns on every rank with the same
-    model, that of a 1-process fit with the same ``random_state`` up to float
-    rounding.  Backend ``gloo`` on CPUs; ``nccl`` on GPUs with
-    ``device=f"cuda:{local_rank}"`` (or ``torch.cuda.set_device(local_rank)``
-    and ``device="cuda"``).  BatchNorm layers of ``module`` run as
-    ``SyncBatchNorm`` during a CUDA fit and are refused on the CPU.  Dropout
-    masks are drawn per rank.  See ``examples/torchrun_fit.py``.
+    Data-parallel training (``distributed``): under ``torchrun``, every rank
+    calls ``fit`` with the same full ``X, y`` (checked; gather per-rank shards
+    first) and ends with the same model, that of a 1-process fit up to float
+    rounding; ``device=f"cuda:{local_rank}"`` on GPUs.  How the batches, the
+    loss and the re-clustering are shared: ``sklearn_clmle.embedding.training
+    .distributed``; a launch script: ``examples/torchrun_fit.py``.
 
     References
     ----------
@@ -241,8 +232,8 @@ class MetricEmbedder(
     """
 
     _parameter_constraints = {
-        "module": [None, torch.nn.Module],
-        "input_shape": [None, tuple],
+        **SHARED_CONSTRAINTS,
+        **WARMUP_CONSTRAINTS,
         "hidden_units": [tuple],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions({"triplet", "lmle"})],
@@ -255,17 +246,7 @@ class MetricEmbedder(
         "n_samples_per_cluster": [Interval(Integral, 1, None, closed="left")],
         "n_rounds": [Interval(Integral, 1, None, closed="left")],
         "steps_per_round": [Interval(Integral, 0, None, closed="left")],
-        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        "warmup_class_weight": [StrOptions({"balanced", "logit_adjusted"}), None],
-        "warmup_batch_size": [None, Interval(Integral, 1, None, closed="left")],
-        "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
-        "learning_rate": [Interval(Real, 0, F32_MAX, closed="neither")],
         "weight_decay": [Interval(Real, 0, F32_MAX, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "device": [str],
-        "random_state": ["random_state"],
-        "distributed": [StrOptions({"auto"}), "boolean"],
-        "verbose": ["verbose"],
     }
 
     _multi_output_y = True  # 2-D y reaches _encode_targets, which explains the refusal
@@ -362,26 +343,11 @@ class MetricEmbedder(
         return tuple(float(v) for v in g)
 
     def _encode_targets(self, y):
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
-        if y.ndim != 1:
-            kind = type_of_target(y, input_name="y")
-            raise ValueError(
-                f"y has shape {y.shape} and type {kind!r}; MetricEmbedder "
-                "expects a 1-D class vector (multi-label y is not supported: "
-                "use CLMLEEmbedder)."
-            )
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            only = encoder.classes_.tolist()[0]
-            raise ValueError(
-                f"y has only one class ({only!r}); MetricEmbedder needs at least "
-                "two classes."
-            )
-        self.classes_ = encoder.classes_
-        return encoder.transform(y).astype(np.int64)
+        targets = encode_targets(
+            y, type(self).__name__, warn_column=False,
+            multilabel="multi-label y is not supported: use CLMLEEmbedder")
+        self.classes_ = targets.classes
+        return targets.encoded
 
     # -- public API ----------------------------------------------------------
 
@@ -434,32 +400,3 @@ class MetricEmbedder(
                 dp=dp),
         )
         return self
-
-    def transform(self, X):
-        """Unit-norm embeddings of ``X``, computed ``batch_size`` rows at a time.
-
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples to embed.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, embedding_dim), float32
-            Embedding of each sample.
-        """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        return embed_checked(self.module_, X, self.batch_size,
-                             resolve_device(self.device), 1)
-
-    @property
-    def _n_features_out(self):
-        return self.embedding_dim
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.target_tags.required = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags

@@ -1,5 +1,5 @@
-"""Targets of LongTailNetClassifier (private): class labels, or a binary
-indicator matrix for multi-label data."""
+"""Targets of the torch estimators (private): class labels, or a binary
+indicator matrix for multi-label data, checked and encoded once for all."""
 
 from dataclasses import dataclass
 
@@ -28,24 +28,32 @@ class EncodedTargets:
     dtype: np.dtype
 
 
-def encode_targets(y, estimator_name):
+def encode_targets(y, estimator_name, *, warn_column=True, multilabel=True):
     """Encode validated ``y`` (1-D labels or a 2-D binary indicator matrix).
 
-    A sparse indicator matrix is made dense; a column vector is raveled with
-    a ``DataConversionWarning``, as scikit-learn's classifiers do.  Refuses a
-    single class, multi-class multi-output targets and labels that are
-    constant (all 0 or all 1).
+    A sparse indicator matrix is made dense; a column vector is raveled, with
+    a ``DataConversionWarning`` if ``warn_column`` (as scikit-learn's
+    classifiers do; the transformers ravel it silently).  Refuses a single
+    class, multi-class multi-output targets and labels that are constant
+    (all 0 or all 1); ``multilabel``, if a string, refuses any 2-D ``y``
+    with that explanation.
     """
     y = y.toarray() if sparse.issparse(y) else np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
-        y = column_or_1d(y, warn=True)
+        y = column_or_1d(y, warn=warn_column)
+    if y.ndim == 2 and isinstance(multilabel, str):
+        kind = type_of_target(y, input_name="y")
+        raise ValueError(
+            f"y has shape {y.shape} and type {kind!r}; {estimator_name} "
+            f"expects a 1-D class vector ({multilabel})."
+        )
     check_classification_targets(y)
     if y.ndim == 2:
         return _encode_multilabel(y)
     encoder = LabelEncoder().fit(y)
     if len(encoder.classes_) < 2:
         raise ValueError(
-            f"y has only one class ({encoder.classes_[0]!r}); "
+            f"y has only one class ({encoder.classes_.tolist()[0]!r}); "
             f"{estimator_name} needs at least two classes."
         )
     encoded = encoder.transform(y).astype(np.int64)

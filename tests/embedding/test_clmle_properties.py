@@ -167,7 +167,7 @@ def test_embedder_refuses_bad_targets(X, data):
         y, msg = None, r"requires y"
     else:
         y = np.c_[np.arange(n) % 2, np.ones(n, dtype=int)]
-        msg = r"only one class"
+        msg = r"label\(s\) \[1\] are all 0 or all 1"
     with pytest.raises((ValueError, TypeError), match=msg):
         CLMLEEmbedder(**TINY).fit(X, y)
 

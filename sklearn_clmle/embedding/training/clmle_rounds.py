@@ -24,6 +24,7 @@ from .engine import (
     _check_finite,
     _check_finite_embeddings,
     at_step,
+    end_round,
     make_optimizer,
     optimizer_step,
     run_epoch,
@@ -153,10 +154,7 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar, dp):
             step += 1
             bar.update(1)
             bar.set_postfix(phase=f"round {r + 1}", loss=f"{step_losses[-1]:.4f}")
-        history.record("step_loss", step_losses)
-        history.record("train_loss", float(np.mean(step_losses)) if step_losses
-                       else math.nan)
-        history.record("dur", time.perf_counter() - tic)
+        end_round(history, step_losses, tic)
 
 
 def train(est, net, X, Y, device, rng, rounds=None, dp=None):

@@ -4,6 +4,8 @@ extraction of unit-norm embeddings (for re-clustering and ``transform``)."""
 
 import contextlib
 import copy
+import math
+import time
 
 import numpy as np
 import torch
@@ -147,3 +149,13 @@ def run_epoch(loss_of, opt, perm, batch, where, bar, **postfix):
         bar.update(1)
         bar.set_postfix(**postfix, loss=f"{losses[-1]:.4f}")
     return losses
+
+
+def end_round(history, step_losses, tic):
+    """Record a finished round of steps in ``history``: the loss of every
+    step, their mean (NaN without steps) and the round's duration since
+    ``tic`` (``time.perf_counter``)."""
+    history.record("step_loss", step_losses)
+    history.record("train_loss", float(np.mean(step_losses)) if step_losses
+                   else math.nan)
+    history.record("dur", time.perf_counter() - tic)

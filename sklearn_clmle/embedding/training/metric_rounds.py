@@ -7,10 +7,8 @@ clustering of freshly extracted embeddings at the start of every round and
 batches of nearby clusters (``ClusterBatchSampler`` with uniform queries).
 """
 
-import math
 import time
 
-import numpy as np
 import torch
 
 from ..losses.metric import BatchHardTripletLoss, QuintupletLoss
@@ -20,6 +18,7 @@ from .engine import (
     _check_finite,
     _check_finite_embeddings,
     at_step,
+    end_round,
     make_optimizer,
     optimizer_step,
 )
@@ -100,7 +99,4 @@ def metric_rounds(est, net, softmax, X, Y, device, rng, history, bar, dp):
             step += 1
             bar.update(1)
             bar.set_postfix(phase=f"round {r + 1}", loss=f"{step_losses[-1]:.4f}")
-        history.record("step_loss", step_losses)
-        history.record("train_loss", float(np.mean(step_losses)) if step_losses
-                       else math.nan)
-        history.record("dur", time.perf_counter() - tic)
+        end_round(history, step_losses, tic)

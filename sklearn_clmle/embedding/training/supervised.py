@@ -9,18 +9,7 @@ import torch
 from skorch.history import History
 from tqdm.auto import tqdm
 
-from ..losses.longtail import (
-    arcface_loss,
-    balanced_label_weights,
-    balanced_weights,
-    binary_cross_entropy_loss,
-    cosface_loss,
-    cross_entropy_loss,
-    effective_number_weights,
-    focal_loss,
-    ldam_loss,
-    logit_adjusted_loss,
-)
+from ..losses import longtail as L
 from .distributed import SingleProcess
 from .engine import make_optimizer, run_epoch
 
@@ -36,31 +25,31 @@ def epoch_loss(est, epoch):
     counts = est.class_counts_
     if est._multilabel:
         if est.loss == "ce":
-            return (lambda z, t: binary_cross_entropy_loss(z, t)), False
-        w = balanced_label_weights(counts)
-        return (lambda z, t: binary_cross_entropy_loss(z, t, w)), True
+            return (lambda z, t: L.binary_cross_entropy_loss(z, t)), False
+        w = L.balanced_label_weights(counts)
+        return (lambda z, t: L.binary_cross_entropy_loss(z, t, w)), True
     if est.loss == "ce":
-        return (lambda z, t: cross_entropy_loss(z, t)), False
+        return (lambda z, t: L.cross_entropy_loss(z, t)), False
     if est.loss == "weighted_ce":
-        w = balanced_weights(counts)
-        return (lambda z, t: cross_entropy_loss(z, t, w)), True
+        w = L.balanced_weights(counts)
+        return (lambda z, t: L.cross_entropy_loss(z, t, w)), True
     if est.loss == "logit_adjusted":
-        return (lambda z, t: logit_adjusted_loss(z, t, counts, est.tau)), False
+        return (lambda z, t: L.logit_adjusted_loss(z, t, counts, est.tau)), False
     if est.loss == "focal":
-        return (lambda z, t: focal_loss(z, t, est.gamma)), False
+        return (lambda z, t: L.focal_loss(z, t, est.gamma)), False
     if est.loss == "class_balanced_focal":
-        w = effective_number_weights(counts, est.beta)
-        return (lambda z, t: focal_loss(z, t, est.gamma, w)), True
+        w = L.effective_number_weights(counts, est.beta)
+        return (lambda z, t: L.focal_loss(z, t, est.gamma, w)), True
     if est.loss == "cosface":
-        return (lambda z, t: cosface_loss(z, t, est.angular_margin_,
+        return (lambda z, t: L.cosface_loss(z, t, est.angular_margin_,
                                           est.angular_scale)), False
     if est.loss == "arcface":
-        return (lambda z, t: arcface_loss(z, t, est.angular_margin_,
+        return (lambda z, t: L.arcface_loss(z, t, est.angular_margin_,
                                           est.angular_scale)), False
     # ldam_drw
     reweighted = epoch >= est.drw_epoch_
-    w = effective_number_weights(counts, est.beta) if reweighted else None
-    return (lambda z, t: ldam_loss(z, t, counts, est.ldam_max_margin,
+    w = L.effective_number_weights(counts, est.beta) if reweighted else None
+    return (lambda z, t: L.ldam_loss(z, t, counts, est.ldam_max_margin,
                                    est.angular_scale, w)), reweighted
 
 

@@ -1,0 +1,141 @@
+"""Predictions of LongTailNetClassifier (private): logits, probabilities,
+labels and the penultimate features of a fitted network, in batches."""
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import resolve_device
+from .nn.heads import head_outputs
+
+# Losses whose head is cosine (normalised weights and features), so that the
+# logits are ``angular_scale * cos``.
+COSINE_LOSSES = ("ldam_drw", "cosface", "arcface")
+
+
+class HeadPredictionsMixin:
+    """``decision_function``, ``predict_proba``, ``predict_log_proba``,
+    ``predict`` and ``transform`` of a fitted ``LongTailNetClassifier``
+    (reads ``module_``, ``classes_``, ``loss``, ``angular_scale``,
+    ``device`` and the private ``_multilabel``, ``_y_dtype``)."""
+
+    def _forward(self, X, features):
+        """Logits (or backbone features) of validated ``X``, float32 numpy."""
+        scale = self.angular_scale if self.loss in COSINE_LOSSES else None
+        out = head_outputs(self.module_, X, resolve_device(self.device),
+                           features=features, scale=scale)
+        if out is None:
+            width = self._n_features_out if features else len(self.classes_)
+            return np.empty((0, width), dtype=np.float32)
+        bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        if bad.size:
+            raise ValueError(
+                f"The module's output overflowed for {bad.size} row(s) of X (rows "
+                f"{', '.join(map(str, bad[:5]))}): values too large for the "
+                "network; rescale X as it was scaled for fit."
+            )
+        return out
+
+    def decision_function(self, X):
+        """Prediction logits of ``X`` (see Notes).
+
+        Parameters
+        ----------
+        X : array-like of the training samples' shape
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            Logits in the order of ``classes_``; for two classes, ``logit_1 -
+            logit_0``; for multi-label ``y``, of shape ``(n_samples,
+            n_labels)``, one logit per label.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_X(X, reset=False)
+        logits = self._forward(X, features=False)
+        if len(self.classes_) == 2 and not self._multilabel:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the prediction logits.
+
+        For multi-label ``y``, the sigmoid of each label's logit.
+
+        Parameters
+        ----------
+        X : array-like of the training samples' shape
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes) or (n_samples, n_labels)
+            Probabilities in the order of ``classes_`` (float64); for
+            multi-label ``y``, the probability of each label being 1.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``.
+
+        Parameters
+        ----------
+        X : array-like of the training samples' shape
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes) or \
+                (n_samples, n_labels)
+            Log-probabilities in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_X(X, reset=False)
+        logits = self._forward(X, features=False).astype(np.float64)
+        if self._multilabel:
+            return -np.logaddexp(0.0, -logits)  # log sigmoid
+        logits -= logits.max(axis=1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+    def predict(self, X):
+        """Predicted class labels (the largest prediction logit).
+
+        For multi-label ``y``, the labels whose logit is positive.
+
+        Parameters
+        ----------
+        X : array-like of the training samples' shape
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels from ``classes_``; for multi-label ``y``, the 0/1 indicator
+            matrix, in the dtype of the training ``y``.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_X(X, reset=False)
+        logits = self._forward(X, features=False)
+        if self._multilabel:
+            return (logits > 0).astype(self._y_dtype)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def transform(self, X):
+        """Penultimate features of ``X``: the backbone's output, before the head.
+
+        Lets a fitted baseline serve as an embedder (e.g. for open-set
+        evaluation); the features are not normalised.
+
+        Parameters
+        ----------
+        X : array-like of the training samples' shape
+            Samples.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_backbone_features), float32
+            Backbone features of each sample.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_X(X, reset=False)
+        return self._forward(X, features=True)
