@@ -47,10 +47,8 @@ def weight_decay(n):
 
 
 class Settings(SimpleNamespace):
-    """The parameters the training loops read, with ``"auto"`` resolved."""
-
-    def _warmup_batch_size(self):
-        return self.warmup_batch
+    """The estimator's parameters with ``"auto"`` resolved, from which
+    ``CLMLEEmbedder`` builds the parts its training loops receive."""
 
 
 def resolve(est, n_samples, n_features):

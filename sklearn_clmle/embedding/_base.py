@@ -9,6 +9,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.base import TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -179,10 +180,11 @@ class TorchInputMixin:
         return backbone, output_width(backbone, self.input_shape_)
 
 
-class EmbedderMixin:
+class EmbedderMixin(TransformerMixin):
     """``transform`` of the embedders: unit-norm embeddings, one block of
     ``embedding_dim`` per head (``_n_heads``), ``batch_size`` rows at a time;
-    and their tags (dense numeric input, ``y`` required, float32 out)."""
+    and their tags (dense numeric input, ``y`` required, float32 out).  A
+    ``TransformerMixin``, so that ``set_output`` wraps this ``transform``."""
 
     _n_heads = 1
 

@@ -1,10 +1,11 @@
 """CLMLEEmbedder: a torch backbone trained with the cluster-based large-margin loss."""
 
 import math
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
@@ -17,14 +18,18 @@ from ._base import (
     TorchInputMixin,
 )
 from ._targets import encode_targets
+from .losses.cluster import ClusterLoss
+from .losses.longtail import SoftmaxTerm
 from .nn.backbones import EmbeddingNet
-from .training.clmle_rounds import train
+from .samplers.cluster_batches import ClusterBatchSampler
+from .samplers.clustering import PerClassClustering
+from .training.clmle_rounds import cluster_rounds, train
+from .training.engine import OptimizerSpec, Schedule
 
 
 class CLMLEEmbedder(
     ClassNamePrefixFeaturesOutMixin,
     EmbedderMixin,
-    TransformerMixin,
     TorchInputMixin,
     VersionedPickleMixin,
     BaseEstimator,
@@ -440,16 +445,37 @@ class CLMLEEmbedder(
         for name in ("hidden_units", "cluster_size", "n_samples_per_cluster",
                      "epochs", "steps_per_round", "weight_decay"):
             setattr(self, name + "_", getattr(settings, name))
-        settings.margin_between_ = self.margin_between_
-        settings.margin_within_ = self.margin_within_
-        settings._multilabel = self._multilabel
-        settings.estimator_name = type(self).__name__
+        parts = self._training_parts(settings, Y)
         self.module_, self.history_ = self._train_module(
             X, Y, lambda: self._build_net(self.n_labels_),
-            lambda net, X_t, device, rng, dp: train(settings, net, X_t, Y, device,
-                                                    rng, dp=dp),
+            lambda net, X_t, device, rng, dp: train(net, X_t, Y, device, rng, dp,
+                                                    **parts),
         )
         return self
+
+    def _training_parts(self, s, Y):
+        """What the training loops receive (``training.clmle_rounds``): the
+        softmax term's factory, the schedule, the optimiser, and the cluster
+        rounds with their losses, clustering and batch sampler, all from the
+        resolved settings ``s``."""
+        optimizer = OptimizerSpec(s.optimizer, s.learning_rate, s.weight_decay)
+        schedule = Schedule(s.warmup_epochs, s.warmup_batch, s.n_rounds,
+                            s.steps_per_round, s.batch_size)
+        rounds = partial(
+            cluster_rounds,
+            losses=[ClusterLoss(a1, a2, s.scale, s.cost_sensitive)
+                    for a1, a2 in zip(self.margin_between_, self.margin_within_)],
+            cluster=PerClassClustering(s.cluster_size),
+            batches=partial(ClusterBatchSampler,
+                            n_clusters_per_batch=s.n_clusters_per_batch,
+                            n_per_cluster=s.n_samples_per_cluster, query=s.query),
+            optimizer=optimizer, schedule=schedule, softmax_weight=s.softmax_weight,
+        )
+        softmax = partial(SoftmaxTerm, Y, self.embedding_dim, self._multilabel,
+                          s.warmup_class_weight)
+        return dict(softmax=softmax, schedule=schedule, rounds=rounds,
+                    optimizer=optimizer, verbose=self.verbose,
+                    name=type(self).__name__)
 
     @property
     def _n_heads(self):

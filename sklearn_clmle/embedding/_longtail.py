@@ -14,11 +14,12 @@ from sklearn.base import (
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._base import F32_MAX, SHARED_CONSTRAINTS, TorchInputMixin
-from ._targets import encode_targets
 from ._head_predictions import COSINE_LOSSES as _COSINE_LOSSES
 from ._head_predictions import HeadPredictionsMixin
+from ._targets import encode_targets
 from .nn.heads import HeadNet
-from .training.supervised import epoch_loss, train_head_net
+from .training.engine import OptimizerSpec
+from .training.supervised import HeadLoss, train_head_net
 
 # The default of ``angular_scale``, the scale ``s`` of the cosine logits (Cao
 # et al.'s value for LDAM, Wang et al.'s for AM-softmax).
@@ -371,12 +372,19 @@ class LongTailNetClassifier(
         return HeadNet(backbone, width, n_outputs, self.input_shape_,
                        cosine=self.loss in _COSINE_LOSSES)
 
+    def _head_loss(self):
+        """The loss of this fit with its settings (``training.supervised``)."""
+        return HeadLoss(
+            self.loss, self.class_counts_, self._multilabel, self.tau, self.gamma,
+            self.beta, self.ldam_max_margin, self.angular_scale,
+            self.angular_margin_, self.drw_epoch_)
+
     def _epoch_loss(self, epoch):
         """The loss function of ``epoch`` (0-based) and whether it is re-weighted.
 
         Returns ``(fn, reweighted)`` with ``fn(logits, targets)`` a scalar.
         """
-        return epoch_loss(self, epoch)
+        return self._head_loss().at(epoch)
 
     # -- public API ----------------------------------------------------------
 
@@ -425,7 +433,11 @@ class LongTailNetClassifier(
         self.module_, self.history_ = self._train_module(
             X, y_enc, lambda: self._build_net(len(self.classes_)),
             lambda net, X_t, device, rng, dp: train_head_net(
-                self, net, X_t, y_enc, device, rng, dp=dp),
+                net, X_t, y_enc, device, rng, dp, loss=self._head_loss(),
+                optimizer=OptimizerSpec(self.optimizer, self.learning_rate,
+                                        self.weight_decay),
+                epochs=self.epochs, batch_size=self.batch_size,
+                verbose=self.verbose, name=type(self).__name__),
         )
         self._n_backbone_out = self.module_.head.weight.shape[1]
         return self

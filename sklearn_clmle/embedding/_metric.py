@@ -1,10 +1,11 @@
 """MetricEmbedder: the metric-learning baselines (triplet, LMLE) on the CLMLE
 backbone, with the same warm-up and training budget."""
 
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
@@ -16,8 +17,13 @@ from ._base import (
     TorchInputMixin,
 )
 from ._targets import encode_targets
+from .losses.longtail import SoftmaxTerm
+from .losses.metric import BatchHardTripletLoss, QuintupletLoss
 from .nn.backbones import EmbeddingNet
+from .samplers.cluster_batches import ClassBalancedBatchSampler, ClusterBatchSampler
+from .samplers.clustering import PerClassClustering
 from .training.clmle_rounds import train
+from .training.engine import OptimizerSpec, Schedule
 from .training.metric_rounds import metric_rounds
 
 # A triplet batch may exceed the training set (small classes are drawn with
@@ -28,7 +34,6 @@ _MAX_SMALL_BATCH = 1024
 class MetricEmbedder(
     ClassNamePrefixFeaturesOutMixin,
     EmbedderMixin,
-    TransformerMixin,
     TorchInputMixin,
     VersionedPickleMixin,
     BaseEstimator,
@@ -393,10 +398,41 @@ class MetricEmbedder(
             backbone, width = self._backbone()
             return EmbeddingNet(backbone, width, self.embedding_dim, 1, self.input_shape_)
 
+        Y = y_enc[:, None]
+        parts = self._training_parts(y_enc)
         self.module_, self.history_ = self._train_module(
             X, y_enc, build,
-            lambda net, X_t, device, rng, dp: train(
-                self, net, X_t, y_enc[:, None], device, rng, rounds=metric_rounds,
-                dp=dp),
+            lambda net, X_t, device, rng, dp: train(net, X_t, Y, device, rng, dp,
+                                                    **parts),
         )
         return self
+
+    def _training_parts(self, y):
+        """What the training loops receive: the warm-up's softmax term
+        (``training.clmle_rounds.train``) and schedule, the optimiser, and
+        the metric rounds with their loss and batch sampler (triplet: P x K
+        classes; LMLE: batches of clusters, re-clustered every round)."""
+        optimizer = OptimizerSpec(self.optimizer, self.learning_rate,
+                                  self.weight_decay)
+        schedule = Schedule(self.warmup_epochs, self._warmup_batch_size(),
+                            self.n_rounds, self.steps_per_round, self.batch_size)
+        if self.loss == "triplet":
+            batches = dict(
+                loss_fn=BatchHardTripletLoss(self.triplet_margin),
+                sampler=ClassBalancedBatchSampler(y, self.n_classes_per_batch,
+                                                  self.n_samples_per_class))
+        else:
+            batches = dict(
+                loss_fn=QuintupletLoss(self.lmle_margins),
+                cluster=PerClassClustering(self.cluster_size),
+                batches=partial(ClusterBatchSampler,
+                                n_clusters_per_batch=self.n_clusters_per_batch,
+                                n_per_cluster=self.n_samples_per_cluster,
+                                query="uniform"))
+        rounds = partial(metric_rounds, phase=self.loss, optimizer=optimizer,
+                         schedule=schedule, **batches)
+        softmax = partial(SoftmaxTerm, y[:, None], self.embedding_dim, False,
+                          self.warmup_class_weight)
+        return dict(softmax=softmax, schedule=schedule, rounds=rounds,
+                    optimizer=optimizer, verbose=self.verbose,
+                    name=type(self).__name__)

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from sklearn_clmle import CLMLEEmbedder  # noqa: E402
-from sklearn_clmle.embedding.training import clmle_rounds  # noqa: E402
+from sklearn_clmle.embedding import _clmle  # noqa: E402
 
 TINY = dict(
     hidden_units=(16,), embedding_dim=6, cluster_size=10, n_clusters_per_batch=4,
@@ -156,7 +156,7 @@ def test_multilabel_heads_blocks_and_schedule(monkeypatch):
     Y = np.c_[X[:, 0] > 0.5, X[:, 1] > 0, X[:, 2] > -0.3].astype(int)
     created, drawn = [], []
 
-    class Recording(clmle_rounds.ClusterBatchSampler):
+    class Recording(_clmle.ClusterBatchSampler):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.label = len(created) % 3
@@ -166,7 +166,7 @@ def test_multilabel_heads_blocks_and_schedule(monkeypatch):
             drawn.append(self.label)
             return super().sample(rng)
 
-    monkeypatch.setattr(clmle_rounds, "ClusterBatchSampler", Recording)
+    monkeypatch.setattr(_clmle, "ClusterBatchSampler", Recording)
     emb = CLMLEEmbedder(**{**TINY, "steps_per_round": 4}, random_state=0).fit(X, Y)
     # Step t draws its batch with label t mod 3, across rounds.
     assert drawn == [0, 1, 2, 0, 1, 2, 0, 1]

@@ -16,8 +16,8 @@ from sklearn.utils.validation import check_is_fitted  # noqa: E402
 from sklearn_clmle import MetricEmbedder  # noqa: E402
 from sklearn_clmle.embedding.training import clmle_rounds  # noqa: E402
 
-# the module (``training.metric_rounds`` is the function it defines)
-metric_rounds = importlib.import_module("sklearn_clmle.embedding.training.metric_rounds")
+# the estimator's module, which builds the samplers the training loops receive
+_metric = importlib.import_module("sklearn_clmle.embedding._metric")
 
 TINY = dict(
     hidden_units=(16,), embedding_dim=6, n_classes_per_batch=3, n_samples_per_class=4,
@@ -74,26 +74,26 @@ def test_warmup_is_the_shared_one(monkeypatch):
     calls = []
     shared = clmle_rounds.warmup
 
-    def recording(est, net, softmax, X, Y, *args):
-        calls.append((type(est).__name__, Y.shape, est._warmup_batch_size()))
-        return shared(est, net, softmax, X, Y, *args)
+    def recording(net, softmax, X, Y, *args, **kwargs):
+        calls.append((Y.shape, kwargs["schedule"].warmup_batch))
+        return shared(net, softmax, X, Y, *args, **kwargs)
 
     monkeypatch.setattr(clmle_rounds, "warmup", recording)
     X, y = _blobs()
     MetricEmbedder(**TINY, warmup_batch_size=9, random_state=0).fit(X, y)
-    assert calls == [("MetricEmbedder", (75, 1), 9)]
+    assert calls == [((75, 1), 9)]
 
 
 def test_triplet_batches_are_class_balanced(monkeypatch):
     drawn = []
 
-    class Recording(metric_rounds.ClassBalancedBatchSampler):
+    class Recording(_metric.ClassBalancedBatchSampler):
         def sample(self, rng):
             out = super().sample(rng)
             drawn.append(out)
             return out
 
-    monkeypatch.setattr(metric_rounds, "ClassBalancedBatchSampler", Recording)
+    monkeypatch.setattr(_metric, "ClassBalancedBatchSampler", Recording)
     X, y = _blobs(n1=2)  # class 1 has fewer than K=4 samples
     MetricEmbedder(**TINY, random_state=0).fit(X, y)
     assert len(drawn) == 10
@@ -105,12 +105,12 @@ def test_triplet_batches_are_class_balanced(monkeypatch):
 def test_lmle_reclusters_every_round_with_uniform_queries(monkeypatch):
     created = []
 
-    class Recording(metric_rounds.ClusterBatchSampler):
+    class Recording(_metric.ClusterBatchSampler):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             created.append(self)
 
-    monkeypatch.setattr(metric_rounds, "ClusterBatchSampler", Recording)
+    monkeypatch.setattr(_metric, "ClusterBatchSampler", Recording)
     X, y = _blobs()
     MetricEmbedder(**{**TINY, "n_rounds": 3}, loss="lmle", random_state=0).fit(X, y)
     assert len(created) == 3

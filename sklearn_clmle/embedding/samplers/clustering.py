@@ -1,6 +1,7 @@
 """Per-class equal-size spherical clustering of the embeddings (Eq. 6-7)."""
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -76,3 +77,15 @@ def cluster_per_class(features, y, cluster_size, rng, *, previous=None, max_iter
         centroids.append(np.asarray(centers, dtype=features.dtype))
         offset += k
     return cluster_of, np.concatenate(classes), np.concatenate(centroids)
+
+
+@dataclass(frozen=True)
+class PerClassClustering:
+    """``cluster_per_class`` with its ``cluster_size`` fixed, as the training
+    loops call it: ``clustering(features, y, rng, previous=None)``."""
+
+    cluster_size: int
+
+    def __call__(self, features, y, rng, previous=None):
+        return cluster_per_class(features, y, self.cluster_size, rng,
+                                 previous=previous)

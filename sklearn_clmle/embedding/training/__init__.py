@@ -9,14 +9,23 @@ module itself.
 """
 
 from .clmle_rounds import cluster_rounds, train, warmup
-from .engine import embed_checked, extract, make_optimizer, run_epoch
+from .engine import (
+    OptimizerSpec,
+    Schedule,
+    embed_checked,
+    extract,
+    make_optimizer,
+    run_epoch,
+)
 from .metric_rounds import metric_rounds
-from .supervised import epoch_loss, train_head_net
+from .supervised import HeadLoss, train_head_net
 
 __all__ = [
+    "HeadLoss",
+    "OptimizerSpec",
+    "Schedule",
     "cluster_rounds",
     "embed_checked",
-    "epoch_loss",
     "extract",
     "make_optimizer",
     "metric_rounds",

@@ -2,10 +2,14 @@
 
 Two phases: a softmax warm-up of the backbone and heads, then rounds of
 per-class clustering on freshly extracted embeddings followed by steps of the
-cluster loss on batches from ``ClusterBatchSampler``.
+cluster loss on batches from ``ClusterBatchSampler``.  The loops receive
+their parts from the estimator and never read it: the losses, the clustering
+(``cluster(features, y, rng, previous=...)``), the batch sampler factory
+(``batches(cluster_of, classes, centroids)``), the optimiser (an
+``OptimizerSpec``) and the ``Schedule``.  Data flows one way: X -> backbone
+-> loss <- sampler <- clusters.
 """
 
-import math
 import time
 
 import numpy as np
@@ -15,34 +19,27 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..losses.cluster import ClusterLoss
-from ..losses.longtail import SoftmaxTerm
-from ..samplers.cluster_batches import ClusterBatchSampler
-from ..samplers.clustering import cluster_per_class
 from .distributed import SingleProcess
 from .engine import (
     _check_finite,
     _check_finite_embeddings,
     at_step,
     end_round,
-    make_optimizer,
     optimizer_step,
     run_epoch,
 )
 
 
-def warmup(est, net, softmax, X, Y, device, rng, history, bar, dp):
+def warmup(net, softmax, X, Y, device, rng, history, bar, dp, *, optimizer,
+           schedule):
     """Softmax pre-training: cross-entropy (or BCE per label), see ``SoftmaxTerm``."""
     n = Y.shape[0]
-    opt = make_optimizer(
-        est.optimizer, list(net.parameters()) + list(softmax.parameters()),
-        est.learning_rate, est.weight_decay,
-    )
-    batch = est._warmup_batch_size()
+    opt = optimizer(list(net.parameters()) + list(softmax.parameters()))
+    batch = schedule.warmup_batch
     Y_t = torch.from_numpy(Y)
     forward = dp.replicate(net, softmax.classifiers)
     net.train()
-    for epoch in range(est.warmup_epochs):
+    for epoch in range(schedule.warmup_epochs):
         history.new_epoch()
         tic = time.perf_counter()
         losses = run_epoch(
@@ -64,51 +61,53 @@ def _sample_clusters(sampler, indices):
     return uniq, inverse
 
 
-def _recluster(est, net, X, Y, device, rng, previous, dp, where):
-    """Per-class clusterings of every label on fresh embeddings: embedded by
-    all ranks, clustered on rank 0, shared with every rank."""
+def _recluster(cluster, net, X, Y, device, rng, previous, dp, batch_size, where):
+    """Per-class clusterings (``cluster``) of every label on fresh
+    embeddings: embedded by all ranks, clustered on rank 0, shared with every
+    rank."""
     dim = net.heads[0].out_features
-    feats = dp.extract(net, X, est.batch_size, device)
+    feats = dp.extract(net, X, batch_size, device)
 
-    def cluster():
+    def on_root():
         _check_finite_embeddings(feats, where)
         return [
-            cluster_per_class(feats[:, j * dim:(j + 1) * dim], Y[:, j],
-                              est.cluster_size, rng, previous=previous[j])
+            cluster(feats[:, j * dim:(j + 1) * dim], Y[:, j], rng,
+                    previous=previous[j])
             for j in range(Y.shape[1])
         ]
 
-    return dp.on_root(cluster, rng)
+    return dp.on_root(on_root, rng)
 
 
-def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar, dp):
-    """Alternate clustering on fresh embeddings and steps of the cluster loss."""
+def cluster_rounds(net, softmax, X, Y, device, rng, history, bar, dp, *, losses,
+                   cluster, batches, optimizer, schedule, softmax_weight):
+    """Alternate clustering on fresh embeddings and steps of the cluster loss.
+
+    ``losses``: one ``ClusterLoss`` per label; ``cluster(features, y, rng,
+    previous=...)`` the per-class clustering; ``batches(cluster_of, classes,
+    centroids)`` the batch sampler of a clustering; ``softmax_weight``: the
+    weight of ``softmax`` (the warm-up's term) added to the cluster loss.
+    """
     n, n_heads = Y.shape
-    losses = [
-        ClusterLoss(a1, a2, est.scale, est.cost_sensitive)
-        for a1, a2 in zip(est.margin_between_, est.margin_within_)
-    ]
     params = list(net.parameters())
-    if est.softmax_weight > 0:
+    if softmax_weight > 0:
         params += list(softmax.parameters())
-    opt = make_optimizer(est.optimizer, params, est.learning_rate, est.weight_decay)
-    forward = dp.replicate(net, softmax.classifiers if est.softmax_weight > 0 else None)
+    opt = optimizer(params)
+    forward = dp.replicate(net, softmax.classifiers if softmax_weight > 0 else None)
     Y_t = torch.from_numpy(Y)
     previous = [None] * n_heads
     step = 0
-    for r in range(est.n_rounds):
+    for r in range(schedule.n_rounds):
         history.new_epoch()
         tic = time.perf_counter()
         with at_step(f"round {r + 1}, re-clustering"):
-            clusterings = _recluster(est, net, X, Y, device, rng, previous, dp,
+            clusterings = _recluster(cluster, net, X, Y, device, rng, previous,
+                                     dp, schedule.batch_size,
                                      f"round {r + 1}, re-clustering")
             samplers = []
             for j, (cluster_of, classes, centroids) in enumerate(clusterings):
                 previous[j] = cluster_of
-                samplers.append(ClusterBatchSampler(
-                    cluster_of, classes, centroids, est.n_clusters_per_batch,
-                    est.n_samples_per_cluster, est.query,
-                ))
+                samplers.append(batches(cluster_of, classes, centroids))
             del clusterings
         history.record("phase", "cluster")
         history.record("round", r + 1)
@@ -117,7 +116,7 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar, dp):
         history.record("clustering_dur", time.perf_counter() - tic)
         net.train()
         step_losses = []
-        for t in range(est.steps_per_round):
+        for t in range(schedule.steps_per_round):
             with at_step(f"round {r + 1}, step {t + 1} (step {step + 1} of the "
                          "cluster phase)"):
                 label = step % n_heads
@@ -140,8 +139,8 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar, dp):
                     total = total + loss_j
                     per_label.append(per)
                 total = total / n_heads
-                if est.softmax_weight > 0:
-                    total = total + est.softmax_weight * softmax(
+                if softmax_weight > 0:
+                    total = total + softmax_weight * softmax(
                         raw, Y_t[idx_t].to(device))
                 _check_finite(total, f"round {r + 1}, step {t + 1} (step {step + 1} "
                                      "of the cluster phase)")
@@ -157,31 +156,29 @@ def cluster_rounds(est, net, softmax, X, Y, device, rng, history, bar, dp):
         end_round(history, step_losses, tic)
 
 
-def train(est, net, X, Y, device, rng, rounds=None, dp=None):
-    """Warm-up (optional), then ``rounds``; returns a skorch ``History``.
+def train(net, X, Y, device, rng, dp=None, *, softmax, schedule, rounds,
+          optimizer, verbose=0, name="CLMLEEmbedder"):
+    """Warm-up (if ``schedule.warmup_epochs``), then ``rounds``; returns a
+    skorch ``History``, one row per epoch / round.
 
-    ``rounds(est, net, softmax, X, Y, device, rng, history, bar, dp)`` is the
-    phase after the warm-up: ``cluster_rounds`` (the default, CLMLE) or the
-    metric losses' loop of ``MetricEmbedder``.  One row per epoch / round.
-    ``dp``: the data-parallel context (``training.distributed``); ``None``,
-    a plain fit.
+    ``softmax(device)`` builds the softmax term (``SoftmaxTerm``) once the
+    net exists; ``rounds(net, softmax, X, Y, device, rng, history, bar, dp)``
+    is the phase after the warm-up (``cluster_rounds`` with its parts, or the
+    metric losses' loop of ``MetricEmbedder``); ``optimizer``: the warm-up's
+    ``OptimizerSpec``.  ``dp``: the data-parallel context
+    (``training.distributed``); ``None``, a plain fit.
     """
-    rounds = cluster_rounds if rounds is None else rounds
     dp = SingleProcess(device) if dp is None else dp
     history = History()
-    n = X.shape[0]
-    batch = est._warmup_batch_size()
-    total = est.warmup_epochs * math.ceil(n / batch) + est.n_rounds * est.steps_per_round
-    softmax = SoftmaxTerm(
-        Y, net.heads[0].out_features, getattr(est, "_multilabel", False),
-        est.warmup_class_weight, device,
-    )
+    softmax = softmax(device)
     # numpy's small per-step products must not leave OpenBLAS threads spinning
     # against torch's OpenMP threads: numpy's BLAS gets one thread meanwhile.
     with threadpool_limits(limits=1, user_api="blas"), tqdm(
-        total=total, disable=not est.verbose or not dp.is_root, desc=getattr(est, "estimator_name", type(est).__name__), leave=False
+        total=schedule.total_steps(X.shape[0]), disable=not verbose or not dp.is_root,
+        desc=name, leave=False,
     ) as bar:
-        if est.warmup_epochs:
-            warmup(est, net, softmax, X, Y, device, rng, history, bar, dp)
-        rounds(est, net, softmax, X, Y, device, rng, history, bar, dp)
+        if schedule.warmup_epochs:
+            warmup(net, softmax, X, Y, device, rng, history, bar, dp,
+                   optimizer=optimizer, schedule=schedule)
+        rounds(net, softmax, X, Y, device, rng, history, bar, dp)
     return history

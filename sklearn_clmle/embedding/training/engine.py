@@ -6,6 +6,7 @@ import contextlib
 import copy
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,6 +20,36 @@ def make_optimizer(name, params, lr, weight_decay):
         cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
         return cls(params, lr=lr, weight_decay=weight_decay)
     return name(params, lr=lr, weight_decay=weight_decay)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """How a training phase builds its optimiser: ``spec(params)``."""
+
+    name: object  # "adam", "adamw", "sgd" or a torch optimizer class
+    learning_rate: float
+    weight_decay: float
+
+    def __call__(self, params):
+        return make_optimizer(self.name, params, self.learning_rate,
+                              self.weight_decay)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The training budget: softmax warm-up epochs (and their batch size),
+    then ``n_rounds`` rounds of ``steps_per_round`` steps; ``batch_size``
+    rows per inference pass (re-clustering)."""
+
+    warmup_epochs: int
+    warmup_batch: int
+    n_rounds: int
+    steps_per_round: int
+    batch_size: int
+
+    def total_steps(self, n):
+        return (self.warmup_epochs * math.ceil(n / self.warmup_batch)
+                + self.n_rounds * self.steps_per_round)
 
 
 def _check_finite(loss, where):

@@ -5,83 +5,82 @@ then ``n_rounds`` rounds of ``steps_per_round`` steps of the metric loss:
 P x K class-balanced batches for the triplet loss; for LMLE, per-class
 clustering of freshly extracted embeddings at the start of every round and
 batches of nearby clusters (``ClusterBatchSampler`` with uniform queries).
+The loop receives the loss, the batch sampler (or the clustering and the
+sampler factory for LMLE), the optimiser and the schedule, never the
+estimator.
 """
 
 import time
 
 import torch
 
-from ..losses.metric import BatchHardTripletLoss, QuintupletLoss
-from ..samplers.cluster_batches import ClassBalancedBatchSampler, ClusterBatchSampler
-from ..samplers.clustering import cluster_per_class
 from .engine import (
     _check_finite,
     _check_finite_embeddings,
     at_step,
     end_round,
-    make_optimizer,
     optimizer_step,
 )
 
 
-def _lmle_sampler(est, net, X, y, device, rng, previous, history, where, dp):
+def _recluster(cluster, batches, net, X, y, device, rng, previous, history,
+               where, dp, batch_size):
     """Re-cluster every class on fresh embeddings (embedded by all ranks,
     clustered on rank 0); the round's batch sampler."""
     tic = time.perf_counter()
-    feats = dp.extract(net, X, est.batch_size, device)
+    feats = dp.extract(net, X, batch_size, device)
 
-    def cluster():
+    def on_root():
         _check_finite_embeddings(feats, where)
-        return cluster_per_class(feats, y, est.cluster_size, rng, previous=previous)
+        return cluster(feats, y, rng, previous=previous)
 
-    cluster_of, classes, centroids = dp.on_root(cluster, rng)
-    sampler = ClusterBatchSampler(
-        cluster_of, classes, centroids, est.n_clusters_per_batch,
-        est.n_samples_per_cluster, "uniform",
-    )
+    cluster_of, classes, centroids = dp.on_root(on_root, rng)
+    sampler = batches(cluster_of, classes, centroids)
     history.record("n_clusters", len(sampler.sizes))
     history.record("cluster_sizes", sampler.sizes.tolist())
     history.record("clustering_dur", time.perf_counter() - tic)
     return sampler, cluster_of
 
 
-def metric_rounds(est, net, softmax, X, Y, device, rng, history, bar, dp):
+def metric_rounds(net, softmax, X, Y, device, rng, history, bar, dp, *, loss_fn,
+                  phase, optimizer, schedule, sampler=None, cluster=None,
+                  batches=None):
     """``n_rounds`` x ``steps_per_round`` optimiser steps of the metric loss.
 
     The phase after the warm-up of ``clmle_rounds.train`` (``softmax``, the
     warm-up's term, is not used here); ``Y`` is the ``(n, 1)`` class column.
+    ``loss_fn(embeddings, y)`` with a fixed ``sampler`` of indices (the
+    triplet loss on P x K batches), or ``loss_fn(embeddings, y,
+    batch_cluster_labels)`` with batches of clusters re-clustered every
+    round: ``cluster(features, y, rng, previous=...)``, ``batches(cluster_of,
+    classes, centroids)`` (LMLE).  ``phase`` names the rounds in
+    ``history``.
     """
     y = Y[:, 0]
     y_t = torch.from_numpy(y)
-    if est.loss == "triplet":
-        loss_fn = BatchHardTripletLoss(est.triplet_margin)
-        sampler = ClassBalancedBatchSampler(
-            y, est.n_classes_per_batch, est.n_samples_per_class
-        )
-    else:
-        loss_fn = QuintupletLoss(est.lmle_margins)
-        cluster_of = None
-    opt = make_optimizer(est.optimizer, net.parameters(), est.learning_rate,
-                         est.weight_decay)
+    reclustered = sampler is None
+    cluster_of = None
+    opt = optimizer(net.parameters())
     forward = dp.replicate(net)
     step = 0
-    for r in range(est.n_rounds):
+    for r in range(schedule.n_rounds):
         history.new_epoch()
         tic = time.perf_counter()
-        history.record("phase", est.loss)
+        history.record("phase", phase)
         history.record("round", r + 1)
-        if est.loss == "lmle":
+        if reclustered:
             where = f"round {r + 1}, re-clustering"
             with at_step(where):
-                sampler, cluster_of = _lmle_sampler(
-                    est, net, X, y, device, rng, cluster_of, history, where, dp
+                sampler, cluster_of = _recluster(
+                    cluster, batches, net, X, y, device, rng, cluster_of, history,
+                    where, dp, schedule.batch_size,
                 )
         net.train()
         step_losses = []
-        for t in range(est.steps_per_round):
+        for t in range(schedule.steps_per_round):
             with at_step(f"round {r + 1}, step {t + 1} (step {step + 1} of the "
                          "metric phase)"):
-                if est.loss == "triplet":
+                if not reclustered:
                     idx = torch.from_numpy(sampler.sample(rng))
                     extra = ()
                 else:
