@@ -1,6 +1,7 @@
 """README's Python code blocks are executed, so the quickstart cannot rot."""
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ def test_readme_has_python_examples():
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_python_block_runs(index):
-    exec(compile(BLOCKS[index], f"README.md[python block {index}]", "exec"), {})
+    # a block inside a list item is indented as the item is
+    code = textwrap.dedent(BLOCKS[index])
+    exec(compile(code, f"README.md[python block {index}]", "exec"), {})
 
 
 ROOT = README.parent

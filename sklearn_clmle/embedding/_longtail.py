@@ -155,9 +155,21 @@ class LongTailNetClassifier(
         on its slice of every batch; otherwise a plain fit.  ``True``: the
         same, and an error without a process group.  ``False``: a plain,
         independent fit on every process.
+    callbacks : list of skorch callbacks or None, default=None
+        skorch callbacks (or ``(name, callback)`` pairs) run during ``fit``
+        beside the library's own, e.g. ``EarlyStopping``, ``LRScheduler``,
+        ``Checkpoint``, ``EpochScoring("balanced_accuracy",
+        lower_is_better=False)`` (which needs ``train_split``).  Each is
+        cloned at ``fit``; the objects passed are not changed.
+    train_split : callable or None, default=None
+        skorch's validation split, e.g.
+        ``skorch.dataset.ValidSplit(0.2, stratified=True)``: the held-out
+        rows are not trained on, and their loss is recorded every epoch
+        (``valid_loss``, which ``EarlyStopping`` monitors).  ``None``: train
+        on all rows.
     verbose : int, default=0
-        If positive, a tqdm progress bar over the batches, with the running
-        loss.
+        If positive, skorch's table of the epochs (``train_loss``, ``dur``,
+        and the callbacks' scores).
 
     Attributes
     ----------
@@ -179,9 +191,13 @@ class LongTailNetClassifier(
     input_shape_ : tuple of int
         Shape of one sample as fed to the backbone.
     history_ : skorch.history.History
-        One row per epoch with ``epoch``, ``train_loss`` (mean over batches),
-        ``step_loss`` (every batch), ``reweighted`` (whether class weights
-        were applied that epoch) and ``dur``; e.g. ``history_[:, "train_loss"]``.
+        skorch's history of the fit (training runs on skorch's ``NeuralNet``):
+        one row per epoch with ``epoch``, ``train_loss`` (skorch's mean over
+        the batches, weighted by their sizes), ``batches``, ``dur``, with a
+        ``train_split`` ``valid_loss``, the callbacks' scores, and the
+        library's ``step_loss`` (every batch's loss) and ``reweighted``
+        (whether class weights were applied that epoch); e.g.
+        ``history_[:, "train_loss"]``.
     world_size_ : int
         Number of processes that trained the model (1 for a plain fit).
     n_features_in_ : int
@@ -285,6 +301,8 @@ class LongTailNetClassifier(
 
     _parameter_constraints = {
         **SHARED_CONSTRAINTS,
+        "callbacks": [None, list],
+        "train_split": [None, callable],
         "hidden_units": [tuple],
         "loss": [StrOptions(set(_LOSSES))],
         "tau": [Interval(Real, -F32_MAX, F32_MAX, closed="neither")],
@@ -334,6 +352,8 @@ class LongTailNetClassifier(
         device="auto",
         random_state=None,
         distributed="auto",
+        callbacks=None,
+        train_split=None,
         verbose=0,
     ):
         self.module = module
@@ -355,6 +375,8 @@ class LongTailNetClassifier(
         self.device = device
         self.random_state = random_state
         self.distributed = distributed
+        self.callbacks = callbacks
+        self.train_split = train_split
         self.verbose = verbose
 
     # -- validation helpers -------------------------------------------------
@@ -437,7 +459,8 @@ class LongTailNetClassifier(
                 optimizer=OptimizerSpec(self.optimizer, self.learning_rate,
                                         self.weight_decay),
                 epochs=self.epochs, batch_size=self.batch_size,
-                verbose=self.verbose, name=type(self).__name__),
+                verbose=self.verbose, callbacks=self.callbacks,
+                train_split=self.train_split),
         )
         self._n_backbone_out = self.module_.head.weight.shape[1]
         return self

@@ -34,6 +34,18 @@ class OptimizerSpec:
         return make_optimizer(self.name, params, self.learning_rate,
                               self.weight_decay)
 
+    def torch_class(self):
+        """``(optimizer class, keyword arguments but lr)``, as skorch's
+        ``optimizer`` and ``optimizer__*`` take them."""
+        if not isinstance(self.name, str):
+            return self.name, {"weight_decay": self.weight_decay}
+        cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+               "sgd": torch.optim.SGD}[self.name]
+        kwargs = {"weight_decay": self.weight_decay}
+        if self.name == "sgd":
+            kwargs["momentum"] = 0.9
+        return cls, kwargs
+
 
 @dataclass(frozen=True)
 class Schedule:

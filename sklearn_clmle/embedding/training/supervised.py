@@ -1,18 +1,15 @@
 """Training of LongTailNetClassifier (private): the loss of each epoch and the
 mini-batch loop."""
 
-import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from skorch.history import History
-from tqdm.auto import tqdm
+from sklearn.base import clone
 
 from ..losses import longtail as L
 from .distributed import SingleProcess
-from .engine import run_epoch
+from .skorch_net import EpochLoss, HeadNetTrainer, IndexBatches
 
 __all__ = ["HeadLoss", "train_head_net"]
 
@@ -71,37 +68,44 @@ class HeadLoss:
 
 
 def train_head_net(net, X, y, device, rng, dp=None, *, loss, optimizer, epochs,
-                   batch_size, verbose=0, name="LongTailNetClassifier"):
-    """Train ``net`` on the float32 tensor ``X`` and encoded numpy ``y``.
+                   batch_size, verbose=0, callbacks=None, train_split=None):
+    """Train ``net`` on the float32 tensor ``X`` and encoded numpy ``y`` with
+    skorch (``skorch_net.HeadNetTrainer``).
 
-    ``epochs`` epochs of shuffled mini-batches of ``batch_size`` (the
-    permutations drawn from ``rng``) with the loss ``loss.at(epoch)`` (a
-    ``HeadLoss``) and the optimiser ``optimizer`` (an ``OptimizerSpec``);
-    returns the skorch ``History``.  ``dp``: the data-parallel context
+    ``epochs`` epochs of shuffled mini-batches of ``batch_size`` (one
+    permutation a pass, drawn from ``rng``) with the loss ``loss.at(epoch)``
+    (a ``HeadLoss``) and the optimiser ``optimizer`` (an ``OptimizerSpec``).
+    ``callbacks``: skorch callbacks, cloned (the user's objects are not
+    changed), run after the library's own; ``train_split``: skorch's, e.g.
+    ``ValidSplit(0.2, stratified=True)``, or ``None`` (train on all rows).
+    ``verbose``: skorch's per-epoch table (on rank 0).  Returns the skorch
+    ``History``.  ``dp``: the data-parallel context
     (``training.distributed``); ``None``, a plain fit.
     """
     dp = SingleProcess(device) if dp is None else dp
-    history = History()
-    n = len(y)
-    y_t = torch.from_numpy(y)
-    opt = optimizer(net.parameters())
-    n_batches = math.ceil(n / batch_size)
-    forward = dp.replicate(net)
-    net.train()
-    with tqdm(total=epochs * n_batches, disable=not verbose or not dp.is_root,
-              desc=name, leave=False) as bar:
-        for epoch in range(epochs):
-            history.new_epoch()
-            tic = time.perf_counter()
-            loss_fn, reweighted = loss.at(epoch)
-            losses = run_epoch(
-                lambda idx: loss_fn(forward(X, idx, device), y_t[idx].to(device)),
-                opt, torch.from_numpy(rng.permutation(n)), batch_size,
-                f"epoch {epoch + 1}", bar, epoch=epoch + 1,
-            )
-            history.record("epoch", epoch + 1)
-            history.record("reweighted", reweighted)
-            history.record("step_loss", losses)
-            history.record("train_loss", float(np.mean(losses)))
-            history.record("dur", time.perf_counter() - tic)
-    return history
+    cls, kwargs = optimizer.torch_class()
+    user = [_cloned(cb) for cb in (callbacks or [])]
+    trainer = HeadNetTrainer(
+        module=net, criterion=torch.nn.Identity, optimizer=cls,
+        lr=optimizer.learning_rate,
+        **{f"optimizer__{k}": v for k, v in kwargs.items()},
+        max_epochs=epochs, batch_size=batch_size,
+        iterator_train=IndexBatches, iterator_train__rng=rng,
+        iterator_train__shuffle=True, iterator_valid=IndexBatches,
+        train_split=train_split,
+        callbacks=[("epoch_loss", EpochLoss(loss)), *user],
+        verbose=verbose if dp.is_root else 0, device=device,
+    )
+    trainer.forward_ = dp.replicate(net)
+    trainer.X_t_ = X
+    trainer.multilabel_ = loss.multilabel
+    trainer.fit(np.arange(len(y)), y)
+    return trainer.history
+
+
+def _cloned(callback):
+    """A fresh copy of a user's skorch callback (or ``(name, callback)``)."""
+    if isinstance(callback, tuple):
+        name, cb = callback
+        return name, clone(cb)
+    return clone(callback)

@@ -1,0 +1,167 @@
+"""The supervised epochs of ``LongTailNetClassifier`` on skorch's
+``NeuralNet`` (private).
+
+skorch runs the loop (epochs, batches, callbacks, validation split,
+``History``); this module gives it what the library's loop did:
+
+* ``IndexBatches``, the training iterator: batches of *row indices* in the
+  order of one numpy permutation per epoch, drawn from the fit's random
+  state (so a fit is the same with or without skorch, bit for bit);
+* ``HeadNetTrainer``, a ``NeuralNet`` whose ``infer`` runs the network on
+  the rows of the training tensor named by a batch of indices (through the
+  data-parallel context, which slices the batch over the ranks), whose loss
+  is the epoch's ``HeadLoss``, and whose step refuses a non-finite loss or an
+  overflowing optimiser step with the library's errors;
+* ``EpochLoss``, the callback that sets the loss of each epoch (LDAM-DRW
+  re-weights from ``drw_epoch``) and records ``reweighted`` and
+  ``step_loss`` in the history.
+
+Users' skorch callbacks (``EarlyStopping``, ``LRScheduler``, ``Checkpoint``,
+``EpochScoring``, ...) run beside these; with a ``train_split`` (e.g.
+``skorch.dataset.ValidSplit(0.2, stratified=True)``) skorch scores the
+held-out rows every epoch (``valid_loss``), which ``EarlyStopping`` reads.
+"""
+
+import math
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.dataset import unpack_data
+
+from .engine import _check_finite, at_step
+
+__all__ = ["EpochLoss", "HeadNetTrainer", "IndexBatches"]
+
+
+def _dataset_rows(dataset):
+    """The row indices and targets held by a skorch ``Dataset`` or by a
+    ``torch.utils.data.Subset`` of one (what ``train_split`` returns)."""
+    if isinstance(dataset, torch.utils.data.Subset):
+        idx, y = _dataset_rows(dataset.dataset)
+        keep = np.asarray(dataset.indices)
+        return idx[keep], (None if y is None else y[keep])
+    return np.asarray(dataset.X), (None if dataset.y is None else np.asarray(dataset.y))
+
+
+class IndexBatches:
+    """skorch iterator over batches of ``(row indices, targets)``.
+
+    ``shuffle``: one permutation of the rows per pass, from ``rng`` (the
+    fit's ``RandomState``); otherwise the rows in order (validation).
+    """
+
+    def __init__(self, dataset, batch_size, rng=None, shuffle=False):
+        self.rows, self.y = _dataset_rows(dataset)
+        self.batch_size = batch_size
+        self.rng = rng
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return math.ceil(len(self.rows) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.rows)
+        order = (torch.from_numpy(self.rng.permutation(n)) if self.shuffle
+                 else torch.arange(n))
+        rows = torch.from_numpy(self.rows)
+        y = None if self.y is None else torch.from_numpy(self.y)
+        for start in range(0, n, self.batch_size):
+            take = order[start:start + self.batch_size]
+            yield rows[take], (None if y is None else y[take])
+
+
+class EpochLoss(Callback):
+    """Sets ``net.loss_fn_`` to the loss of the starting epoch
+    (``head_loss.at(epoch)``) and records ``reweighted``; at the epoch's end
+    records ``step_loss``, the loss of every training batch."""
+
+    def __init__(self, head_loss):
+        self.head_loss = head_loss
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history) - 1
+        net.loss_fn_, reweighted = self.head_loss.at(epoch)
+        net.history.record("reweighted", reweighted)
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("step_loss", [
+            b["train_loss"] for b in net.history[-1]["batches"] if "train_loss" in b])
+
+
+class HeadNetTrainer(NeuralNet):
+    """``NeuralNet`` over row indices of the float32 training tensor
+    ``X_t_`` (set before ``fit``), with ``forward_(X_t_, indices, device)``
+    the (data-parallel) forward pass and ``loss_fn_`` the epoch's loss."""
+
+    def notify(self, method_name, **cb_kwargs):
+        # skorch callbacks end training by raising KeyboardInterrupt from
+        # on_epoch_end (EarlyStopping does): remember that it was one
+        try:
+            super().notify(method_name, **cb_kwargs)
+        except KeyboardInterrupt:
+            if method_name == "on_epoch_end":
+                self.stopped_by_callback_ = True
+            raise
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's ``partial_fit``, but only a callback's stop at the end of
+        an epoch (``EarlyStopping``) ends training quietly: a
+        ``KeyboardInterrupt`` from anywhere else (``Ctrl-C``) is re-raised,
+        and the library leaves the estimator unfitted (a half-trained model
+        is never kept)."""
+        if not self.initialized_:
+            self.initialize()
+        routing_method = fit_params.pop("_routing_method", "partial_fit")
+        self.stopped_by_callback_ = False
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
+        except KeyboardInterrupt:
+            if not self.stopped_by_callback_:
+                raise
+        self.notify("on_train_end", X=X, y=y)
+        return self
+
+    def infer(self, x, **fit_params):
+        return self.forward_(self.X_t_, x, self.device)
+
+    def predict(self, X):
+        """Encoded predictions (class indices; 0/1 per label for multi-label
+        ``y``) of the row indices ``X``, for skorch's scoring callbacks
+        (``EpochScoring("balanced_accuracy")`` and the like)."""
+        logits = self.predict_proba(X)
+        if self.multilabel_:
+            return (logits > 0).astype(np.int64)
+        return logits.argmax(axis=1)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return self.loss_fn_(y_pred, y_true.to(y_pred.device))
+
+    def _where(self):
+        epoch = len(self.history)
+        batch = len(self.history[-1]["batches"]) if epoch else 0
+        return f"epoch {epoch}, batch {batch}"
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        where = self._where()
+        with at_step(where):
+            y_pred = self.infer(Xi)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+            _check_finite(loss, where)
+            loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _step_optimizer(self, step_fn):
+        try:
+            super()._step_optimizer(step_fn)
+        except RuntimeError as exc:
+            if "overflow" not in str(exc):
+                raise
+            raise FloatingPointError(
+                f"The optimiser's step overflowed at {self._where()} ({exc}). "
+                "Lower learning_rate (or weight_decay)."
+            ) from exc
