@@ -34,6 +34,7 @@ SHARED_CONSTRAINTS = {
     "device": [str],
     "random_state": ["random_state"],
     "distributed": [StrOptions({"auto"}), "boolean"],
+    "callbacks": [None, list],
     "verbose": ["verbose"],
 }
 

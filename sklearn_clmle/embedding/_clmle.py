@@ -163,9 +163,15 @@ class CLMLEEmbedder(
         on its slice of every batch; otherwise a plain fit.  ``True``: the
         same, and an error without a process group.  ``False``: a plain,
         independent fit on every process.
+    callbacks : list of skorch callbacks or None, default=None
+        skorch callbacks (or ``(name, callback)`` pairs) run during ``fit``,
+        which runs on skorch's ``NeuralNet`` with one skorch epoch per warm-up
+        epoch and per round, e.g. ``EarlyStopping(monitor="train_loss")``,
+        ``LRScheduler``, ``Checkpoint``.  Each is cloned at ``fit``; the
+        objects passed are not changed.
     verbose : int, default=0
-        If positive, a tqdm progress bar over warm-up batches and cluster
-        steps, with the running loss.
+        If positive, skorch's table of the epochs (one row per warm-up epoch
+        and per round: ``train_loss``, ``dur``, the callbacks' scores).
 
     Attributes
     ----------
@@ -185,10 +191,12 @@ class CLMLEEmbedder(
             steps_per_round_, weight_decay_ : tuple, int, int, int, int, float
         The settings used: the parameters, or what ``"auto"`` resolved to.
     history_ : skorch.history.History
-        One row per warm-up epoch (``phase="warmup"``) and per round
-        (``phase="cluster"``, with ``n_clusters`` and ``cluster_sizes`` per
-        label); ``step_loss`` lists the loss of every step.  For instance
-        ``history_[-1, "step_loss"]`` or ``history_[:, "train_loss"]``.
+        skorch's history of the fit: one row (skorch epoch) per warm-up
+        epoch (``phase="warmup"``) and per round (``phase="cluster"``, with
+        ``round``, ``n_clusters`` and ``cluster_sizes`` per label), with
+        skorch's ``epoch``, ``train_loss`` (batch-size weighted), ``batches``
+        and ``dur``; ``step_loss`` lists the loss of every step.  For
+        instance ``history_[-1, "step_loss"]`` or ``history_[:, "train_loss"]``.
     world_size_ : int
         Number of processes that trained the model (1 for a plain fit).
     n_features_in_ : int
@@ -354,6 +362,7 @@ class CLMLEEmbedder(
         device="auto",
         random_state=None,
         distributed="auto",
+        callbacks=None,
         verbose=0,
     ):
         self.module = module
@@ -382,6 +391,7 @@ class CLMLEEmbedder(
         self.device = device
         self.random_state = random_state
         self.distributed = distributed
+        self.callbacks = callbacks
         self.verbose = verbose
 
     # -- validation helpers -------------------------------------------------
@@ -469,13 +479,13 @@ class CLMLEEmbedder(
             batches=partial(ClusterBatchSampler,
                             n_clusters_per_batch=s.n_clusters_per_batch,
                             n_per_cluster=s.n_samples_per_cluster, query=s.query),
-            optimizer=optimizer, schedule=schedule, softmax_weight=s.softmax_weight,
+            schedule=schedule, softmax_weight=s.softmax_weight,
         )
         softmax = partial(SoftmaxTerm, Y, self.embedding_dim, self._multilabel,
                           s.warmup_class_weight)
         return dict(softmax=softmax, schedule=schedule, rounds=rounds,
                     optimizer=optimizer, verbose=self.verbose,
-                    name=type(self).__name__)
+                    callbacks=self.callbacks)
 
     @property
     def _n_heads(self):

@@ -301,7 +301,6 @@ class LongTailNetClassifier(
 
     _parameter_constraints = {
         **SHARED_CONSTRAINTS,
-        "callbacks": [None, list],
         "train_split": [None, callable],
         "hidden_units": [tuple],
         "loss": [StrOptions(set(_LOSSES))],

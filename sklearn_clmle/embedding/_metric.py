@@ -143,8 +143,15 @@ class MetricEmbedder(
         on its slice of every batch; otherwise a plain fit.  ``True``: the
         same, and an error without a process group.  ``False``: a plain,
         independent fit on every process.
+    callbacks : list of skorch callbacks or None, default=None
+        skorch callbacks (or ``(name, callback)`` pairs) run during ``fit``,
+        which runs on skorch's ``NeuralNet`` with one skorch epoch per warm-up
+        epoch and per round, e.g. ``EarlyStopping(monitor="train_loss")``,
+        ``LRScheduler``, ``Checkpoint``.  Each is cloned at ``fit``; the
+        objects passed are not changed.
     verbose : int, default=0
-        If positive, a tqdm progress bar with the running loss.
+        If positive, skorch's table of the epochs (one row per warm-up epoch
+        and per round: ``train_loss``, ``dur``, the callbacks' scores).
 
     Attributes
     ----------
@@ -298,6 +305,7 @@ class MetricEmbedder(
         device="auto",
         random_state=None,
         distributed="auto",
+        callbacks=None,
         verbose=0,
     ):
         self.module = module
@@ -324,6 +332,7 @@ class MetricEmbedder(
         self.device = device
         self.random_state = random_state
         self.distributed = distributed
+        self.callbacks = callbacks
         self.verbose = verbose
 
     def _warmup_batch_size(self):
@@ -429,10 +438,10 @@ class MetricEmbedder(
                                 n_clusters_per_batch=self.n_clusters_per_batch,
                                 n_per_cluster=self.n_samples_per_cluster,
                                 query="uniform"))
-        rounds = partial(metric_rounds, phase=self.loss, optimizer=optimizer,
-                         schedule=schedule, **batches)
+        rounds = partial(metric_rounds, phase=self.loss, schedule=schedule,
+                         **batches)
         softmax = partial(SoftmaxTerm, y[:, None], self.embedding_dim, False,
                           self.warmup_class_weight)
         return dict(softmax=softmax, schedule=schedule, rounds=rounds,
                     optimizer=optimizer, verbose=self.verbose,
-                    name=type(self).__name__)
+                    callbacks=self.callbacks)

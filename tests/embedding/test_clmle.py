@@ -274,11 +274,14 @@ def test_gpu_fit_pickles_to_cpu():
     np.testing.assert_allclose(clone.transform(X), emb.transform(X), atol=1e-4)
 
 
-def test_verbose_progress_bar(capsys):
+def test_verbose_prints_skorchs_epoch_table(capsys):
     X, y = _blobs()
     CLMLEEmbedder(**TINY, verbose=1, random_state=0).fit(X, y)
-    err = capsys.readouterr().err
-    assert "CLMLEEmbedder" in err and "loss=" in err
+    lines = capsys.readouterr().out.splitlines()
+    assert "train_loss" in lines[0] and "dur" in lines[0]
+    # one row per warm-up epoch and per round (TINY: 1 + 2)
+    rows = [ln for ln in lines[2:] if ln.strip()]
+    assert len(rows) == TINY["warmup_epochs"] + TINY["n_rounds"]
 
 
 def test_embedder_accepts_logit_adjusted_warmup():

@@ -72,13 +72,13 @@ def test_history_of_both_losses():
 
 def test_warmup_is_the_shared_one(monkeypatch):
     calls = []
-    shared = clmle_rounds.warmup
 
-    def recording(net, softmax, X, Y, *args, **kwargs):
-        calls.append((Y.shape, kwargs["schedule"].warmup_batch))
-        return shared(net, softmax, X, Y, *args, **kwargs)
+    class Recording(clmle_rounds.WarmupPhase):
+        def __init__(self, net, softmax, X, Y, *args, **kwargs):
+            calls.append((Y.shape, kwargs["schedule"].warmup_batch))
+            super().__init__(net, softmax, X, Y, *args, **kwargs)
 
-    monkeypatch.setattr(clmle_rounds, "warmup", recording)
+    monkeypatch.setattr(clmle_rounds, "WarmupPhase", Recording)
     X, y = _blobs()
     MetricEmbedder(**TINY, warmup_batch_size=9, random_state=0).fit(X, y)
     assert calls == [((75, 1), 9)]

@@ -8,7 +8,7 @@ the submodule of the same name; ``importlib.import_module`` reaches the
 module itself.
 """
 
-from .clmle_rounds import cluster_rounds, train, warmup
+from .clmle_rounds import ClusterPhase, WarmupPhase, cluster_rounds, train
 from .engine import (
     OptimizerSpec,
     Schedule,
@@ -21,6 +21,8 @@ from .metric_rounds import metric_rounds
 from .supervised import HeadLoss, train_head_net
 
 __all__ = [
+    "ClusterPhase",
+    "WarmupPhase",
     "HeadLoss",
     "OptimizerSpec",
     "Schedule",
@@ -32,5 +34,4 @@ __all__ = [
     "run_epoch",
     "train",
     "train_head_net",
-    "warmup",
 ]

@@ -14,45 +14,49 @@ import time
 
 import numpy as np
 import torch
-from skorch.history import History
 from threadpoolctl import threadpool_limits
 from torch import nn
-from tqdm.auto import tqdm
 
 from .distributed import SingleProcess
+from .skorch_net import fit_phases
 from .engine import (
-    _check_finite,
     _check_finite_embeddings,
     at_step,
-    end_round,
-    optimizer_step,
-    run_epoch,
 )
 
 
-def warmup(net, softmax, X, Y, device, rng, history, bar, dp, *, optimizer,
-           schedule):
-    """Softmax pre-training: cross-entropy (or BCE per label), see ``SoftmaxTerm``."""
-    n = Y.shape[0]
-    opt = optimizer(list(net.parameters()) + list(softmax.parameters()))
-    batch = schedule.warmup_batch
-    Y_t = torch.from_numpy(Y)
-    forward = dp.replicate(net, softmax.classifiers)
-    net.train()
-    for epoch in range(schedule.warmup_epochs):
-        history.new_epoch()
-        tic = time.perf_counter()
-        losses = run_epoch(
-            lambda idx: softmax(forward(X, idx, device, "raw_heads"),
-                                Y_t[idx].to(device)),
-            opt, torch.from_numpy(rng.permutation(n)), batch,
-            f"warm-up epoch {epoch + 1}", bar, phase="warm-up",
-        )
+class WarmupPhase:
+    """Softmax pre-training: cross-entropy (or BCE per label), see
+    ``SoftmaxTerm``; one pass over a fresh permutation of the rows an
+    epoch, in batches of ``schedule.warmup_batch``."""
+
+    name = "warmup"
+
+    def __init__(self, net, softmax, X, Y, device, rng, dp, *, schedule):
+        self.net, self.softmax, self.X, self.device, self.rng = net, softmax, X, device, rng
+        self.Y_t = torch.from_numpy(Y)
+        self.batch = schedule.warmup_batch
+        self.forward = dp.replicate(net, softmax.classifiers)
+
+    def parameters(self):
+        return list(self.net.parameters()) + list(self.softmax.parameters())
+
+    def begin(self, history, index):
         history.record("phase", "warmup")
-        history.record("epoch", epoch + 1)
-        history.record("step_loss", losses)
-        history.record("train_loss", float(np.mean(losses)))
-        history.record("dur", time.perf_counter() - tic)
+        self.epoch = index + 1
+
+    def batches(self):
+        perm = torch.from_numpy(self.rng.permutation(self.X.shape[0]))
+        for b, start in enumerate(range(0, len(perm), self.batch)):
+            self.where = f"warm-up epoch {self.epoch}, batch {b + 1}"
+            yield perm[start:start + self.batch]
+
+    def loss(self, idx):
+        return self.softmax(self.forward(self.X, idx, self.device, "raw_heads"),
+                            self.Y_t[idx].to(self.device))
+
+    def after_step(self, idx):
+        pass
 
 
 def _sample_clusters(sampler, indices):
@@ -79,106 +83,127 @@ def _recluster(cluster, net, X, Y, device, rng, previous, dp, batch_size, where)
     return dp.on_root(on_root, rng)
 
 
-def cluster_rounds(net, softmax, X, Y, device, rng, history, bar, dp, *, losses,
-                   cluster, batches, optimizer, schedule, softmax_weight):
-    """Alternate clustering on fresh embeddings and steps of the cluster loss.
+class ClusterPhase:
+    """Rounds of clustering on fresh embeddings, each followed by
+    ``schedule.steps_per_round`` steps of the cluster loss.
 
     ``losses``: one ``ClusterLoss`` per label; ``cluster(features, y, rng,
     previous=...)`` the per-class clustering; ``batches(cluster_of, classes,
     centroids)`` the batch sampler of a clustering; ``softmax_weight``: the
     weight of ``softmax`` (the warm-up's term) added to the cluster loss.
+    Step ``t`` draws its batch with the sampler of label ``t mod n_labels``
+    and updates every label's loss cache after the optimiser's step.
     """
-    n, n_heads = Y.shape
-    params = list(net.parameters())
-    if softmax_weight > 0:
-        params += list(softmax.parameters())
-    opt = optimizer(params)
-    forward = dp.replicate(net, softmax.classifiers if softmax_weight > 0 else None)
-    Y_t = torch.from_numpy(Y)
-    previous = [None] * n_heads
-    step = 0
-    for r in range(schedule.n_rounds):
-        history.new_epoch()
+
+    name = "cluster"
+
+    def __init__(self, net, softmax, X, Y, device, rng, dp, *, losses, cluster,
+                 batches, schedule, softmax_weight):
+        self.net, self.softmax, self.X, self.Y, self.device = net, softmax, X, Y, device
+        self.rng, self.dp, self.losses = rng, dp, losses
+        self.cluster, self.make_sampler = cluster, batches
+        self.schedule, self.softmax_weight = schedule, softmax_weight
+        self.Y_t = torch.from_numpy(Y)
+        self.forward = dp.replicate(net, softmax.classifiers if softmax_weight > 0
+                                    else None)
+        self.previous = [None] * Y.shape[1]
+        self.step = 0
+
+    def parameters(self):
+        params = list(self.net.parameters())
+        if self.softmax_weight > 0:
+            params += list(self.softmax.parameters())
+        return params
+
+    def begin(self, history, index):
+        self.round = index + 1
         tic = time.perf_counter()
-        with at_step(f"round {r + 1}, re-clustering"):
-            clusterings = _recluster(cluster, net, X, Y, device, rng, previous,
-                                     dp, schedule.batch_size,
-                                     f"round {r + 1}, re-clustering")
-            samplers = []
+        where = f"round {self.round}, re-clustering"
+        with at_step(where):
+            clusterings = _recluster(self.cluster, self.net, self.X, self.Y,
+                                     self.device, self.rng, self.previous, self.dp,
+                                     self.schedule.batch_size, where)
+            self.samplers = []
             for j, (cluster_of, classes, centroids) in enumerate(clusterings):
-                previous[j] = cluster_of
-                samplers.append(batches(cluster_of, classes, centroids))
-            del clusterings
+                self.previous[j] = cluster_of
+                self.samplers.append(self.make_sampler(cluster_of, classes, centroids))
         history.record("phase", "cluster")
-        history.record("round", r + 1)
-        history.record("n_clusters", [len(s.sizes) for s in samplers])
-        history.record("cluster_sizes", [s.sizes.tolist() for s in samplers])
+        history.record("round", self.round)
+        history.record("n_clusters", [len(s.sizes) for s in self.samplers])
+        history.record("cluster_sizes", [s.sizes.tolist() for s in self.samplers])
         history.record("clustering_dur", time.perf_counter() - tic)
-        net.train()
-        step_losses = []
-        for t in range(schedule.steps_per_round):
-            with at_step(f"round {r + 1}, step {t + 1} (step {step + 1} of the "
-                         "cluster phase)"):
-                label = step % n_heads
-                indices, batch_clusters, clusters = samplers[label].sample(rng)
-                idx_t = torch.from_numpy(indices)
-                raw = forward(X, idx_t, device, "raw_heads")
-                embs = [nn.functional.normalize(h, dim=1) for h in raw]
-                total = 0.0
-                per_label = []
-                for j in range(n_heads):
-                    if j == label:  # the sampler's own clustering: known
-                        uniq, inverse = clusters, batch_clusters
-                    else:
-                        uniq, inverse = _sample_clusters(samplers[j], indices)
-                    loss_j, per = losses[j](
-                        embs[j],
-                        torch.from_numpy(inverse).to(device),
-                        torch.from_numpy(samplers[j].cluster_classes[uniq]).to(device),
-                    )
-                    total = total + loss_j
-                    per_label.append(per)
-                total = total / n_heads
-                if softmax_weight > 0:
-                    total = total + softmax_weight * softmax(
-                        raw, Y_t[idx_t].to(device))
-                _check_finite(total, f"round {r + 1}, step {t + 1} (step {step + 1} "
-                                     "of the cluster phase)")
-                opt.zero_grad(set_to_none=True)
-                total.backward()
-                optimizer_step(opt, f"round {r + 1}, step {t + 1}")
-                for j, per in enumerate(dp.consistent(per_label)):
-                    samplers[j].update(indices, per.cpu().numpy())
-            step_losses.append(total.item())
-            step += 1
-            bar.update(1)
-            bar.set_postfix(phase=f"round {r + 1}", loss=f"{step_losses[-1]:.4f}")
-        end_round(history, step_losses, tic)
+
+    def batches(self):
+        n_heads = self.Y.shape[1]
+        for t in range(self.schedule.steps_per_round):
+            self.where = (f"round {self.round}, step {t + 1} (step {self.step + 1} "
+                          "of the cluster phase)")
+            with at_step(self.where):
+                self.label = self.step % n_heads
+                self.drawn = self.samplers[self.label].sample(self.rng)
+            self.step += 1
+            yield torch.from_numpy(self.drawn[0])
+
+    def loss(self, idx_t):
+        indices, batch_clusters, clusters = self.drawn
+        device = self.device
+        raw = self.forward(self.X, idx_t, device, "raw_heads")
+        embs = [nn.functional.normalize(h, dim=1) for h in raw]
+        total = 0.0
+        self.per_label = []
+        for j in range(len(self.losses)):
+            if j == self.label:  # the sampler's own clustering: known
+                uniq, inverse = clusters, batch_clusters
+            else:
+                uniq, inverse = _sample_clusters(self.samplers[j], indices)
+            loss_j, per = self.losses[j](
+                embs[j],
+                torch.from_numpy(inverse).to(device),
+                torch.from_numpy(self.samplers[j].cluster_classes[uniq]).to(device),
+            )
+            total = total + loss_j
+            self.per_label.append(per)
+        total = total / len(self.losses)
+        if self.softmax_weight > 0:
+            total = total + self.softmax_weight * self.softmax(
+                raw, self.Y_t[idx_t].to(device))
+        return total
+
+    def after_step(self, idx_t):
+        for j, per in enumerate(self.dp.consistent(self.per_label)):
+            self.samplers[j].update(self.drawn[0], per.cpu().numpy())
+
+
+def cluster_rounds(net, softmax, X, Y, device, rng, dp, **parts):
+    """The cluster rounds of ``train`` (a ``ClusterPhase`` of ``parts``)."""
+    return ClusterPhase(net, softmax, X, Y, device, rng, dp, **parts)
 
 
 def train(net, X, Y, device, rng, dp=None, *, softmax, schedule, rounds,
-          optimizer, verbose=0, name="CLMLEEmbedder"):
-    """Warm-up (if ``schedule.warmup_epochs``), then ``rounds``; returns a
-    skorch ``History``, one row per epoch / round.
+          optimizer, verbose=0, callbacks=None):
+    """Warm-up (if ``schedule.warmup_epochs``), then ``schedule.n_rounds``
+    rounds, on skorch (``skorch_net.EmbedderTrainer``, one skorch epoch per
+    warm-up epoch or round); returns skorch's ``History``.
 
     ``softmax(device)`` builds the softmax term (``SoftmaxTerm``) once the
-    net exists; ``rounds(net, softmax, X, Y, device, rng, history, bar, dp)``
-    is the phase after the warm-up (``cluster_rounds`` with its parts, or the
-    metric losses' loop of ``MetricEmbedder``); ``optimizer``: the warm-up's
-    ``OptimizerSpec``.  ``dp``: the data-parallel context
+    net exists; ``rounds(net, softmax, X, Y, device, rng, dp)`` makes the
+    phase after the warm-up (``cluster_rounds`` with its parts, or the
+    metric rounds of ``MetricEmbedder``); ``optimizer``: an
+    ``OptimizerSpec``, a fresh optimiser for each phase.  ``callbacks``:
+    skorch callbacks (cloned).  ``dp``: the data-parallel context
     (``training.distributed``); ``None``, a plain fit.
     """
     dp = SingleProcess(device) if dp is None else dp
-    history = History()
     softmax = softmax(device)
+    phases = []
+    if schedule.warmup_epochs:
+        phases.append((schedule.warmup_epochs, lambda: WarmupPhase(
+            net, softmax, X, Y, device, rng, dp, schedule=schedule)))
+    phases.append((schedule.n_rounds,
+                   lambda: rounds(net, softmax, X, Y, device, rng, dp)))
     # numpy's small per-step products must not leave OpenBLAS threads spinning
     # against torch's OpenMP threads: numpy's BLAS gets one thread meanwhile.
-    with threadpool_limits(limits=1, user_api="blas"), tqdm(
-        total=schedule.total_steps(X.shape[0]), disable=not verbose or not dp.is_root,
-        desc=name, leave=False,
-    ) as bar:
-        if schedule.warmup_epochs:
-            warmup(net, softmax, X, Y, device, rng, history, bar, dp,
-                   optimizer=optimizer, schedule=schedule)
-        rounds(net, softmax, X, Y, device, rng, history, bar, dp)
-    return history
+    with threadpool_limits(limits=1, user_api="blas"):
+        return fit_phases(net, phases, optimizer=optimizer, device=device,
+                          verbose=verbose if dp.is_root else 0,
+                          callbacks=callbacks)

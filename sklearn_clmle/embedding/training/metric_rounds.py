@@ -15,11 +15,8 @@ import time
 import torch
 
 from .engine import (
-    _check_finite,
     _check_finite_embeddings,
     at_step,
-    end_round,
-    optimizer_step,
 )
 
 
@@ -42,9 +39,7 @@ def _recluster(cluster, batches, net, X, y, device, rng, previous, history,
     return sampler, cluster_of
 
 
-def metric_rounds(net, softmax, X, Y, device, rng, history, bar, dp, *, loss_fn,
-                  phase, optimizer, schedule, sampler=None, cluster=None,
-                  batches=None):
+class MetricPhase:
     """``n_rounds`` x ``steps_per_round`` optimiser steps of the metric loss.
 
     The phase after the warm-up of ``clmle_rounds.train`` (``softmax``, the
@@ -56,46 +51,61 @@ def metric_rounds(net, softmax, X, Y, device, rng, history, bar, dp, *, loss_fn,
     classes, centroids)`` (LMLE).  ``phase`` names the rounds in
     ``history``.
     """
-    y = Y[:, 0]
-    y_t = torch.from_numpy(y)
-    reclustered = sampler is None
-    cluster_of = None
-    opt = optimizer(net.parameters())
-    forward = dp.replicate(net)
-    step = 0
-    for r in range(schedule.n_rounds):
-        history.new_epoch()
-        tic = time.perf_counter()
-        history.record("phase", phase)
-        history.record("round", r + 1)
-        if reclustered:
-            where = f"round {r + 1}, re-clustering"
+
+    def __init__(self, net, softmax, X, Y, device, rng, dp, *, loss_fn, phase,
+                 schedule, sampler=None, cluster=None, batches=None):
+        self.net, self.X, self.device, self.rng, self.dp = net, X, device, rng, dp
+        self.y = Y[:, 0]
+        self.y_t = torch.from_numpy(self.y)
+        self.loss_fn, self.name, self.schedule = loss_fn, phase, schedule
+        self.sampler, self.cluster, self.make_sampler = sampler, cluster, batches
+        self.reclustered = sampler is None
+        self.cluster_of = None
+        self.forward = dp.replicate(net)
+        self.step = 0
+
+    def parameters(self):
+        return list(self.net.parameters())
+
+    def begin(self, history, index):
+        self.round = index + 1
+        history.record("phase", self.name)
+        history.record("round", self.round)
+        if self.reclustered:
+            where = f"round {self.round}, re-clustering"
             with at_step(where):
-                sampler, cluster_of = _recluster(
-                    cluster, batches, net, X, y, device, rng, cluster_of, history,
-                    where, dp, schedule.batch_size,
+                self.sampler, self.cluster_of = _recluster(
+                    self.cluster, self.make_sampler, self.net, self.X, self.y,
+                    self.device, self.rng, self.cluster_of, history, where, self.dp,
+                    self.schedule.batch_size,
                 )
-        net.train()
-        step_losses = []
-        for t in range(schedule.steps_per_round):
-            with at_step(f"round {r + 1}, step {t + 1} (step {step + 1} of the "
-                         "metric phase)"):
-                if not reclustered:
-                    idx = torch.from_numpy(sampler.sample(rng))
-                    extra = ()
+
+    def batches(self):
+        for t in range(self.schedule.steps_per_round):
+            self.where = (f"round {self.round}, step {t + 1} (step {self.step + 1} "
+                          "of the metric phase)")
+            with at_step(self.where):
+                if not self.reclustered:
+                    idx = torch.from_numpy(self.sampler.sample(self.rng))
+                    self.extra = ()
                 else:
-                    indices, batch_clusters, clusters = sampler.sample(rng)
+                    indices, batch_clusters, clusters = self.sampler.sample(self.rng)
                     idx = torch.from_numpy(indices)
-                    extra = (torch.from_numpy(clusters[batch_clusters]).to(device),)
-                (emb,) = forward(X, idx, device)
-                loss, _ = loss_fn(emb, y_t[idx].to(device), *extra)
-                _check_finite(loss, f"round {r + 1}, step {t + 1} (step {step + 1} "
-                                    "of the metric phase)")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer_step(opt, f"round {r + 1}, step {t + 1}")
-            step_losses.append(loss.item())
-            step += 1
-            bar.update(1)
-            bar.set_postfix(phase=f"round {r + 1}", loss=f"{step_losses[-1]:.4f}")
-        end_round(history, step_losses, tic)
+                    self.extra = (torch.from_numpy(clusters[batch_clusters]).to(
+                        self.device),)
+            self.step += 1
+            yield idx
+
+    def loss(self, idx):
+        (emb,) = self.forward(self.X, idx, self.device)
+        loss, _ = self.loss_fn(emb, self.y_t[idx].to(self.device), *self.extra)
+        return loss
+
+    def after_step(self, idx):
+        pass
+
+
+def metric_rounds(net, softmax, X, Y, device, rng, dp, **parts):
+    """The metric rounds of ``clmle_rounds.train`` (a ``MetricPhase`` of
+    ``parts``)."""
+    return MetricPhase(net, softmax, X, Y, device, rng, dp, **parts)

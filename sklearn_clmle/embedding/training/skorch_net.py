@@ -26,13 +26,15 @@ import math
 
 import numpy as np
 import torch
+from sklearn.base import clone
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 from skorch.dataset import unpack_data
 
-from .engine import _check_finite, at_step
+from .engine import _check_finite, at_step, optimizer_step
 
-__all__ = ["EpochLoss", "HeadNetTrainer", "IndexBatches"]
+__all__ = ["EmbedderTrainer", "EpochLoss", "HeadNetTrainer", "IndexBatches",
+           "StepLosses", "cloned_callback", "fit_phases"]
 
 
 def _dataset_rows(dataset):
@@ -90,10 +92,11 @@ class EpochLoss(Callback):
             b["train_loss"] for b in net.history[-1]["batches"] if "train_loss" in b])
 
 
-class HeadNetTrainer(NeuralNet):
-    """``NeuralNet`` over row indices of the float32 training tensor
-    ``X_t_`` (set before ``fit``), with ``forward_(X_t_, indices, device)``
-    the (data-parallel) forward pass and ``loss_fn_`` the epoch's loss."""
+class StopOnlyByCallback(NeuralNet):
+    """``NeuralNet`` whose ``fit`` ends quietly only when a callback stops it
+    at an epoch's end (skorch's ``EarlyStopping`` raises
+    ``KeyboardInterrupt`` there); any other ``KeyboardInterrupt`` (Ctrl-C) is
+    re-raised, so that the library leaves the estimator unfitted."""
 
     def notify(self, method_name, **cb_kwargs):
         # skorch callbacks end training by raising KeyboardInterrupt from
@@ -123,6 +126,12 @@ class HeadNetTrainer(NeuralNet):
                 raise
         self.notify("on_train_end", X=X, y=y)
         return self
+
+
+class HeadNetTrainer(StopOnlyByCallback):
+    """``NeuralNet`` over row indices of the float32 training tensor
+    ``X_t_`` (set before ``fit``), with ``forward_(X_t_, indices, device)``
+    the (data-parallel) forward pass and ``loss_fn_`` the epoch's loss."""
 
     def infer(self, x, **fit_params):
         return self.forward_(self.X_t_, x, self.device)
@@ -165,3 +174,97 @@ class HeadNetTrainer(NeuralNet):
                 f"The optimiser's step overflowed at {self._where()} ({exc}). "
                 "Lower learning_rate (or weight_decay)."
             ) from exc
+
+
+class _PhaseBatches:
+    """The training iterator of ``EmbedderTrainer``: each pass iterates the
+    current phase's batches (row indices, drawn as the phase goes)."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+
+    def __iter__(self):
+        return self.trainer.phase_.batches()
+
+
+class StepLosses(Callback):
+    """Records ``step_loss``, the loss of every step of the epoch."""
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("step_loss", [
+            b["train_loss"] for b in net.history[-1]["batches"] if "train_loss" in b])
+
+
+class EmbedderTrainer(StopOnlyByCallback):
+    """``NeuralNet`` running the embedders' phases (``phases_``: pairs of a
+    number of skorch epochs and a factory of the phase: the warm-up, then the
+    cluster or metric rounds, one skorch epoch each).  A phase gives the
+    parameters of its optimiser (a fresh one at each phase, on which skorch
+    ``LRScheduler`` callbacks restart), begins each of
+    its epochs (re-clustering, history records), draws the epoch's batches
+    of row indices, computes a batch's loss and updates its state after the
+    optimiser's step (the loss cache)."""
+
+    def get_iterator(self, dataset, training=False):
+        return _PhaseBatches(self)
+
+    def get_all_learnable_params(self):
+        for i, p in enumerate(self.phase_.parameters()):
+            yield f"param_{i}", p
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        index, start = len(self.history) - 1, 0
+        for k, (n_epochs, make) in enumerate(self.phases_):
+            if index < start + n_epochs:
+                break
+            start += n_epochs
+        if k != self.phase_index_:
+            self.phase_index_, self.phase_ = k, make()
+            self.initialize_optimizer()
+            # learning-rate schedulers restart on the new phase's optimiser
+            for _, cb in self.callbacks_:
+                if isinstance(cb, LRScheduler):
+                    cb.lr_scheduler_ = cb._get_scheduler(
+                        self, cb.policy_, **{"last_epoch": -1, **cb.kwargs})
+        self.phase_.begin(self.history, index - start)
+
+    def train_step(self, batch, **fit_params):
+        self._set_training(True)
+        phase = self.phase_
+        with at_step(phase.where):
+            loss = phase.loss(batch)
+            _check_finite(loss, phase.where)
+            self._zero_grad_optimizer()
+            loss.backward()
+            optimizer_step(self.optimizer_, phase.where)
+            phase.after_step(batch)
+        return {"loss": loss, "y_pred": None}
+
+
+def fit_phases(net, phases, *, optimizer, device, verbose=0, callbacks=None):
+    """Train ``net`` through ``phases`` on an ``EmbedderTrainer``; returns
+    skorch's ``History``.  ``optimizer``: an ``OptimizerSpec``;
+    ``callbacks``: skorch callbacks, cloned."""
+    cls, kwargs = optimizer.torch_class()
+    trainer = EmbedderTrainer(
+        module=net, criterion=torch.nn.Identity, optimizer=cls,
+        lr=optimizer.learning_rate,
+        **{f"optimizer__{k}": v for k, v in kwargs.items()},
+        max_epochs=sum(n for n, _ in phases), train_split=None,
+        callbacks=[("step_losses", StepLosses()),
+                   *[cloned_callback(cb) for cb in (callbacks or [])]],
+        verbose=verbose, device=device,
+    )
+    trainer.phases_, trainer.phase_index_ = phases, 0
+    trainer.phase_ = phases[0][1]()
+    trainer.fit(np.arange(1))
+    return trainer.history
+
+
+def cloned_callback(callback):
+    """A fresh copy of a user's skorch callback (or ``(name, callback)``)."""
+    if isinstance(callback, tuple):
+        name, cb = callback
+        return name, clone(cb)
+    return clone(callback)

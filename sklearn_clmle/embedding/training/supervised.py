@@ -5,11 +5,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.base import clone
 
 from ..losses import longtail as L
 from .distributed import SingleProcess
-from .skorch_net import EpochLoss, HeadNetTrainer, IndexBatches
+from .skorch_net import EpochLoss, HeadNetTrainer, IndexBatches, cloned_callback
 
 __all__ = ["HeadLoss", "train_head_net"]
 
@@ -84,7 +83,7 @@ def train_head_net(net, X, y, device, rng, dp=None, *, loss, optimizer, epochs,
     """
     dp = SingleProcess(device) if dp is None else dp
     cls, kwargs = optimizer.torch_class()
-    user = [_cloned(cb) for cb in (callbacks or [])]
+    user = [cloned_callback(cb) for cb in (callbacks or [])]
     trainer = HeadNetTrainer(
         module=net, criterion=torch.nn.Identity, optimizer=cls,
         lr=optimizer.learning_rate,
@@ -101,11 +100,3 @@ def train_head_net(net, X, y, device, rng, dp=None, *, loss, optimizer, epochs,
     trainer.multilabel_ = loss.multilabel
     trainer.fit(np.arange(len(y)), y)
     return trainer.history
-
-
-def _cloned(callback):
-    """A fresh copy of a user's skorch callback (or ``(name, callback)``)."""
-    if isinstance(callback, tuple):
-        name, cb = callback
-        return name, clone(cb)
-    return clone(callback)

@@ -75,8 +75,8 @@ def test_cluster_rounds_run_on_hand_built_parts():
     optimizer = OptimizerSpec("adam", 1e-2, 0.0)
     rounds = lambda *a: cluster_rounds(  # noqa: E731
         *a, losses=[ClusterLoss(0.2, 0.05, 16.0, True)],
-        cluster=PerClassClustering(8), batches=batches, optimizer=optimizer,
-        schedule=schedule, softmax_weight=1.0)
+        cluster=PerClassClustering(8), batches=batches, schedule=schedule,
+        softmax_weight=1.0)
     softmax = lambda device: SoftmaxTerm(Y, 4, False, "logit_adjusted", device)  # noqa: E731
     history = train(net, X, Y, "cpu", rng, SingleProcess("cpu"), softmax=softmax,
                     schedule=schedule, rounds=rounds, optimizer=optimizer)
