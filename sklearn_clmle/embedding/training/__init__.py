@@ -1,7 +1,9 @@
-"""The training loops of the torch estimators: what they share (``engine``),
-CLMLE's warm-up and cluster rounds (``clmle_rounds``), the metric-learning
-rounds of ``MetricEmbedder`` (``metric_rounds``) and the supervised epochs of
-``LongTailNetClassifier`` (``supervised``).
+"""The training of the torch estimators, on skorch's ``NeuralNet``
+(``skorch_net``): what the loops share (``engine``), CLMLE's warm-up and
+cluster rounds as phases (``clmle_rounds``), the metric-learning rounds of
+``MetricEmbedder`` (``metric_rounds``), the supervised epochs of
+``LongTailNetClassifier`` (``supervised``) and data-parallel training
+(``distributed``).
 
 ``training.metric_rounds`` is the function re-exported here, which shadows
 the submodule of the same name; ``importlib.import_module`` reaches the
@@ -15,7 +17,6 @@ from .engine import (
     embed_checked,
     extract,
     make_optimizer,
-    run_epoch,
 )
 from .metric_rounds import metric_rounds
 from .supervised import HeadLoss, train_head_net
@@ -31,7 +32,6 @@ __all__ = [
     "extract",
     "make_optimizer",
     "metric_rounds",
-    "run_epoch",
     "train",
     "train_head_net",
 ]

@@ -1,11 +1,11 @@
 """What every training loop of the torch estimators shares (private): the
-optimiser, the finite-loss check, one mini-batch epoch, and batched
-extraction of unit-norm embeddings (for re-clustering and ``transform``)."""
+optimiser (``OptimizerSpec``) and the ``Schedule``, the finite-loss and
+overflow checks, the training-step notes, and batched extraction of unit-norm
+embeddings (for re-clustering and ``transform``)."""
 
 import contextlib
 import copy
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,31 +174,3 @@ def embed_checked(module, X, batch_size, device, n_heads):
             "network; rescale X as it was scaled for fit."
         )
     return Z
-
-
-def run_epoch(loss_of, opt, perm, batch, where, bar, **postfix):
-    """One optimiser step per mini-batch of ``perm`` (``batch`` indices each);
-    ``loss_of(idx)`` is the batch's loss.  Refuses a non-finite loss, naming
-    ``where`` and the batch; returns the batch losses."""
-    losses = []
-    for b, start in enumerate(range(0, len(perm), batch)):
-        with at_step(f"{where}, batch {b + 1}"):
-            loss = loss_of(perm[start:start + batch])
-            _check_finite(loss, f"{where}, batch {b + 1}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer_step(opt, f"{where}, batch {b + 1}")
-        losses.append(loss.item())
-        bar.update(1)
-        bar.set_postfix(**postfix, loss=f"{losses[-1]:.4f}")
-    return losses
-
-
-def end_round(history, step_losses, tic):
-    """Record a finished round of steps in ``history``: the loss of every
-    step, their mean (NaN without steps) and the round's duration since
-    ``tic`` (``time.perf_counter``)."""
-    history.record("step_loss", step_losses)
-    history.record("train_loss", float(np.mean(step_losses)) if step_losses
-                   else math.nan)
-    history.record("dur", time.perf_counter() - tic)
