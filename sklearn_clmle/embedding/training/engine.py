@@ -5,7 +5,6 @@ embeddings (for re-clustering and ``transform``)."""
 
 import contextlib
 import copy
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,10 +57,6 @@ class Schedule:
     n_rounds: int
     steps_per_round: int
     batch_size: int
-
-    def total_steps(self, n):
-        return (self.warmup_epochs * math.ceil(n / self.warmup_batch)
-                + self.n_rounds * self.steps_per_round)
 
 
 def _check_finite(loss, where):

@@ -38,12 +38,6 @@ def test_optimizer_spec_builds_the_named_optimizer():
                       torch.optim.Adagrad)
 
 
-def test_schedule_counts_warmup_batches_and_round_steps():
-    # 3 warm-up epochs of ceil(100 / 32) = 4 batches, then 2 rounds of 5 steps
-    assert Schedule(3, 32, 2, 5, 256).total_steps(100) == 3 * 4 + 2 * 5
-    assert Schedule(0, 32, 1, 0, 256).total_steps(100) == 0
-
-
 def test_per_class_clustering_is_cluster_per_class_with_its_size():
     rng_data = np.random.RandomState(0)
     F = rng_data.normal(size=(60, 4))
