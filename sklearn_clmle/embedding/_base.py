@@ -26,7 +26,7 @@ F32_MAX = float(np.finfo(np.float32).max)
 
 # Parameters of every torch estimator, with one meaning and one constraint.
 SHARED_CONSTRAINTS = {
-    "module": [None, torch.nn.Module],
+    "module": [None, torch.nn.Module, type],
     "input_shape": [None, tuple],
     "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
     "learning_rate": [Interval(Real, 0, F32_MAX, closed="neither")],
@@ -90,6 +90,7 @@ class TorchInputMixin:
         data).  Sets ``world_size_``.  The global torch random state is left
         as it was.  Returns the net, on the CPU in eval mode, and the history.
         """
+        self._check_module()
         X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
         dp = data_parallel(self.distributed, resolve_device(self.device))
         device = dp.device
@@ -170,12 +171,66 @@ class TorchInputMixin:
             state["module_"] = copy.deepcopy(module).to("cpu")
         return state
 
+    # -- module__* parameters (skorch's convention) ---------------------------
+
+    def _set_module_params(self, params):
+        """Store the keyword arguments of ``__init__`` beyond the listed
+        parameters (``module__*``, for a module class) as parameters; like
+        every parameter they are checked at ``fit``, not here."""
+        for key, value in params.items():
+            setattr(self, key, value)
+        self._extra_params = sorted(set(getattr(self, "_extra_params", ())) | set(params))
+
+    def _module_params(self):
+        return {k: getattr(self, k) for k in getattr(self, "_extra_params", ())}
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update(self._module_params())
+        return params
+
+    def set_params(self, **params):
+        extra = [k for k in params
+                 if k.startswith("module__") or k in getattr(self, "_extra_params", ())]
+        self._set_module_params({k: params.pop(k) for k in extra})
+        return super().set_params(**params)
+
+    def _check_module(self):
+        """Refuse ``module__*`` parameters that ``module`` cannot take (before
+        any training)."""
+        kwargs = self._module_params()
+        unknown = [k for k in kwargs if not k.startswith("module__") or k == "module__"]
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected parameter(s) "
+                f"{', '.join(map(repr, unknown))}; besides the listed parameters "
+                "only module__<name> arguments (for a module class) are accepted."
+            )
+        if isinstance(self.module, type):
+            if not issubclass(self.module, torch.nn.Module):
+                raise TypeError(
+                    f"module={self.module!r} is a class but not a torch.nn.Module "
+                    "subclass; pass an nn.Module subclass or instance, or None."
+                )
+        elif kwargs:
+            what = "None (the default backbone, sized by hidden_units)" if (
+                self.module is None) else "a module instance"
+            raise ValueError(
+                f"module__* parameters ({', '.join(sorted(kwargs))}) are "
+                f"arguments of a module class, but module is {what}; pass "
+                "module=<an nn.Module subclass> to use them."
+            )
+
     def _backbone(self, hidden_units=None):
-        """The backbone (a copy of ``module``, or the default MLP / CNN with
+        """The backbone (``module`` built with the ``module__*`` parameters,
+        a copy of a ``module`` instance, or the default MLP / CNN with
         ``hidden_units``, by default the parameter) and its width."""
         if self.module is None:
             hidden = self.hidden_units if hidden_units is None else hidden_units
             backbone = default_backbone(self.input_shape_, tuple(hidden))
+        elif isinstance(self.module, type):
+            backbone = self.module(**{k[len("module__"):]: v
+                                      for k, v in self._module_params().items()})
         else:
             backbone = copy.deepcopy(self.module).to("cpu")
         return backbone, output_width(backbone, self.input_shape_)

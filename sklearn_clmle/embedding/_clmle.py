@@ -49,7 +49,7 @@ class CLMLEEmbedder(
 
     Parameters
     ----------
-    module : torch.nn.Module or None, default=None
+    module : torch.nn.Module, torch.nn.Module subclass or None, default=None
         The backbone, mapping a batch of samples of shape ``input_shape`` to
         features; a linear head to ``embedding_dim`` is added on top of it (one
         per label for multi-label ``y``).  It is copied, never modified.  Pass
@@ -59,6 +59,10 @@ class CLMLEEmbedder(
         pooling, a ``hidden_units[-1]``-wide linear layer) for images given as
         3-D ``(n, H, W)`` / 4-D ``(n, C, H, W)`` arrays or flat with an
         ``input_shape`` of length 2 or 3.
+        A ``torch.nn.Module`` *class* is instantiated at ``fit`` with the
+        ``module__*`` parameters, e.g. ``module=MyNet, module__width=64``;
+        they are parameters like any other (``get_params``, ``set_params``,
+        ``GridSearchCV``), as in skorch.
     input_shape : tuple of int or None, default=None
         Shape of one sample as the module expects it, when ``X`` is flat
         (e.g. ``(28, 28)`` for 784 pixel columns).  ``None``: ``X.shape[1:]``.
@@ -364,6 +368,7 @@ class CLMLEEmbedder(
         distributed="auto",
         callbacks=None,
         verbose=0,
+        **module_params,
     ):
         self.module = module
         self.input_shape = input_shape
@@ -393,6 +398,7 @@ class CLMLEEmbedder(
         self.distributed = distributed
         self.callbacks = callbacks
         self.verbose = verbose
+        self._set_module_params(module_params)
 
     # -- validation helpers -------------------------------------------------
 

@@ -70,11 +70,15 @@ class MetricEmbedder(
 
     Parameters
     ----------
-    module : torch.nn.Module or None, default=None
+    module : torch.nn.Module, torch.nn.Module subclass or None, default=None
         The backbone (copied, never modified); a linear head to
         ``embedding_dim`` is added on top.  ``None``: the default backbone of
         :class:`CLMLEEmbedder` (an MLP with ``hidden_units`` for flat
         features, a small CNN for images).
+        A ``torch.nn.Module`` *class* is instantiated at ``fit`` with the
+        ``module__*`` parameters, e.g. ``module=MyNet, module__width=64``;
+        they are parameters like any other (``get_params``, ``set_params``,
+        ``GridSearchCV``), as in skorch.
     input_shape : tuple of int or None, default=None
         Shape of one sample as the module expects it, when ``X`` is flat.
         ``None``: ``X.shape[1:]``.
@@ -307,6 +311,7 @@ class MetricEmbedder(
         distributed="auto",
         callbacks=None,
         verbose=0,
+        **module_params,
     ):
         self.module = module
         self.input_shape = input_shape
@@ -334,6 +339,7 @@ class MetricEmbedder(
         self.distributed = distributed
         self.callbacks = callbacks
         self.verbose = verbose
+        self._set_module_params(module_params)
 
     def _warmup_batch_size(self):
         if self.warmup_batch_size is not None:

@@ -36,7 +36,10 @@ class VersionedPickleMixin:
 
 # instance attributes set by scikit-learn's configuration methods
 # (set_output, set_fit_request), not by fit: kept when a fit fails
-_CONFIG = ("_sklearn_output_config", "_metadata_request")
+# Private attributes that are configuration, not fitted state: set_output's,
+# metadata routing's, and the names of the torch estimators' module__*
+# parameters.
+_CONFIG = ("_sklearn_output_config", "_metadata_request", "_extra_params")
 
 
 def unfit_on_failure(fit):
