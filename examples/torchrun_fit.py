@@ -80,6 +80,7 @@ def main(argv=None):
             joblib.dump(emb, args.output)  # the module is stored on the CPU
             print(f"saved to {args.output}")
     if launched:
+        dist.barrier()  # every rank done before the group is torn down
         dist.destroy_process_group()
 
 

@@ -134,6 +134,7 @@ def _worker(rank, world_size, outdir, port):
     for key, msg in errors.items():
         out["error/" + key] = np.array(msg)
     np.savez(os.path.join(outdir, f"rank{rank}.npz"), **out)
+    dist.barrier()  # no rank tears the group down while another still talks
     dist.destroy_process_group()
 
 
