@@ -1,8 +1,10 @@
-"""The supervised epochs of ``LongTailNetClassifier`` on skorch's
-``NeuralNet`` (private).
+"""The torch estimators' training on skorch's ``NeuralNet`` (private).
 
 skorch runs the loop (epochs, batches, callbacks, validation split,
-``History``); this module gives it what the library's loop did:
+``History``); this module gives it what the library's loop did.  For the
+embedders, ``EmbedderTrainer`` runs the phases of ``clmle_rounds`` and
+``metric_rounds`` (one skorch epoch per warm-up epoch or round, a fresh
+optimiser per phase; ``fit_phases``).  For ``LongTailNetClassifier``:
 
 * ``IndexBatches``, the training iterator: batches of *row indices* in the
   order of one numpy permutation per epoch, drawn from the fit's random
