@@ -122,8 +122,6 @@ def mean_cosine(X, centers, labels):
 
 def kmeans_method(method, X, k, n_iter):
     """Fit; return (seconds, extra timings, mean cosine)."""
-    import numpy as np
-
     if method == "faiss_direct":
         import faiss
 

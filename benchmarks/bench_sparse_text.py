@@ -45,8 +45,8 @@ import csv
 import os
 import platform
 import re
+import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import normalized_mutual_info_score
 from threadpoolctl import threadpool_limits
 
-from sklearn_clmle import SphericalKMeans
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import timed_fits, traced_peak  # noqa: E402
+from sklearn_clmle import SphericalKMeans  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cluster"
 WORDNET_DIR = Path("/usr/share/wordnet")
@@ -144,17 +147,6 @@ def estimators(k, max_iter):
     }
 
 
-def peak_memory(make, X):
-    est = make()
-    tracemalloc.start()
-    try:
-        est.fit(X)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return peak
-
-
 def csr_bytes(X):
     return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
 
@@ -204,30 +196,16 @@ def main():
 
     k = args.n_clusters
     makers = estimators(k, args.max_iter)
-    rows = []
-    for n_threads in args.threads:
-        with threadpool_limits(limits=n_threads):
-            for name, make in makers.items():
-                est = make()
-                t0 = time.perf_counter()
-                est.fit(X)
-                seconds = time.perf_counter() - t0
-                sizes = np.bincount(est.labels_, minlength=k)
-                rows.append(
-                    dict(
-                        threads=n_threads,
-                        method=name,
-                        fit_s=seconds,
-                        n_iter=int(est.n_iter_),
-                        mean_cos=mean_cosine(X, est.cluster_centers_, est.labels_),
-                        nmi=normalized_mutual_info_score(lexnames, est.labels_),
-                        min_size=int(sizes.min()),
-                        max_size=int(sizes.max()),
-                    )
-                )
-                print(rows[-1], flush=True)
+
+    def measure(est):
+        sizes = np.bincount(est.labels_, minlength=k)
+        return dict(mean_cos=mean_cosine(X, est.cluster_centers_, est.labels_),
+                    nmi=normalized_mutual_info_score(lexnames, est.labels_),
+                    min_size=int(sizes.min()), max_size=int(sizes.max()))
+
+    rows = timed_fits(makers, X, args.threads, measure)
     with threadpool_limits(limits=args.threads[-1]):
-        peaks = {name: peak_memory(make, X) for name, make in makers.items()}
+        peaks = {name: traced_peak(make, X) for name, make in makers.items()}
     for row in rows:
         row["peak_mem_x"] = peaks[row["method"]] / csr_bytes(X)
         ref = next(

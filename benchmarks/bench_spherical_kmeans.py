@@ -22,15 +22,17 @@ import argparse
 import csv
 import os
 import platform
-import time
-import tracemalloc
+import sys
 from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
-from sklearn_clmle import SphericalKMeans
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import timed_fits, traced_peak  # noqa: E402
+from sklearn_clmle import SphericalKMeans  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cluster"
 
@@ -64,15 +66,6 @@ def estimators(k, n_init, max_iter):
     }
 
 
-def peak_memory(make, X):
-    est = make()
-    tracemalloc.start()
-    est.fit(X)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=200_000)
@@ -91,30 +84,16 @@ def main():
     X = make_data(args.n_samples, args.n_features, args.n_clusters, args.dtype)
     k = args.n_clusters
     makers = estimators(k, args.n_init, args.max_iter)
-    rows = []
-    for n_threads in args.threads:
-        with threadpool_limits(limits=n_threads):
-            for name, make in makers.items():
-                est = make()
-                t0 = time.perf_counter()
-                est.fit(X)
-                seconds = time.perf_counter() - t0
-                sizes = np.bincount(est.labels_, minlength=k)
-                rows.append(
-                    dict(
-                        threads=n_threads,
-                        method=name,
-                        fit_s=seconds,
-                        n_iter=int(est.n_iter_),
-                        mean_cos=mean_cosine(X, est.cluster_centers_, est.labels_),
-                        min_size=int(sizes.min()),
-                        max_size=int(sizes.max()),
-                    )
-                )
-                print(rows[-1], flush=True)
+
+    def measure(est):
+        sizes = np.bincount(est.labels_, minlength=k)
+        return dict(mean_cos=mean_cosine(X, est.cluster_centers_, est.labels_),
+                    min_size=int(sizes.min()), max_size=int(sizes.max()))
+
+    rows = timed_fits(makers, X, args.threads, measure)
     # peak memory, untimed, once per method (tracemalloc sees numpy buffers)
     with threadpool_limits(limits=args.threads[-1]):
-        peaks = {name: peak_memory(make, X) for name, make in makers.items()}
+        peaks = {name: traced_peak(make, X) for name, make in makers.items()}
     for row in rows:
         row["peak_mem_x"] = peaks[row["method"]] / X.nbytes
         ref = next(

@@ -12,6 +12,8 @@ import fcntl
 import os
 import signal
 import sys
+import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +92,37 @@ def exclusive_run(what, lock=LOCK):
         finally:
             signal.signal(signal.SIGTERM, previous)
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def traced_peak(make, X):
+    """Peak of Python-visible allocations (numpy buffers included) while a
+    fresh ``make()`` fits ``X``, in bytes (untimed)."""
+    est = make()
+    tracemalloc.start()
+    try:
+        est.fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak
+
+
+def timed_fits(makers, X, threads, measure):
+    """Fit every ``makers[name]()`` on ``X`` at each thread count (BLAS and
+    OpenMP held there): one row per fit with ``threads``, ``method``,
+    ``fit_s``, ``n_iter`` and what ``measure(est)`` returns; printed as it
+    comes."""
+    from threadpoolctl import threadpool_limits
+
+    rows = []
+    for n_threads in threads:
+        with threadpool_limits(limits=n_threads):
+            for name, make in makers.items():
+                est = make()
+                t0 = time.perf_counter()
+                est.fit(X)
+                seconds = time.perf_counter() - t0
+                rows.append(dict(threads=n_threads, method=name, fit_s=seconds,
+                                 n_iter=int(est.n_iter_), **measure(est)))
+                print(rows[-1], flush=True)
+    return rows

@@ -35,6 +35,12 @@ class HeadPredictionsMixin:
             )
         return out
 
+    def _outputs(self, X, features=False):
+        """``_forward`` of the fitted estimator on ``X``, validated here."""
+        check_is_fitted(self)
+        X, _ = self._validate_X(X, reset=False)
+        return self._forward(X, features)
+
     def decision_function(self, X):
         """Prediction logits of ``X`` (see Notes).
 
@@ -50,9 +56,7 @@ class HeadPredictionsMixin:
             logit_0``; for multi-label ``y``, of shape ``(n_samples,
             n_labels)``, one logit per label.
         """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        logits = self._forward(X, features=False)
+        logits = self._outputs(X)
         if len(self.classes_) == 2 and not self._multilabel:
             return logits[:, 1] - logits[:, 0]
         return logits
@@ -89,9 +93,7 @@ class HeadPredictionsMixin:
                 (n_samples, n_labels)
             Log-probabilities in the order of ``classes_``.
         """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        logits = self._forward(X, features=False).astype(np.float64)
+        logits = self._outputs(X).astype(np.float64)
         if self._multilabel:
             return -np.logaddexp(0.0, -logits)  # log sigmoid
         logits -= logits.max(axis=1, keepdims=True)
@@ -113,9 +115,7 @@ class HeadPredictionsMixin:
             Labels from ``classes_``; for multi-label ``y``, the 0/1 indicator
             matrix, in the dtype of the training ``y``.
         """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        logits = self._forward(X, features=False)
+        logits = self._outputs(X)
         if self._multilabel:
             return (logits > 0).astype(self._y_dtype)
         return self.classes_[np.argmax(logits, axis=1)]
@@ -136,6 +136,4 @@ class HeadPredictionsMixin:
         Z : ndarray of shape (n_samples, n_backbone_features), float32
             Backbone features of each sample.
         """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        return self._forward(X, features=True)
+        return self._outputs(X, features=True)

@@ -1,35 +1,14 @@
 """A fitted SphericalKMeans called from 8 threads at once gives the results of
 one thread, and leaves the BLAS thread limits as it found them."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from scipy import sparse
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from sklearn_clmle import SphericalKMeans
-
-N_THREADS = 8
-
-
-def blas_threads():
-    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-
-
-def call_concurrently(task, n_tasks):
-    """Run ``task(i)`` for i < n_tasks on 8 threads released together."""
-    barrier = threading.Barrier(N_THREADS)
-
-    def run(i):
-        if i < N_THREADS:
-            barrier.wait(timeout=60)
-        return task(i)
-
-    with ThreadPoolExecutor(max_workers=N_THREADS) as pool:
-        return list(pool.map(run, range(n_tasks)))
+from tests._threads import N_THREADS, blas_threads, call_concurrently
 
 
 def queries(n_sets, n, d, as_sparse):

@@ -1,18 +1,14 @@
 """A fitted KNearestClusterClassifier called from 8 threads at once gives the
 results of one thread (web servers do this)."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 from scipy import sparse
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from sklearn_clmle import KNearestClusterClassifier
-
-N_THREADS = 8
+from tests._threads import N_THREADS, blas_threads, call_concurrently
 
 ALGORITHMS = ["brute", "kd_tree", "ball_tree"]
 try:
@@ -21,23 +17,6 @@ try:
     ALGORITHMS.append("faiss")
 except ImportError:
     pass
-
-
-def blas_threads():
-    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-
-
-def call_concurrently(task, n_tasks):
-    """Run ``task(i)`` for i < n_tasks on 8 threads released together."""
-    barrier = threading.Barrier(N_THREADS)
-
-    def run(i):
-        if i < N_THREADS:
-            barrier.wait(timeout=60)
-        return task(i)
-
-    with ThreadPoolExecutor(max_workers=N_THREADS) as pool:
-        return list(pool.map(run, range(n_tasks)))
 
 
 def data(n, d, seed, as_sparse):

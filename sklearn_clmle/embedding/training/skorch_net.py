@@ -15,8 +15,8 @@ optimiser per phase; ``fit_phases``).  For ``LongTailNetClassifier``:
   is the epoch's ``HeadLoss``, and whose step refuses a non-finite loss or an
   overflowing optimiser step with the library's errors;
 * ``EpochLoss``, the callback that sets the loss of each epoch (LDAM-DRW
-  re-weights from ``drw_epoch``) and records ``reweighted`` and
-  ``step_loss`` in the history.
+  re-weights from ``drw_epoch``) and records ``reweighted`` in the history
+  (``StepLosses`` records ``step_loss`` for both trainers).
 
 Users' skorch callbacks (``EarlyStopping``, ``LRScheduler``, ``Checkpoint``,
 ``EpochScoring``, ...) run beside these; with a ``train_split`` (e.g.
@@ -32,6 +32,7 @@ from sklearn.base import clone
 from skorch import NeuralNet
 from skorch.callbacks import Callback, LRScheduler
 from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator
 
 from .engine import _check_finite, at_step, optimizer_step
 
@@ -78,8 +79,7 @@ class IndexBatches:
 
 class EpochLoss(Callback):
     """Sets ``net.loss_fn_`` to the loss of the starting epoch
-    (``head_loss.at(epoch)``) and records ``reweighted``; at the epoch's end
-    records ``step_loss``, the loss of every training batch."""
+    (``head_loss.at(epoch)``) and records ``reweighted``."""
 
     def __init__(self, head_loss):
         self.head_loss = head_loss
@@ -89,16 +89,13 @@ class EpochLoss(Callback):
         net.loss_fn_, reweighted = self.head_loss.at(epoch)
         net.history.record("reweighted", reweighted)
 
-    def on_epoch_end(self, net, **kwargs):
-        net.history.record("step_loss", [
-            b["train_loss"] for b in net.history[-1]["batches"] if "train_loss" in b])
-
 
 class StopOnlyByCallback(NeuralNet):
     """``NeuralNet`` whose ``fit`` ends quietly only when a callback stops it
     at an epoch's end (skorch's ``EarlyStopping`` raises
     ``KeyboardInterrupt`` there); any other ``KeyboardInterrupt`` (Ctrl-C) is
-    re-raised, so that the library leaves the estimator unfitted."""
+    re-raised, so that the library leaves the estimator unfitted.  Both
+    trainers take their steps through ``_library_step``."""
 
     def notify(self, method_name, **cb_kwargs):
         # skorch callbacks end training by raising KeyboardInterrupt from
@@ -109,6 +106,29 @@ class StopOnlyByCallback(NeuralNet):
             if method_name == "on_epoch_end":
                 self.stopped_by_callback_ = True
             raise
+
+    def _library_step(self, batch, where, compute, after=None):
+        """One optimiser step as the library takes it: ``compute()`` gives
+        ``(loss, y_pred)``; a non-finite loss or an overflowing step is
+        refused naming ``where`` and any exception gets ``where`` as a note;
+        skorch's ``on_grad_computed`` callbacks (e.g.
+        ``GradientNormClipping``) run between ``backward`` and the step;
+        ``after()`` (the loss cache's update) follows the step."""
+        self._set_training(True)
+        with at_step(where):
+            loss, y_pred = compute()
+            _check_finite(loss, where)
+            self._zero_grad_optimizer()
+            loss.backward()
+            self.notify(
+                "on_grad_computed",
+                named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                batch=batch, training=True,
+            )
+            optimizer_step(self.optimizer_, where)
+            if after is not None:
+                after()
+        return {"loss": loss, "y_pred": y_pred}
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """skorch's ``partial_fit``, but only a callback's stop at the end of
@@ -155,27 +175,14 @@ class HeadNetTrainer(StopOnlyByCallback):
         batch = len(self.history[-1]["batches"]) if epoch else 0
         return f"epoch {epoch}, batch {batch}"
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
+    def train_step(self, batch, **fit_params):
         Xi, yi = unpack_data(batch)
-        where = self._where()
-        with at_step(where):
-            y_pred = self.infer(Xi)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-            _check_finite(loss, where)
-            loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
 
-    def _step_optimizer(self, step_fn):
-        try:
-            super()._step_optimizer(step_fn)
-        except RuntimeError as exc:
-            if "overflow" not in str(exc):
-                raise
-            raise FloatingPointError(
-                f"The optimiser's step overflowed at {self._where()} ({exc}). "
-                "Lower learning_rate (or weight_decay)."
-            ) from exc
+        def compute():
+            y_pred = self.infer(Xi)
+            return self.get_loss(y_pred, yi, X=Xi, training=True), y_pred
+
+        return self._library_step(batch, self._where(), compute)
 
 
 class _PhaseBatches:
@@ -232,16 +239,10 @@ class EmbedderTrainer(StopOnlyByCallback):
         self.phase_.begin(self.history, index - start)
 
     def train_step(self, batch, **fit_params):
-        self._set_training(True)
         phase = self.phase_
-        with at_step(phase.where):
-            loss = phase.loss(batch)
-            _check_finite(loss, phase.where)
-            self._zero_grad_optimizer()
-            loss.backward()
-            optimizer_step(self.optimizer_, phase.where)
-            phase.after_step(batch)
-        return {"loss": loss, "y_pred": None}
+        return self._library_step(batch, phase.where,
+                                  lambda: (phase.loss(batch), None),
+                                  after=lambda: phase.after_step(batch))
 
 
 def fit_phases(net, phases, *, optimizer, device, verbose=0, callbacks=None):

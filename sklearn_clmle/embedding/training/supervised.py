@@ -8,7 +8,13 @@ import torch
 
 from ..losses import longtail as L
 from .distributed import SingleProcess
-from .skorch_net import EpochLoss, HeadNetTrainer, IndexBatches, cloned_callback
+from .skorch_net import (
+    EpochLoss,
+    HeadNetTrainer,
+    IndexBatches,
+    StepLosses,
+    cloned_callback,
+)
 
 __all__ = ["HeadLoss", "train_head_net"]
 
@@ -92,7 +98,8 @@ def train_head_net(net, X, y, device, rng, dp=None, *, loss, optimizer, epochs,
         iterator_train=IndexBatches, iterator_train__rng=rng,
         iterator_train__shuffle=True, iterator_valid=IndexBatches,
         train_split=train_split,
-        callbacks=[("epoch_loss", EpochLoss(loss)), *user],
+        callbacks=[("epoch_loss", EpochLoss(loss)), ("step_losses", StepLosses()),
+                   *user],
         verbose=verbose if dp.is_root else 0, device=device,
     )
     trainer.forward_ = dp.replicate(net)
