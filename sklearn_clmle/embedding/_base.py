@@ -15,8 +15,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._validation import Interval, StrOptions
 from .nn.backbones import default_backbone, output_width
-from .training.distributed import data_parallel
+from .training.distributed import _dist, data_parallel
 from .training.engine import at_step, embed_checked
+from .training.skorch_net import held_out_rows
 
 
 # Largest float32: torch's optimisers refuse larger learning rates and weight
@@ -35,6 +36,7 @@ SHARED_CONSTRAINTS = {
     "random_state": ["random_state"],
     "distributed": [StrOptions({"auto"}), "boolean"],
     "callbacks": [None, list],
+    "train_split": [None, callable],
     "verbose": ["verbose"],
 }
 
@@ -243,6 +245,39 @@ class EmbedderMixin(TransformerMixin):
     ``TransformerMixin``, so that ``set_output`` wraps this ``transform``."""
 
     _n_heads = 1
+
+    def _hold_out(self, X, Y):
+        """``(X_train, Y_train, valid)``: the training rows of ``train_split``
+        and the held-out ones as ``(float32, int64)`` tensors (``valid`` is
+        ``None`` without a split).  ``Y``: encoded targets, one column a
+        label; the split receives the single column, or the indicator
+        matrix.  Every class of every label must keep training rows."""
+        if self.train_split is None:
+            return X, Y, None
+        dist = _dist()
+        if (self.distributed is not False and dist is not None
+                and dist.get_world_size() > 1):
+            raise ValueError(
+                f"train_split={self.train_split!r} is not supported in a "
+                f"data-parallel fit (distributed={self.distributed!r}, "
+                f"{dist.get_world_size()} processes); pass train_split=None, "
+                "or distributed=False for an independent fit on every process.")
+        train, valid = held_out_rows(self.train_split,
+                                     Y[:, 0] if Y.shape[1] == 1 else Y)
+        for j in range(Y.shape[1]):
+            lost = np.setdiff1d(Y[:, j], Y[train, j])
+            if lost.size:
+                what = (f"value {lost[0]} of label {j}" if Y.shape[1] > 1
+                        else f"class {np.asarray(self.classes_)[lost[0]].tolist()!r}")
+                raise ValueError(
+                    f"train_split={self.train_split!r} left no training row "
+                    f"of {what}: every class needs training rows; use a "
+                    "stratified split (e.g. ValidSplit(0.2, stratified=True)) "
+                    "or hold out fewer rows.")
+        if valid is not None:
+            valid = (torch.from_numpy(np.array(X[valid], dtype=np.float32, order="C")),
+                     torch.from_numpy(np.array(Y[valid], dtype=np.int64)))
+        return X[train], Y[train], valid
 
     def transform(self, X):
         """Unit-norm embeddings of ``X``, computed ``batch_size`` rows at a time.

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._auto import resolve
+from ._docs import fill_doc
 from ._base import (
     F32_MAX,
     SHARED_CONSTRAINTS,
@@ -27,6 +28,7 @@ from .training.clmle_rounds import cluster_rounds, train
 from .training.engine import OptimizerSpec, Schedule
 
 
+@fill_doc
 class CLMLEEmbedder(
     ClassNamePrefixFeaturesOutMixin,
     EmbedderMixin,
@@ -59,13 +61,8 @@ class CLMLEEmbedder(
         pooling, a ``hidden_units[-1]``-wide linear layer) for images given as
         3-D ``(n, H, W)`` / 4-D ``(n, C, H, W)`` arrays or flat with an
         ``input_shape`` of length 2 or 3.
-        A ``torch.nn.Module`` *class* is instantiated at ``fit`` with the
-        ``module__*`` parameters, e.g. ``module=MyNet, module__width=64``;
-        they are parameters like any other (``get_params``, ``set_params``,
-        ``GridSearchCV``), as in skorch.
-    input_shape : tuple of int or None, default=None
-        Shape of one sample as the module expects it, when ``X`` is flat
-        (e.g. ``(28, 28)`` for 784 pixel columns).  ``None``: ``X.shape[1:]``.
+        {{module_class}}
+    {{input_shape}}
     hidden_units : tuple of int or "auto", default="auto"
         Widths of the default MLP (ignored when ``module`` is given).
         ``"auto"``: ``(w, w // 2)`` with ``w`` the power of two at or above
@@ -139,43 +136,11 @@ class CLMLEEmbedder(
         Fashion-MNIST and 1.2 on digits, and on the suite's test splits by
         about 2 points on digits and 4-5 on the yeast table, within noise on
         Fashion-MNIST (``benchmarks/results/clmle/ablation.md``).
-    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
-        Optimiser of both phases (``"sgd"`` uses momentum 0.9); a class is
-        called as ``optimizer(params, lr=..., weight_decay=...)``.
-    learning_rate : float, default=1e-3
-        Learning rate.
+    {{optimizer}}
     weight_decay : float or "auto", default="auto"
         Weight decay.  ``"auto"``: ``1e-3`` below 5,000 training samples
         (small sets over-fit the default network), else 0.
-    batch_size : int, default=256
-        Rows per forward pass in ``transform`` and feature re-extraction.  On
-        a CPU the default small CNN ran about twice as fast at 240 rows as at
-        1024 (its activations stay in cache) and the MLP 15 % slower
-        (``benchmarks/results/embedder/embedder.md``); raise it on a GPU.
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Torch device for training and ``transform``; ``"auto"``: CUDA when
-        available.  The fitted module is always stored on the CPU.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, batch sampling and k-means.
-        With an int, fitting twice on the CPU gives the same embeddings.  The
-        global torch random state is left as it was.
-    distributed : "auto" or bool, default="auto"
-        Data-parallel training over ``torch.distributed`` (see Notes).
-        ``"auto"``: when the script has initialised the default process group
-        with more than one process (e.g. launched with ``torchrun
-        --nproc_per_node=N``), the processes train one model together, each
-        on its slice of every batch; otherwise a plain fit.  ``True``: the
-        same, and an error without a process group.  ``False``: a plain,
-        independent fit on every process.
-    callbacks : list of skorch callbacks or None, default=None
-        skorch callbacks (or ``(name, callback)`` pairs) run during ``fit``,
-        which runs on skorch's ``NeuralNet`` with one skorch epoch per warm-up
-        epoch and per round, e.g. ``EarlyStopping(monitor="train_loss")``,
-        ``LRScheduler``, ``Checkpoint``.  Each is cloned at ``fit``; the
-        objects passed are not changed.
-    verbose : int, default=0
-        If positive, skorch's table of the epochs (one row per warm-up epoch
-        and per round: ``train_loss``, ``dur``, the callbacks' scores).
+    {{batch_size, device, random_state, distributed, callbacks, train_split, verbose}}
 
     Attributes
     ----------
@@ -189,8 +154,7 @@ class CLMLEEmbedder(
         ``a1`` used for each head.
     margin_within_ : ndarray of shape (n_labels_,)
         ``a2`` used for each head.
-    input_shape_ : tuple of int
-        Shape of one sample as fed to the backbone.
+    {{input_shape_}}
     hidden_units_, cluster_size_, n_samples_per_cluster_, epochs_, \
             steps_per_round_, weight_decay_ : tuple, int, int, int, int, float
         The settings used: the parameters, or what ``"auto"`` resolved to.
@@ -199,15 +163,10 @@ class CLMLEEmbedder(
         epoch (``phase="warmup"``) and per round (``phase="cluster"``, with
         ``round``, ``n_clusters`` and ``cluster_sizes`` per label), with
         skorch's ``epoch``, ``train_loss`` (batch-size weighted), ``batches``
-        and ``dur``; ``step_loss`` lists the loss of every step.  For
-        instance ``history_[-1, "step_loss"]`` or ``history_[:, "train_loss"]``.
-    world_size_ : int
-        Number of processes that trained the model (1 for a plain fit).
-    n_features_in_ : int
-        Number of features (``X.shape[1]``) seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit; only when ``X`` has string feature
-        names.
+        and ``dur``; ``step_loss`` lists the loss of every step; with a
+        ``train_split``, ``valid_loss`` (see Notes).  For instance
+        ``history_[-1, "step_loss"]`` or ``history_[:, "train_loss"]``.
+    {{fit_attributes}}
 
     See Also
     --------
@@ -266,12 +225,17 @@ class CLMLEEmbedder(
     was searched too (``benchmarks/bench_embedder.py``,
     ``benchmarks/results/embedder/embedder.md``).
 
-    Data-parallel training (``distributed``): under ``torchrun``, every rank
-    calls ``fit`` with the same full ``X, y`` (checked; gather per-rank shards
-    first) and ends with the same model, that of a 1-process fit up to float
-    rounding; ``device=f"cuda:{local_rank}"`` on GPUs.  How the batches, the
-    loss and the re-clustering are shared: ``sklearn_clmle.embedding.training
-    .distributed``; a launch script: ``examples/torchrun_fit.py``.
+    {{phases_notes}}
+    In a round, ``valid_loss`` is the loss of a training step with the
+    held-out rows as the batch: for every label, each held-out row joins the
+    cluster of its own class, among that round's clusters of the training
+    rows, whose centroid (the unit-norm mean direction of its training
+    members at the round's clustering) has the highest cosine with the row's
+    embedding; the cluster loss (Eq. 9, the centroids ``mu_k`` the means of
+    the held-out members) is averaged over the labels and ``softmax_weight``
+    times the softmax term is added.
+
+    {{data_parallel_notes}}
 
     References
     ----------
@@ -367,6 +331,7 @@ class CLMLEEmbedder(
         random_state=None,
         distributed="auto",
         callbacks=None,
+        train_split=None,
         verbose=0,
         **module_params,
     ):
@@ -397,6 +362,7 @@ class CLMLEEmbedder(
         self.random_state = random_state
         self.distributed = distributed
         self.callbacks = callbacks
+        self.train_split = train_split
         self.verbose = verbose
         self._set_module_params(module_params)
 
@@ -452,7 +418,7 @@ class CLMLEEmbedder(
             Fitted estimator.
         """
         X, y = self._validate_X(X, reset=True, y=y)
-        Y = self._encode_targets(y)
+        X, Y, valid = self._hold_out(X, self._encode_targets(y))
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
         self.n_labels_ = Y.shape[1]
@@ -462,6 +428,7 @@ class CLMLEEmbedder(
                      "epochs", "steps_per_round", "weight_decay"):
             setattr(self, name + "_", getattr(settings, name))
         parts = self._training_parts(settings, Y)
+        parts["valid"] = valid
         self.module_, self.history_ = self._train_module(
             X, Y, lambda: self._build_net(self.n_labels_),
             lambda net, X_t, device, rng, dp: train(net, X_t, Y, device, rng, dp,

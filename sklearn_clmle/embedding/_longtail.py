@@ -13,6 +13,7 @@ from sklearn.base import (
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
+from ._docs import fill_doc
 from ._base import F32_MAX, SHARED_CONSTRAINTS, TorchInputMixin
 from ._head_predictions import COSINE_LOSSES as _COSINE_LOSSES
 from ._head_predictions import HeadPredictionsMixin
@@ -34,6 +35,7 @@ _LOSSES = ("ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",
 _MULTILABEL_LOSSES = ("ce", "weighted_ce")
 
 
+@fill_doc
 class LongTailNetClassifier(
     ClassNamePrefixFeaturesOutMixin,
     ClassifierMixin,
@@ -66,15 +68,8 @@ class LongTailNetClassifier(
         ``hidden_units[-1]``-wide linear layer) for images given as 3-D
         ``(n, H, W)`` / 4-D ``(n, C, H, W)`` arrays or flat with an
         ``input_shape`` of length 2 or 3.
-        A ``torch.nn.Module`` *class* is instantiated at ``fit`` with the
-        ``module__*`` parameters, e.g. ``module=MyNet, module__width=64``;
-        they are parameters like any other (``get_params``, ``set_params``,
-        ``GridSearchCV``), as in skorch.
-    input_shape : tuple of int or None, default=None
-        Shape of one sample as the module expects it, when ``X`` is flat
-        (e.g. ``(28, 28)`` for 784 pixel columns).  ``None``: ``X.shape[1:]``.
-    hidden_units : tuple of int, default=(256, 128)
-        Widths of the default MLP (ignored when ``module`` is given).
+        {{module_class}}
+    {{input_shape, hidden_units}}
     loss : {"ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal", \
             "class_balanced_focal", "cosface", "arcface"}, \
             default="logit_adjusted"
@@ -137,28 +132,15 @@ class LongTailNetClassifier(
         Passes over the training set.
     batch_size : int, default=128
         Training batch size (the last batch of an epoch may be smaller).
-    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
-        Optimiser (``"sgd"`` uses momentum 0.9); a class is called as
-        ``optimizer(params, lr=..., weight_decay=...)``.
-    learning_rate : float, default=1e-3
-        Learning rate.
+    {{optimizer}}
     weight_decay : float, default=0.0
         Weight decay.
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Torch device for training and inference; ``"auto"``: CUDA when
-        available.  The fitted module is always stored on the CPU.
+    {{device}}
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling.  With an int, fitting twice
         on the CPU gives the same model.  The global torch random state is
         left as it was.
-    distributed : "auto" or bool, default="auto"
-        Data-parallel training over ``torch.distributed`` (see Notes).
-        ``"auto"``: when the script has initialised the default process group
-        with more than one process (e.g. launched with ``torchrun
-        --nproc_per_node=N``), the processes train one model together, each
-        on its slice of every batch; otherwise a plain fit.  ``True``: the
-        same, and an error without a process group.  ``False``: a plain,
-        independent fit on every process.
+    {{distributed}}
     callbacks : list of skorch callbacks or None, default=None
         skorch callbacks (or ``(name, callback)`` pairs) run during ``fit``
         beside the library's own, e.g. ``EarlyStopping``, ``LRScheduler``,
@@ -192,8 +174,7 @@ class LongTailNetClassifier(
     angular_margin_ : float or None
         Margin used by ``"cosface"`` or ``"arcface"`` (``angular_margin``
         with ``"auto"`` resolved); ``None`` for the other losses.
-    input_shape_ : tuple of int
-        Shape of one sample as fed to the backbone.
+    {{input_shape_}}
     history_ : skorch.history.History
         skorch's history of the fit (training runs on skorch's ``NeuralNet``):
         one row per epoch with ``epoch``, ``train_loss`` (skorch's mean over
@@ -202,13 +183,7 @@ class LongTailNetClassifier(
         library's ``step_loss`` (every batch's loss) and ``reweighted``
         (whether class weights were applied that epoch); e.g.
         ``history_[:, "train_loss"]``.
-    world_size_ : int
-        Number of processes that trained the model (1 for a plain fit).
-    n_features_in_ : int
-        Number of features (``X.shape[1]``) seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit; only when ``X`` has string feature
-        names.
+    {{fit_attributes}}
 
     See Also
     --------
@@ -255,12 +230,7 @@ class LongTailNetClassifier(
     Pickles hold the module on the CPU.  Inputs are used as they are (scale
     pixels to ``[0, 1]`` yourself).
 
-    Data-parallel training (``distributed``): under ``torchrun``, every rank
-    calls ``fit`` with the same full ``X, y`` (checked; gather per-rank shards
-    first) and ends with the same model, that of a 1-process fit up to float
-    rounding; ``device=f"cuda:{local_rank}"`` on GPUs.  How the batches and
-    the loss are shared: ``sklearn_clmle.embedding.training.distributed``; a
-    launch script: ``examples/torchrun_fit.py``.
+    {{data_parallel_notes}}
 
     References
     ----------
@@ -305,7 +275,6 @@ class LongTailNetClassifier(
 
     _parameter_constraints = {
         **SHARED_CONSTRAINTS,
-        "train_split": [None, callable],
         "hidden_units": [tuple],
         "loss": [StrOptions(set(_LOSSES))],
         "tau": [Interval(Real, -F32_MAX, F32_MAX, closed="neither")],

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
+from ._docs import fill_doc
 from ._base import (
     F32_MAX,
     SHARED_CONSTRAINTS,
@@ -31,6 +32,7 @@ from .training.metric_rounds import metric_rounds
 _MAX_SMALL_BATCH = 1024
 
 
+@fill_doc
 class MetricEmbedder(
     ClassNamePrefixFeaturesOutMixin,
     EmbedderMixin,
@@ -75,15 +77,8 @@ class MetricEmbedder(
         ``embedding_dim`` is added on top.  ``None``: the default backbone of
         :class:`CLMLEEmbedder` (an MLP with ``hidden_units`` for flat
         features, a small CNN for images).
-        A ``torch.nn.Module`` *class* is instantiated at ``fit`` with the
-        ``module__*`` parameters, e.g. ``module=MyNet, module__width=64``;
-        they are parameters like any other (``get_params``, ``set_params``,
-        ``GridSearchCV``), as in skorch.
-    input_shape : tuple of int or None, default=None
-        Shape of one sample as the module expects it, when ``X`` is flat.
-        ``None``: ``X.shape[1:]``.
-    hidden_units : tuple of int, default=(256, 128)
-        Widths of the default MLP (ignored when ``module`` is given).
+        {{module_class}}
+    {{input_shape, hidden_units}}
     embedding_dim : int, default=64
         Dimension of the embedding.
     loss : {"triplet", "lmle"}, default="triplet"
@@ -121,41 +116,10 @@ class MetricEmbedder(
         Batch size of the warm-up; ``None``: the metric batch size (``P * K``
         for the triplet loss, ``n_clusters_per_batch * n_samples_per_cluster``
         for LMLE).
-    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
-        Optimiser of both phases (``"sgd"`` uses momentum 0.9).
-    learning_rate : float, default=1e-3
-        Learning rate.
+    {{optimizer}}
     weight_decay : float, default=0.0
         Weight decay.
-    batch_size : int, default=256
-        Rows per forward pass in ``transform`` and feature re-extraction.  On
-        a CPU the default small CNN ran about twice as fast at 240 rows as at
-        1024 (its activations stay in cache) and the MLP 15 % slower
-        (``benchmarks/results/embedder/embedder.md``); raise it on a GPU.
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Torch device; ``"auto"``: CUDA when available.  The fitted module is
-        always stored on the CPU.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, batch sampling and k-means.
-        With an int, fitting twice on the CPU gives the same embeddings.  The
-        global torch random state is left as it was.
-    distributed : "auto" or bool, default="auto"
-        Data-parallel training over ``torch.distributed`` (see Notes).
-        ``"auto"``: when the script has initialised the default process group
-        with more than one process (e.g. launched with ``torchrun
-        --nproc_per_node=N``), the processes train one model together, each
-        on its slice of every batch; otherwise a plain fit.  ``True``: the
-        same, and an error without a process group.  ``False``: a plain,
-        independent fit on every process.
-    callbacks : list of skorch callbacks or None, default=None
-        skorch callbacks (or ``(name, callback)`` pairs) run during ``fit``,
-        which runs on skorch's ``NeuralNet`` with one skorch epoch per warm-up
-        epoch and per round, e.g. ``EarlyStopping(monitor="train_loss")``,
-        ``LRScheduler``, ``Checkpoint``.  Each is cloned at ``fit``; the
-        objects passed are not changed.
-    verbose : int, default=0
-        If positive, skorch's table of the epochs (one row per warm-up epoch
-        and per round: ``train_loss``, ``dur``, the callbacks' scores).
+    {{batch_size, device, random_state, distributed, callbacks, train_split, verbose}}
 
     Attributes
     ----------
@@ -163,20 +127,14 @@ class MetricEmbedder(
         The trained network (backbone and one head), on the CPU, in eval mode.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    input_shape_ : tuple of int
-        Shape of one sample as fed to the backbone.
+    {{input_shape_}}
     history_ : skorch.history.History
         One row per warm-up epoch (``phase="warmup"``) and per round
         (``phase`` the loss name, with ``round``, ``step_loss``,
         ``train_loss``, ``dur``; for LMLE also ``n_clusters`` and
-        ``cluster_sizes`` of that round's clustering).
-    world_size_ : int
-        Number of processes that trained the model (1 for a plain fit).
-    n_features_in_ : int
-        Number of features (``X.shape[1]``) seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit; only when ``X`` has string feature
-        names.
+        ``cluster_sizes`` of that round's clustering; with a ``train_split``,
+        ``valid_loss``, see Notes).
+    {{fit_attributes}}
 
     See Also
     --------
@@ -210,12 +168,16 @@ class MetricEmbedder(
     the global torch random state is restored.
     Pickles hold the module on the CPU.  Inputs are used as they are.
 
-    Data-parallel training (``distributed``): under ``torchrun``, every rank
-    calls ``fit`` with the same full ``X, y`` (checked; gather per-rank shards
-    first) and ends with the same model, that of a 1-process fit up to float
-    rounding; ``device=f"cuda:{local_rank}"`` on GPUs.  How the batches, the
-    loss and the re-clustering are shared: ``sklearn_clmle.embedding.training
-    .distributed``; a launch script: ``examples/torchrun_fit.py``.
+    {{phases_notes}}
+    In a round, ``valid_loss`` is the metric loss with the held-out rows as
+    the batch: the triplet loss mined over all of them (batch-hard), or
+    LMLE's quintuplet loss with each held-out row in the cluster of its own
+    class, among that round's clusters of the training rows, whose centroid
+    has the highest cosine with the row's embedding.  Both mine the pairwise
+    distances of the held-out rows: a few matrices of ``n_valid ** 2``
+    floats (1 GB each at 16,000 held-out rows).
+
+    {{data_parallel_notes}}
 
     References
     ----------
@@ -310,6 +272,7 @@ class MetricEmbedder(
         random_state=None,
         distributed="auto",
         callbacks=None,
+        train_split=None,
         verbose=0,
         **module_params,
     ):
@@ -338,6 +301,7 @@ class MetricEmbedder(
         self.random_state = random_state
         self.distributed = distributed
         self.callbacks = callbacks
+        self.train_split = train_split
         self.verbose = verbose
         self._set_module_params(module_params)
 
@@ -391,7 +355,8 @@ class MetricEmbedder(
         """
         self._check_lmle_margins()
         X, y = self._validate_X(X, reset=True, y=y)
-        y_enc = self._encode_targets(y)
+        X, Y, valid = self._hold_out(X, self._encode_targets(y)[:, None])
+        y_enc = Y[:, 0]
         if self.loss == "triplet":
             # a P x K batch has K rows per class whatever the class sizes
             # (small classes drawn with replacement): K = 10**6 asked torch
@@ -413,8 +378,8 @@ class MetricEmbedder(
             backbone, width = self._backbone()
             return EmbeddingNet(backbone, width, self.embedding_dim, 1, self.input_shape_)
 
-        Y = y_enc[:, None]
         parts = self._training_parts(y_enc)
+        parts["valid"] = valid
         self.module_, self.history_ = self._train_module(
             X, y_enc, build,
             lambda net, X_t, device, rng, dp: train(net, X_t, Y, device, rng, dp,

@@ -17,6 +17,7 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch import nn
 
+from . import validation
 from .distributed import SingleProcess
 from .skorch_net import fit_phases
 from .engine import (
@@ -35,7 +36,7 @@ class WarmupPhase:
     def __init__(self, net, softmax, X, Y, device, rng, dp, *, schedule):
         self.net, self.softmax, self.X, self.device, self.rng = net, softmax, X, device, rng
         self.Y_t = torch.from_numpy(Y)
-        self.batch = schedule.warmup_batch
+        self.batch, self.schedule = schedule.warmup_batch, schedule
         self.forward = dp.replicate(net, softmax.classifiers)
 
     def parameters(self):
@@ -57,6 +58,8 @@ class WarmupPhase:
 
     def after_step(self, idx):
         pass
+
+    valid_loss = validation.warmup_loss
 
 
 def _sample_clusters(sampler, indices):
@@ -173,6 +176,8 @@ class ClusterPhase:
         for j, per in enumerate(self.dp.consistent(self.per_label)):
             self.samplers[j].update(self.drawn[0], per.cpu().numpy())
 
+    valid_loss = validation.cluster_rounds_loss
+
 
 def cluster_rounds(net, softmax, X, Y, device, rng, dp, **parts):
     """The cluster rounds of ``train`` (a ``ClusterPhase`` of ``parts``)."""
@@ -180,7 +185,7 @@ def cluster_rounds(net, softmax, X, Y, device, rng, dp, **parts):
 
 
 def train(net, X, Y, device, rng, dp=None, *, softmax, schedule, rounds,
-          optimizer, verbose=0, callbacks=None):
+          optimizer, verbose=0, callbacks=None, valid=None):
     """Warm-up (if ``schedule.warmup_epochs``), then ``schedule.n_rounds``
     rounds, on skorch (``skorch_net.EmbedderTrainer``, one skorch epoch per
     warm-up epoch or round); returns skorch's ``History``.
@@ -190,7 +195,10 @@ def train(net, X, Y, device, rng, dp=None, *, softmax, schedule, rounds,
     phase after the warm-up (``cluster_rounds`` with its parts, or the
     metric rounds of ``MetricEmbedder``); ``optimizer``: an
     ``OptimizerSpec``, a fresh optimiser for each phase.  ``callbacks``:
-    skorch callbacks (cloned).  ``dp``: the data-parallel context
+    skorch callbacks (cloned).  ``valid``: ``(X, Y)`` tensors of held-out
+    rows, never trained on, whose loss (``training.validation``) is
+    recorded every epoch as ``valid_loss``; ``None``: none.  ``dp``: the
+    data-parallel context
     (``training.distributed``); ``None``, a plain fit.
     """
     dp = SingleProcess(device) if dp is None else dp
@@ -206,4 +214,4 @@ def train(net, X, Y, device, rng, dp=None, *, softmax, schedule, rounds,
     with threadpool_limits(limits=1, user_api="blas"):
         return fit_phases(net, phases, optimizer=optimizer, device=device,
                           verbose=verbose if dp.is_root else 0,
-                          callbacks=callbacks)
+                          callbacks=callbacks, valid=valid)

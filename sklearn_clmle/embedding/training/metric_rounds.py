@@ -14,6 +14,7 @@ import time
 
 import torch
 
+from . import validation
 from .engine import (
     _check_finite_embeddings,
     at_step,
@@ -103,6 +104,8 @@ class MetricPhase:
 
     def after_step(self, idx):
         pass
+
+    valid_loss = validation.metric_rounds_loss
 
 
 def metric_rounds(net, softmax, X, Y, device, rng, dp, **parts):

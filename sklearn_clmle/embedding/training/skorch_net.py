@@ -22,6 +22,9 @@ Users' skorch callbacks (``EarlyStopping``, ``LRScheduler``, ``Checkpoint``,
 ``EpochScoring``, ...) run beside these; with a ``train_split`` (e.g.
 ``skorch.dataset.ValidSplit(0.2, stratified=True)``) skorch scores the
 held-out rows every epoch (``valid_loss``), which ``EarlyStopping`` reads.
+The embedders split before training (``held_out_rows``: their phases are
+built on the training rows) and score each phase's own objective on the
+held-out rows (``training.validation``).
 """
 
 import math
@@ -30,14 +33,14 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from skorch import NeuralNet
-from skorch.callbacks import Callback, LRScheduler
-from skorch.dataset import unpack_data
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from skorch.dataset import Dataset, unpack_data
 from skorch.utils import TeeGenerator
 
 from .engine import _check_finite, at_step, optimizer_step
 
 __all__ = ["EmbedderTrainer", "EpochLoss", "HeadNetTrainer", "IndexBatches",
-           "StepLosses", "cloned_callback", "fit_phases"]
+           "StepLosses", "cloned_callback", "fit_phases", "held_out_rows"]
 
 
 def _dataset_rows(dataset):
@@ -46,6 +49,7 @@ def _dataset_rows(dataset):
     if isinstance(dataset, torch.utils.data.Subset):
         idx, y = _dataset_rows(dataset.dataset)
         keep = np.asarray(dataset.indices)
+        keep = keep.astype(np.intp) if keep.size == 0 else keep
         return idx[keep], (None if y is None else y[keep])
     return np.asarray(dataset.X), (None if dataset.y is None else np.asarray(dataset.y))
 
@@ -207,36 +211,64 @@ class StepLosses(Callback):
 class EmbedderTrainer(StopOnlyByCallback):
     """``NeuralNet`` running the embedders' phases (``phases_``: pairs of a
     number of skorch epochs and a factory of the phase: the warm-up, then the
-    cluster or metric rounds, one skorch epoch each).  A phase gives the
-    parameters of its optimiser (a fresh one at each phase, on which skorch
-    ``LRScheduler`` callbacks restart), begins each of
-    its epochs (re-clustering, history records), draws the epoch's batches
-    of row indices, computes a batch's loss and updates its state after the
-    optimiser's step (the loss cache)."""
+    cluster or metric rounds, one skorch epoch each), one skorch
+    ``fit_loop`` per phase.  A phase gives the parameters of its optimiser
+    (a fresh one at each phase, on which skorch ``LRScheduler`` callbacks
+    restart, and ``EarlyStopping`` callbacks and the scores' ``*_best``
+    flags start again: each phase has its own objective), begins
+    each of its epochs (re-clustering, history records), draws the epoch's
+    batches of row indices, computes a batch's loss, updates its state after
+    the optimiser's step (the loss cache) and computes its objective on the
+    held-out rows (``valid_``, a skorch ``Dataset`` of the rows
+    ``held_out_rows`` set aside, or ``None``): ``valid_loss``, one batch of
+    all of them.  A callback's stop at an epoch's end (``EarlyStopping``)
+    ends the phase: the next phase follows, and the last one ends the fit."""
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        # the rows were split before the phases were built (held_out_rows)
+        return X, self.valid_
 
     def get_iterator(self, dataset, training=False):
-        return _PhaseBatches(self)
+        if training:
+            return _PhaseBatches(self)
+        return [(dataset.X, dataset.y)]
 
     def get_all_learnable_params(self):
         for i, p in enumerate(self.phase_.parameters()):
             yield f"param_{i}", p
 
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        last = len(self.phases_) - 1
+        for k, (n_epochs, make) in enumerate(self.phases_):
+            if k:
+                self._start_phase(make)
+            self.phase_start_ = len(self.history)
+            try:
+                super().fit_loop(X, y, epochs=n_epochs, **fit_params)
+            except KeyboardInterrupt:
+                if k == last or not self.stopped_by_callback_:
+                    raise
+                self.stopped_by_callback_ = False
+        return self
+
+    def _start_phase(self, make):
+        self.phase_ = make()
+        self.initialize_optimizer()
+        for _, cb in self.callbacks_:
+            if isinstance(cb, LRScheduler):
+                # learning-rate schedulers restart on the new phase's optimiser
+                cb.lr_scheduler_ = cb._get_scheduler(
+                    self, cb.policy_, **{"last_epoch": -1, **cb.kwargs})
+            elif isinstance(cb, EarlyStopping):
+                # a new objective: its best score and patience start again
+                cb.on_train_begin(self)
+            if hasattr(cb, "best_score_") and hasattr(cb, "lower_is_better"):
+                # the scores' *_best flags (Checkpoint's monitor) too
+                cb.best_score_ = np.inf if cb.lower_is_better else -np.inf
+
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)
-        index, start = len(self.history) - 1, 0
-        for k, (n_epochs, make) in enumerate(self.phases_):
-            if index < start + n_epochs:
-                break
-            start += n_epochs
-        if k != self.phase_index_:
-            self.phase_index_, self.phase_ = k, make()
-            self.initialize_optimizer()
-            # learning-rate schedulers restart on the new phase's optimiser
-            for _, cb in self.callbacks_:
-                if isinstance(cb, LRScheduler):
-                    cb.lr_scheduler_ = cb._get_scheduler(
-                        self, cb.policy_, **{"last_epoch": -1, **cb.kwargs})
-        self.phase_.begin(self.history, index - start)
+        self.phase_.begin(self.history, len(self.history) - 1 - self.phase_start_)
 
     def train_step(self, batch, **fit_params):
         phase = self.phase_
@@ -244,11 +276,20 @@ class EmbedderTrainer(StopOnlyByCallback):
                                   lambda: (phase.loss(batch), None),
                                   after=lambda: phase.after_step(batch))
 
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        where = f"the held-out rows' loss (valid_loss) of epoch {len(self.history)}"
+        with torch.no_grad(), at_step(where):
+            loss = self.phase_.valid_loss(*batch)
+        return {"loss": loss, "y_pred": None}
 
-def fit_phases(net, phases, *, optimizer, device, verbose=0, callbacks=None):
+
+def fit_phases(net, phases, *, optimizer, device, verbose=0, callbacks=None,
+               valid=None):
     """Train ``net`` through ``phases`` on an ``EmbedderTrainer``; returns
     skorch's ``History``.  ``optimizer``: an ``OptimizerSpec``;
-    ``callbacks``: skorch callbacks, cloned."""
+    ``callbacks``: skorch callbacks, cloned; ``valid``: ``(X, Y)`` tensors of
+    the held-out rows, whose loss is ``valid_loss``, or ``None``."""
     cls, kwargs = optimizer.torch_class()
     trainer = EmbedderTrainer(
         module=net, criterion=torch.nn.Identity, optimizer=cls,
@@ -259,10 +300,46 @@ def fit_phases(net, phases, *, optimizer, device, verbose=0, callbacks=None):
                    *[cloned_callback(cb) for cb in (callbacks or [])]],
         verbose=verbose, device=device,
     )
-    trainer.phases_, trainer.phase_index_ = phases, 0
+    trainer.phases_ = phases
+    trainer.valid_ = None if valid is None else Dataset(*valid)
     trainer.phase_ = phases[0][1]()
     trainer.fit(np.arange(1))
     return trainer.history
+
+
+def held_out_rows(train_split, y):
+    """The training rows and the held-out rows (``None`` for none) that
+    ``train_split`` (skorch's, e.g. ``ValidSplit(0.2, stratified=True)``)
+    makes of a skorch ``Dataset`` of the row indices with the targets ``y``
+    (called as skorch calls it: ``train_split(dataset, y)``)."""
+    n = len(y)
+    out = train_split(Dataset(np.arange(n), y), y)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(
+            f"train_split={train_split!r} returned {type(out).__name__}; a "
+            "train_split should return (dataset_train, dataset_valid), as "
+            "skorch.dataset.ValidSplit does.")
+    rows = []
+    for what, dataset in zip(("training", "validation"), out):
+        if dataset is None and what == "validation":
+            rows.append(None)
+            continue
+        try:
+            idx, _ = _dataset_rows(dataset)
+        except (AttributeError, TypeError, IndexError) as exc:
+            raise TypeError(
+                f"train_split={train_split!r} returned a {what} part of type "
+                f"{type(dataset).__name__}; expected the dataset it was given "
+                "or a torch.utils.data.Subset of it (as skorch.dataset."
+                "ValidSplit returns).") from exc
+        idx = np.asarray(idx)
+        if idx.size == 0 or idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= n:
+            raise ValueError(
+                f"train_split={train_split!r} gave a {what} part of "
+                f"{idx.size} rows; both parts should hold at least one of the "
+                f"{n} rows.")
+        rows.append(idx)
+    return rows[0], rows[1]
 
 
 def cloned_callback(callback):

@@ -1,0 +1,164 @@
+"""Docs shared by the torch estimators (private): numpydoc fragments of the
+parameters, attributes and notes that mean the same in ``CLMLEEmbedder``,
+``MetricEmbedder`` and ``LongTailNetClassifier``, written once, and
+``fill_doc``, the class decorator that puts them in a docstring.
+
+A line ``{{name}}`` or ``{{name, other}}`` of a docstring becomes those
+fragments, indented as the line was; ``help()``, Sphinx and the doctests see
+the filled docstring.
+"""
+
+import re
+import textwrap
+
+__all__ = ["FRAGMENTS", "fill_doc"]
+
+FRAGMENTS = {
+    # -- parameters ----------------------------------------------------------
+    "module_class": """
+        A ``torch.nn.Module`` *class* is instantiated at ``fit`` with the
+        ``module__*`` parameters, e.g. ``module=MyNet, module__width=64``;
+        they are parameters like any other (``get_params``, ``set_params``,
+        ``GridSearchCV``), as in skorch.
+        """,
+    "input_shape": """
+        input_shape : tuple of int or None, default=None
+            Shape of one sample as the module expects it, when ``X`` is flat
+            (e.g. ``(28, 28)`` for 784 pixel columns).  ``None``: ``X.shape[1:]``.
+        """,
+    "hidden_units": """
+        hidden_units : tuple of int, default=(256, 128)
+            Widths of the default MLP (ignored when ``module`` is given).
+        """,
+    "optimizer": """
+        optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+            Optimiser (``"sgd"`` uses momentum 0.9); a class is called as
+            ``optimizer(params, lr=..., weight_decay=...)``.  The embedders
+            (``CLMLEEmbedder``, ``MetricEmbedder``) build a fresh one for the
+            warm-up and one for the rounds.
+        learning_rate : float, default=1e-3
+            Learning rate.
+        """,
+    "batch_size": """
+        batch_size : int, default=256
+            Rows per forward pass in ``transform``, feature re-extraction and
+            the held-out rows' loss.  On a CPU the default small CNN ran about
+            twice as fast at 240 rows as at 1024 (its activations stay in
+            cache) and the MLP 15 % slower
+            (``benchmarks/results/embedder/embedder.md``); raise it on a GPU.
+        """,
+    "device": """
+        device : {"auto", "cpu", "cuda"} or str, default="auto"
+            Torch device for training and inference; ``"auto"``: CUDA when
+            available.  The fitted module is always stored on the CPU.
+        """,
+    "random_state": """
+        random_state : int, RandomState instance or None, default=None
+            Seeds weight initialisation, shuffling, batch sampling and k-means.
+            With an int, fitting twice on the CPU gives the same embeddings.  The
+            global torch random state is left as it was.
+        """,
+    "distributed": """
+        distributed : "auto" or bool, default="auto"
+            Data-parallel training over ``torch.distributed`` (see Notes).
+            ``"auto"``: when the script has initialised the default process group
+            with more than one process (e.g. launched with ``torchrun
+            --nproc_per_node=N``), the processes train one model together, each
+            on its slice of every batch; otherwise a plain fit.  ``True``: the
+            same, and an error without a process group.  ``False``: a plain,
+            independent fit on every process.
+        """,
+    "callbacks": """
+        callbacks : list of skorch callbacks or None, default=None
+            skorch callbacks (or ``(name, callback)`` pairs) run during ``fit``,
+            which runs on skorch's ``NeuralNet`` with one skorch epoch per warm-up
+            epoch and per round, e.g. ``EarlyStopping(monitor="valid_loss")``
+            (with a ``train_split``), ``LRScheduler``, ``Checkpoint``.  Each is
+            cloned at ``fit``; the objects passed are not changed.  See Notes
+            for how they meet the two phases.
+        """,
+    "train_split": """
+        train_split : callable or None, default=None
+            skorch's validation split, e.g.
+            ``skorch.dataset.ValidSplit(0.2, stratified=True)``, called as
+            skorch calls it, on a dataset of the row indices and the encoded
+            targets (the class of each row, or the indicator matrix of a
+            multi-label ``y``).  The held-out rows are never trained on: the
+            warm-up batches, the clustering, the rounds' batches and the
+            ``"auto"`` settings see the training rows only, so that the model
+            is the one ``fit(X[train], y[train])`` gives.  Every warm-up epoch
+            and round records ``valid_loss``, that phase's own objective on
+            the held-out rows (see Notes), which ``EarlyStopping`` monitors.
+            Every class needs training rows.  ``None``: train on all rows.
+            Not available in a data-parallel fit (a ``ValueError``).
+        """,
+    "verbose": """
+        verbose : int, default=0
+            If positive, skorch's table of the epochs (one row per warm-up epoch
+            and per round: ``train_loss``, ``valid_loss`` with a
+            ``train_split``, ``dur``, the callbacks' scores).
+        """,
+    # -- attributes ----------------------------------------------------------
+    "input_shape_": """
+        input_shape_ : tuple of int
+            Shape of one sample as fed to the backbone.
+        """,
+    "fit_attributes": """
+        world_size_ : int
+            Number of processes that trained the model (1 for a plain fit).
+        n_features_in_ : int
+            Number of features (``X.shape[1]``) seen during fit.
+        feature_names_in_ : ndarray of shape (n_features_in_,)
+            Names of features seen during fit; only when ``X`` has string feature
+            names.
+        """,
+    # -- notes -----------------------------------------------------------------
+    "phases_notes": """
+        The warm-up and the rounds are two phases with their own objectives
+        and optimisers, so at the start of the rounds skorch's
+        ``LRScheduler`` restarts, ``EarlyStopping`` starts counting again,
+        and so do the ``*_best`` flags of the scores (which ``Checkpoint``
+        monitors).  A callback's stop (``EarlyStopping``) during the warm-up
+        ends the warm-up and the rounds follow; during the rounds it ends the
+        fit, which keeps the module as it was at that epoch's end (or as
+        ``EarlyStopping(load_best=True)`` restores it): the estimator is
+        fitted.  ``valid_loss`` (with a ``train_split``) is computed after
+        every warm-up epoch and round in eval mode, without gradients and
+        without random numbers (the training is the same with or without it),
+        on all the held-out rows as one batch, embedded ``batch_size`` rows
+        at a time.  In the warm-up it is the softmax term of training (same
+        classifiers, class weights or logit offsets).
+        """,
+    "data_parallel_notes": """
+        Data-parallel training (``distributed``): under ``torchrun``, every rank
+        calls ``fit`` with the same full ``X, y`` (checked; gather per-rank shards
+        first) and ends with the same model, that of a 1-process fit up to float
+        rounding; ``device=f"cuda:{local_rank}"`` on GPUs.  How the batches, the
+        loss and any re-clustering are shared: ``sklearn_clmle.embedding.training
+        .distributed``; a launch script: ``examples/torchrun_fit.py``.
+        """,
+}
+
+_PLACEHOLDER = re.compile(r"^( *)\{\{([\w, ]+)\}\}\n", re.MULTILINE)
+
+
+def _fragment(name):
+    try:
+        text = FRAGMENTS[name]
+    except KeyError:
+        raise KeyError(f"no shared doc fragment {name!r}; known: "
+                       f"{', '.join(sorted(FRAGMENTS))}") from None
+    return textwrap.dedent(text).strip("\n") + "\n"
+
+
+def fill_doc(cls):
+    """Class decorator: the ``{{name, ...}}`` lines of ``cls.__doc__``
+    replaced by the fragments, indented as the line was."""
+
+    def put(match):
+        indent, names = match.groups()
+        text = "".join(_fragment(n.strip()) for n in names.split(","))
+        return textwrap.indent(text, indent, lambda line: line.strip())
+
+    cls.__doc__ = _PLACEHOLDER.sub(put, cls.__doc__)
+    return cls
