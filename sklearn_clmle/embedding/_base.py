@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._validation import Interval, StrOptions
+from ._docs import fill_doc
 from .nn.backbones import default_backbone, output_width
 from .training.distributed import _dist, data_parallel
 from .training.engine import at_step, embed_checked
@@ -238,6 +239,7 @@ class TorchInputMixin:
         return backbone, output_width(backbone, self.input_shape_)
 
 
+@fill_doc
 class EmbedderMixin(TransformerMixin):
     """``transform`` of the embedders: unit-norm embeddings, one block of
     ``embedding_dim`` per head (``_n_heads``), ``batch_size`` rows at a time;
@@ -282,10 +284,7 @@ class EmbedderMixin(TransformerMixin):
     def transform(self, X):
         """Unit-norm embeddings of ``X``, computed ``batch_size`` rows at a time.
 
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples to embed.
+        {{params_X_samples}}
 
         Returns
         -------

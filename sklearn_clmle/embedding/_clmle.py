@@ -239,8 +239,7 @@ class CLMLEEmbedder(
 
     References
     ----------
-    Huang, Li, Loy & Tang, "Deep Imbalanced Learning for Face Recognition and
-    Attribute Prediction", IEEE TPAMI, 2019.
+    {{ref_clmle}}
 
     Examples
     --------
@@ -406,16 +405,11 @@ class CLMLEEmbedder(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or \
-                (n_samples, height, width) or (n_samples, channels, height, width)
-            Training samples (numeric, finite).
+        {{fit_X}}
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a binary indicator matrix for multi-label data.
 
-        Returns
-        -------
-        self : object
-            Fitted estimator.
+        {{returns_self}}
         """
         X, y = self._validate_X(X, reset=True, y=y)
         X, Y, valid = self._hold_out(X, self._encode_targets(y))

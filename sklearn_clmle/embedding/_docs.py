@@ -1,15 +1,12 @@
 """Docs shared by the torch estimators (private): numpydoc fragments of the
 parameters, attributes and notes that mean the same in ``CLMLEEmbedder``,
 ``MetricEmbedder`` and ``LongTailNetClassifier``, written once, and
-``fill_doc``, the class decorator that puts them in a docstring.
-
-A line ``{{name}}`` or ``{{name, other}}`` of a docstring becomes those
-fragments, indented as the line was; ``help()``, Sphinx and the doctests see
-the filled docstring.
+``fill_doc``, the class decorator that puts them (and ``utils._docs.COMMON``)
+in their docstrings: a line ``{{name}}`` or ``{{name, other}}`` becomes those
+fragments, indented as the line was.
 """
 
-import re
-import textwrap
+from ..utils._docs import doc_filler
 
 __all__ = ["FRAGMENTS", "fill_doc"]
 
@@ -98,6 +95,17 @@ FRAGMENTS = {
             and per round: ``train_loss``, ``valid_loss`` with a
             ``train_split``, ``dur``, the callbacks' scores).
         """,
+    "params_X_samples": """
+        Parameters
+        ----------
+        X : array-like of the training samples' shape
+            Samples.
+        """,
+    "fit_X": """
+        X : array-like of shape (n_samples, n_features) or \
+                (n_samples, height, width) or (n_samples, channels, height, width)
+            Training samples (numeric, finite).
+        """,
     # -- attributes ----------------------------------------------------------
     "input_shape_": """
         input_shape_ : tuple of int
@@ -139,26 +147,4 @@ FRAGMENTS = {
         """,
 }
 
-_PLACEHOLDER = re.compile(r"^( *)\{\{([\w, ]+)\}\}\n", re.MULTILINE)
-
-
-def _fragment(name):
-    try:
-        text = FRAGMENTS[name]
-    except KeyError:
-        raise KeyError(f"no shared doc fragment {name!r}; known: "
-                       f"{', '.join(sorted(FRAGMENTS))}") from None
-    return textwrap.dedent(text).strip("\n") + "\n"
-
-
-def fill_doc(cls):
-    """Class decorator: the ``{{name, ...}}`` lines of ``cls.__doc__``
-    replaced by the fragments, indented as the line was."""
-
-    def put(match):
-        indent, names = match.groups()
-        text = "".join(_fragment(n.strip()) for n in names.split(","))
-        return textwrap.indent(text, indent, lambda line: line.strip())
-
-    cls.__doc__ = _PLACEHOLDER.sub(put, cls.__doc__)
-    return cls
+fill_doc = doc_filler(FRAGMENTS)

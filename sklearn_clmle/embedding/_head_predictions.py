@@ -5,6 +5,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import resolve_device
+from ._docs import fill_doc
 from .nn.heads import head_outputs
 
 # Losses whose head is cosine (normalised weights and features), so that the
@@ -12,6 +13,7 @@ from .nn.heads import head_outputs
 COSINE_LOSSES = ("ldam_drw", "cosface", "arcface")
 
 
+@fill_doc
 class HeadPredictionsMixin:
     """``decision_function``, ``predict_proba``, ``predict_log_proba``,
     ``predict`` and ``transform`` of a fitted ``LongTailNetClassifier``
@@ -44,10 +46,7 @@ class HeadPredictionsMixin:
     def decision_function(self, X):
         """Prediction logits of ``X`` (see Notes).
 
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples.
+        {{params_X_samples}}
 
         Returns
         -------
@@ -66,10 +65,7 @@ class HeadPredictionsMixin:
 
         For multi-label ``y``, the sigmoid of each label's logit.
 
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples.
+        {{params_X_samples}}
 
         Returns
         -------
@@ -82,10 +78,7 @@ class HeadPredictionsMixin:
     def predict_log_proba(self, X):
         """Logarithm of ``predict_proba``.
 
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples.
+        {{params_X_samples}}
 
         Returns
         -------
@@ -104,10 +97,7 @@ class HeadPredictionsMixin:
 
         For multi-label ``y``, the labels whose logit is positive.
 
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples.
+        {{params_X_samples}}
 
         Returns
         -------
@@ -126,10 +116,7 @@ class HeadPredictionsMixin:
         Lets a fitted baseline serve as an embedder (e.g. for open-set
         evaluation); the features are not normalised.
 
-        Parameters
-        ----------
-        X : array-like of the training samples' shape
-            Samples.
+        {{params_X_samples}}
 
         Returns
         -------

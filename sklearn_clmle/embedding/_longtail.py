@@ -391,18 +391,13 @@ class LongTailNetClassifier(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or \
-                (n_samples, height, width) or (n_samples, channels, height, width)
-            Training samples (numeric, finite).
+        {{fit_X}}
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (at least two classes), or a binary indicator matrix
             for multi-label data (every label with both values; ``loss``
             ``"ce"`` or ``"weighted_ce"``).
 
-        Returns
-        -------
-        self : object
-            Fitted estimator.
+        {{returns_self}}
         """
         X, y = self._validate_X(X, reset=True, y=y)
         targets = encode_targets(y, type(self).__name__)

@@ -342,16 +342,11 @@ class MetricEmbedder(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or \
-                (n_samples, height, width) or (n_samples, channels, height, width)
-            Training samples (numeric, finite).
+        {{fit_X}}
         y : array-like of shape (n_samples,)
             Class labels (at least two classes).
 
-        Returns
-        -------
-        self : object
-            Fitted estimator.
+        {{returns_self}}
         """
         self._check_lmle_margins()
         X, y = self._validate_X(X, reset=True, y=y)

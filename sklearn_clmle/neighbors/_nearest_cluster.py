@@ -9,19 +9,22 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from ..utils._docs import fill_doc
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import (
     Interval,
     StrOptions,
     _fit_context,
     normalize_rows,
+    validate_float_csr,
 )
 from . import _auto, _clusters, _head, _scoring
 from ._rule import NearestClusterRuleMixin
 
 
+@fill_doc
 class KNearestClusterClassifier(
     NearestClusterRuleMixin, ClassifierMixin, VersionedPickleMixin, BaseEstimator
 ):
@@ -237,8 +240,8 @@ class KNearestClusterClassifier(
 
     References
     ----------
-    Huang, Li, Loy & Tang, "Deep Imbalanced Learning for Face Recognition and
-    Attribute Prediction", IEEE TPAMI, 2019 (Section 4).
+    {{ref_clmle}}
+    Section 4: the k-nearest-cluster rule.
 
     Examples
     --------
@@ -310,20 +313,9 @@ class KNearestClusterClassifier(
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a binary indicator matrix for multi-label data.
 
-        Returns
-        -------
-        self : object
-            Fitted classifier.
+        {{returns_self}}
         """
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            multi_output=True,
-            dtype=[np.float64, np.float32],
-            order="C",
-        )
+        X, y = validate_float_csr(self, X, y, multi_output=True)
         if self.algorithm == "faiss":
             _scoring.import_faiss()
         if y.ndim == 2 and y.shape[1] > 1:
@@ -393,15 +385,7 @@ class KNearestClusterClassifier(
 
     def _validate_for_predict(self, X):
         check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            reset=False,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-        )
-        return X
+        return validate_float_csr(self, X, reset=False)
 
     def _per_label(self, X, method):
         n_labels = len(self.estimators_)
@@ -413,10 +397,7 @@ class KNearestClusterClassifier(
     def decision_function(self, X):
         """Scores of the k-nearest-cluster rule (see Notes).
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Query features.
+        {{params_X_query}}
 
         Returns
         -------
@@ -437,10 +418,7 @@ class KNearestClusterClassifier(
     def predict_proba(self, X):
         """Softmax of the scores over the retrieved classes (see Notes).
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Query features.
+        {{params_X_query}}
 
         Returns
         -------
@@ -460,10 +438,7 @@ class KNearestClusterClassifier(
     def predict(self, X):
         """Class of highest score among the retrieved clusters' classes.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Query features.
+        {{params_X_query}}
 
         Returns
         -------

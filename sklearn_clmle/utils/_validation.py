@@ -8,6 +8,7 @@ import rather than every estimator.
 import numpy as np
 from scipy import sparse
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
+from sklearn.utils.validation import validate_data
 from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     Interval,
     StrOptions,
@@ -16,6 +17,15 @@ from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
 # Rows whose squared norm is within this of 1 are treated as already unit norm
 # and used as they are (no copy).
 _UNIT_NORM_RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
+
+
+def validate_float_csr(estimator, X, y="no_validation", **kwargs):
+    """``validate_data`` as the numpy estimators (``SphericalKMeans``,
+    ``KNearestClusterClassifier``) call it: dense or CSR (other sparse
+    formats are converted), float64 or float32 (other dtypes become
+    float64), C-contiguous, finite; ``kwargs`` go to ``validate_data``."""
+    return validate_data(estimator, X, y, accept_sparse="csr",
+                         dtype=[np.float64, np.float32], order="C", **kwargs)
 
 
 def _unsafe(norms, dtype):
