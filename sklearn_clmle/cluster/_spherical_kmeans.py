@@ -15,8 +15,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ..utils._optional import import_faiss
 from ..utils._docs import fill_doc
+from ..utils._optional import import_faiss
 from ..utils._parallel import effective_n_threads
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import (

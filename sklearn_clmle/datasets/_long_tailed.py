@@ -1,6 +1,6 @@
 """Long-tailed subsets of balanced data sets (exponential or power-law profile)."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy import sparse
@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import type_of_target
 
 from ..utils._docs import fill_doc
 from ..utils._validation import encode_labels
+from ._checks import check_class_labels, check_int, check_same_length
 
 # Quotas are rounded down; this guards against 499.9999999 for 500.
 _FLOOR_TOL = 1e-9
@@ -56,8 +57,8 @@ def long_tailed_sizes(
     ...                   n_max=400, gamma=0.5).tolist()
     [400, 178, 125, 100]
     """
-    n_classes = _check_int(n_classes, "n_classes", 1)
-    n_max = _check_int(n_max, "n_max", 1)
+    n_classes = check_int(n_classes, "n_classes", 1)
+    n_max = check_int(n_max, "n_max", 1)
     if n_max > _MAX_QUOTA:
         # quotas are computed in float64: beyond 2**53 they are not exact,
         # beyond 2**63 they overflowed int64 (silently floored to 1)
@@ -218,18 +219,9 @@ def make_long_tailed(
     (62, 2)
     """
     rho = _check_real(imbalance_ratio, "imbalance_ratio", 1.0, ">= 1")
-    y_arr = np.asarray(y)
-    if y_arr.ndim != 1:
-        raise ValueError(
-            f"y should be a 1d array of class labels; got an array of shape "
-            f"{y_arr.shape}."
-        )
+    y_arr = check_class_labels(y, "y")
     n_samples = _n_samples(X)
-    if y_arr.shape[0] != n_samples:
-        raise ValueError(
-            f"X and y should have the same number of samples; got "
-            f"{n_samples} and {y_arr.shape[0]}."
-        )
+    check_same_length(n_samples, y_arr.shape[0], "X", "y")
     # missing labels (NaN, None, pd.NA) and unsortable mixtures of types,
     # before type_of_target's "Input contains NaN" / numpy's TypeError
     classes, y_idx, counts = encode_labels(y_arr, "y")
@@ -291,11 +283,6 @@ def _n_samples(X):
         raise ValueError("X should have at least one dimension (the samples).")
     return X.shape[0]
 
-
-def _check_int(value, name, low):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name}={value!r} should be an integer >= {low}.")
-    return int(value)
 
 
 def _check_real(value, name, low, expected, strict=False):

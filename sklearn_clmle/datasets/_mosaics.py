@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..utils._validation import encode_labels
+from ._checks import check_class_labels, check_int, check_same_length
 
 # Rates of the default attributes, spaced geometrically (CelebA's attributes
 # have positive rates from about 2 % to about 50 %).
@@ -151,22 +152,13 @@ def make_mosaics(
     (3, 2)
     """
     images_arr = np.asarray(images)
-    labels_arr = np.asarray(labels)
     if images_arr.ndim not in (2, 3):
         raise ValueError(
             f"images should have shape (n_images, h, w) or (n_images, h * w); "
             f"got an array of shape {images_arr.shape}."
         )
-    if labels_arr.ndim != 1:
-        raise ValueError(
-            f"labels should be a 1d array of class labels; got an array of "
-            f"shape {labels_arr.shape}."
-        )
-    if labels_arr.shape[0] != images_arr.shape[0]:
-        raise ValueError(
-            f"images and labels should have the same number of samples; got "
-            f"{images_arr.shape[0]} and {labels_arr.shape[0]}."
-        )
+    labels_arr = check_class_labels(labels, "labels")
+    check_same_length(images_arr.shape[0], labels_arr.shape[0], "images", "labels")
     if images_arr.dtype.kind not in "biuf":
         raise ValueError(
             f"images should hold numbers (pixel values); got dtype "
@@ -189,7 +181,7 @@ def make_mosaics(
             raise ValueError(
                 f"images should not be empty; got shape {images_arr.shape}."
             )
-    n_samples = _check_int(n_samples, "n_samples", 1)
+    n_samples = check_int(n_samples, "n_samples", 1)
     grid = _check_grid(grid)
     n_tiles = grid[0] * grid[1]
 
@@ -311,9 +303,3 @@ def _check_grid(grid):
             f"grid={grid!r} should be a pair (n_rows, n_cols) of integers >= 1."
         )
     return (int(grid[0]), int(grid[1]))
-
-
-def _check_int(value, name, low):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name}={value!r} should be an integer >= {low}.")
-    return int(value)

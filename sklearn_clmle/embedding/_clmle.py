@@ -10,7 +10,6 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
 from ._auto import resolve
-from ._docs import fill_doc
 from ._base import (
     F32_MAX,
     SHARED_CONSTRAINTS,
@@ -18,6 +17,7 @@ from ._base import (
     EmbedderMixin,
     TorchInputMixin,
 )
+from ._docs import fill_doc
 from ._targets import encode_targets
 from .losses.cluster import ClusterLoss
 from .losses.longtail import SoftmaxTerm

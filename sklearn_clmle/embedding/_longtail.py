@@ -13,8 +13,8 @@ from sklearn.base import (
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
-from ._docs import fill_doc
 from ._base import F32_MAX, SHARED_CONSTRAINTS, TorchInputMixin
+from ._docs import fill_doc
 from ._head_predictions import COSINE_LOSSES as _COSINE_LOSSES
 from ._head_predictions import HeadPredictionsMixin
 from ._targets import encode_targets

@@ -9,7 +9,6 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
 
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
-from ._docs import fill_doc
 from ._base import (
     F32_MAX,
     SHARED_CONSTRAINTS,
@@ -17,6 +16,7 @@ from ._base import (
     EmbedderMixin,
     TorchInputMixin,
 )
+from ._docs import fill_doc
 from ._targets import encode_targets
 from .losses.longtail import SoftmaxTerm
 from .losses.metric import BatchHardTripletLoss, QuintupletLoss

@@ -8,11 +8,11 @@ import rather than every estimator.
 import numpy as np
 from scipy import sparse
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
-from sklearn.utils.validation import validate_data
 from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     Interval,
     StrOptions,
 )
+from sklearn.utils.validation import validate_data
 
 # Rows whose squared norm is within this of 1 are treated as already unit norm
 # and used as they are (no copy).
