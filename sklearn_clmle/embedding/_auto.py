@@ -10,6 +10,8 @@ own parameters are never changed).
 import math
 from types import SimpleNamespace
 
+import numpy as np
+
 # Total training budget, in passes over the training set (warm-up included):
 # 60,000 samples seen, but at least 15 and at most 100 passes.
 BUDGET_SAMPLES = 60_000
@@ -44,6 +46,22 @@ def hidden_units(n_features):
 def weight_decay(n):
     """``1e-3`` below 5,000 training samples, else 0."""
     return SMALL_WEIGHT_DECAY if n < SMALL_N else 0.0
+
+
+def margins(Y, margin_between, margin_within):
+    """``(a1, a2)`` of every label of the encoded targets ``Y`` (one column
+    a label): the parameters, or for ``"auto"`` half the bounds of Section
+    3.2, ``0.5 * (1 - cos(2 pi / C))`` and ``0.5 * (1 - cos(2 pi min_c n_c /
+    n))`` for the ``C`` classes of the label."""
+    a1, a2 = [], []
+    for j in range(Y.shape[1]):
+        counts = np.bincount(Y[:, j])
+        counts = counts[counts > 0]
+        bound1 = 1 - math.cos(2 * math.pi / len(counts))
+        bound2 = 1 - math.cos(2 * math.pi * counts.min() / counts.sum())
+        a1.append(0.5 * bound1 if margin_between == "auto" else margin_between)
+        a2.append(0.5 * bound2 if margin_within == "auto" else margin_within)
+    return np.array(a1, dtype=float), np.array(a2, dtype=float)
 
 
 class Settings(SimpleNamespace):

@@ -13,13 +13,14 @@ from sklearn.base import TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._validation import Interval, StrOptions
+from ..utils._persistence import unfit_on_failure
+from ..utils._validation import Interval, StrOptions, _fit_context
 from ._docs import fill_doc
+from ._targets import encode_class_columns
 from .nn.backbones import default_backbone, output_width
 from .training.distributed import _dist, data_parallel
 from .training.engine import at_step, embed_checked
 from .training.skorch_net import held_out_rows
-
 
 # Largest float32: torch's optimisers refuse larger learning rates and weight
 # decays from inside a step ("value cannot be converted to type float without
@@ -70,8 +71,10 @@ def check_float32_range(X):
         )
 
 
+@fill_doc
 class TorchInputMixin:
-    """Validation of flat or image input, the default/user backbone, and
+    """``fit`` (a template: validation, then the estimator's ``_fit(X, y)``),
+    validation of flat or image input, the default/user backbone, and
     CPU-only pickles of the fitted ``module_``.
 
     Expects the parameters ``module``, ``input_shape`` and ``hidden_units``;
@@ -81,6 +84,27 @@ class TorchInputMixin:
     """
 
     _multi_output_y = False
+
+    @unfit_on_failure
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the network on ``X`` and ``y`` (see the class docstring).
+
+        Parameters
+        ----------
+        {{fit_X}}
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (at least two classes), or a binary indicator matrix
+            of multi-label data where the estimator takes one
+            (``CLMLEEmbedder``, ``LongTailNetClassifier``).
+
+        {{returns_self}}
+        """
+        X, y = self._validate_X(X, reset=True, y=y)
+        self._input_layout = tuple(X.shape[1:])
+        self.input_shape_ = self._sample_shape(X)
+        self._fit(X, y)
+        return self
 
     def _train_module(self, X, y, build, train_fn):
         """Build a net and train it, seeded from ``random_state``.
@@ -247,6 +271,15 @@ class EmbedderMixin(TransformerMixin):
     ``TransformerMixin``, so that ``set_output`` wraps this ``transform``."""
 
     _n_heads = 1
+    # a string: multi-label y is refused with this explanation
+    _multilabel_refusal = None
+
+    def _encode_targets(self, y):
+        """``Y`` of shape (n_samples, n_labels), int64 class indices (0/1 for
+        multi-label ``y``); sets ``classes_`` and ``_multilabel``."""
+        Y, self.classes_, self._multilabel = encode_class_columns(
+            y, type(self).__name__, multilabel=self._multilabel_refusal or True)
+        return Y
 
     def _hold_out(self, X, Y):
         """``(X_train, Y_train, valid)``: the training rows of ``train_split``

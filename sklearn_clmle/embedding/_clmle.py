@@ -1,15 +1,14 @@
 """CLMLEEmbedder: a torch backbone trained with the cluster-based large-margin loss."""
 
-import math
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
 
-from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
-from ..utils._validation import Interval, StrOptions, _fit_context
-from ._auto import resolve
+from ..utils._persistence import VersionedPickleMixin
+from ..utils._validation import Interval, StrOptions
+from ._auto import margins, resolve
 from ._base import (
     F32_MAX,
     SHARED_CONSTRAINTS,
@@ -18,7 +17,6 @@ from ._base import (
     TorchInputMixin,
 )
 from ._docs import fill_doc
-from ._targets import encode_targets
 from .losses.cluster import ClusterLoss
 from .losses.longtail import SoftmaxTerm
 from .nn.backbones import EmbeddingNet
@@ -190,18 +188,8 @@ class CLMLEEmbedder(
     unit-norm embeddings side by side: columns ``j * d .. (j + 1) * d - 1``
     belong to label ``j``.
 
-    A ``fit`` that fails (an exception from a user ``module``, a non-finite
-    loss) or is interrupted (``KeyboardInterrupt``, e.g. Ctrl-C) re-raises
-    the exception, with a note naming the training step (warm-up epoch and
-    batch, or round and step), and leaves the estimator unfitted, as a new
-    one (no half-trained module is kept); the global torch random state is
-    restored.  Pickles hold
-    the module on the CPU, so a model trained on a GPU loads and transforms on
-    a machine without one (with ``device="auto"`` or ``"cpu"``); loading by
-    another version of sklearn-clmle warns with
-    ``sklearn_clmle.exceptions.InconsistentVersionWarning``.
+    {{failure_notes}}
 
-    Inputs are used as they are (scale pixels to ``[0, 1]`` yourself).
     ``transform`` converts one batch of rows at a time, so it needs the output
     plus ``batch_size`` rows of float32 memory.
 
@@ -365,58 +353,17 @@ class CLMLEEmbedder(
         self.verbose = verbose
         self._set_module_params(module_params)
 
-    # -- validation helpers -------------------------------------------------
-
-    def _encode_targets(self, y):
-        """``Y`` of shape (n_samples, n_labels), int64 class indices (0/1 for
-        multi-label ``y``); sets ``classes_`` and ``_multilabel``."""
-        targets = encode_targets(y, type(self).__name__, warn_column=False)
-        self._multilabel = targets.multilabel
-        if targets.multilabel:
-            self.classes_ = [np.array([0, 1]) for _ in targets.classes]
-            return targets.encoded.astype(np.int64)
-        self.classes_ = targets.classes
-        return targets.encoded[:, None]
-
-    def _margins(self, Y):
-        a1, a2 = [], []
-        for j in range(Y.shape[1]):
-            counts = np.bincount(Y[:, j])
-            counts = counts[counts > 0]
-            bound1 = 1 - math.cos(2 * math.pi / len(counts))
-            bound2 = 1 - math.cos(2 * math.pi * counts.min() / counts.sum())
-            auto1, auto2 = 0.5 * bound1, 0.5 * bound2
-            a1.append(auto1 if self.margin_between == "auto" else self.margin_between)
-            a2.append(auto2 if self.margin_within == "auto" else self.margin_within)
-        return np.array(a1, dtype=float), np.array(a2, dtype=float)
-
     def _build_net(self, n_heads):
         backbone, width = self._backbone(self.hidden_units_)
         return EmbeddingNet(
             backbone, width, self.embedding_dim, n_heads, self.input_shape_
         )
 
-    # -- public API ----------------------------------------------------------
-
-    @unfit_on_failure
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the backbone and heads with the CLMLE loss.
-
-        Parameters
-        ----------
-        {{fit_X}}
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Class labels, or a binary indicator matrix for multi-label data.
-
-        {{returns_self}}
-        """
-        X, y = self._validate_X(X, reset=True, y=y)
+    def _fit(self, X, y):
         X, Y, valid = self._hold_out(X, self._encode_targets(y))
-        self._input_layout = tuple(X.shape[1:])
-        self.input_shape_ = self._sample_shape(X)
         self.n_labels_ = Y.shape[1]
-        self.margin_between_, self.margin_within_ = self._margins(Y)
+        self.margin_between_, self.margin_within_ = margins(
+            Y, self.margin_between, self.margin_within)
         settings = resolve(self, X.shape[0], int(np.prod(X.shape[1:])))
         for name in ("hidden_units", "cluster_size", "n_samples_per_cluster",
                      "epochs", "steps_per_round", "weight_decay"):
@@ -428,7 +375,6 @@ class CLMLEEmbedder(
             lambda net, X_t, device, rng, dp: train(net, X_t, Y, device, rng, dp,
                                                     **parts),
         )
-        return self
 
     def _training_parts(self, s, Y):
         """What the training loops receive (``training.clmle_rounds``): the

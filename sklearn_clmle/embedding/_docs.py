@@ -137,6 +137,19 @@ FRAGMENTS = {
         at a time.  In the warm-up it is the softmax term of training (same
         classifiers, class weights or logit offsets).
         """,
+    "failure_notes": """
+        A ``fit`` that fails (an exception from a user ``module``, a non-finite
+        loss) or is interrupted (``KeyboardInterrupt``, e.g. Ctrl-C) re-raises
+        the exception, with a note naming the training step (the epoch and
+        batch; for the embedders the warm-up epoch and batch, or the round and
+        step), and leaves the estimator unfitted, as a new one (no
+        half-trained module is kept); the global torch random state is
+        restored.  Pickles hold the module on the CPU, so a model trained on a
+        GPU loads and runs on a machine without one (with ``device="auto"``
+        or ``"cpu"``); loading by another version of sklearn-clmle warns with
+        ``sklearn_clmle.exceptions.InconsistentVersionWarning``.  Inputs are
+        used as they are (scale pixels to ``[0, 1]`` yourself).
+        """,
     "data_parallel_notes": """
         Data-parallel training (``distributed``): under ``torchrun``, every rank
         calls ``fit`` with the same full ``X, y`` (checked; gather per-rank shards

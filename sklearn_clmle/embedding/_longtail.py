@@ -11,8 +11,8 @@ from sklearn.base import (
     TransformerMixin,
 )
 
-from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
-from ..utils._validation import Interval, StrOptions, _fit_context
+from ..utils._persistence import VersionedPickleMixin
+from ..utils._validation import Interval, StrOptions
 from ._base import F32_MAX, SHARED_CONSTRAINTS, TorchInputMixin
 from ._docs import fill_doc
 from ._head_predictions import COSINE_LOSSES as _COSINE_LOSSES
@@ -20,19 +20,11 @@ from ._head_predictions import HeadPredictionsMixin
 from ._targets import encode_targets
 from .nn.heads import HeadNet
 from .training.engine import OptimizerSpec
-from .training.supervised import HeadLoss, train_head_net
+from .training.supervised import LOSSES, MULTILABEL_LOSSES, HeadLoss, train_head_net
 
 # The default of ``angular_scale``, the scale ``s`` of the cosine logits (Cao
 # et al.'s value for LDAM, Wang et al.'s for AM-softmax).
 LDAM_SCALE = 30.0
-# ``angular_margin="auto"``: the margins of the CosFace and ArcFace papers.
-AUTO_ANGULAR_MARGIN = {"cosface": 0.35, "arcface": 0.5}
-
-_LOSSES = ("ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",
-           "class_balanced_focal", "cosface", "arcface")
-# Losses on a cosine head, whose prediction logits are angular_scale * cos.
-# Losses available for multi-label targets (binary cross-entropy per label).
-_MULTILABEL_LOSSES = ("ce", "weighted_ce")
 
 
 @fill_doc
@@ -223,12 +215,7 @@ class LongTailNetClassifier(
     an open-set evaluation like :class:`CLMLEEmbedder` (the features are not
     normalised; normalise them for cosine similarities).
 
-    A ``fit`` that fails (an exception from a user ``module``, a non-finite
-    loss) or is interrupted (``KeyboardInterrupt``) re-raises the exception,
-    with a note naming the epoch and batch, and leaves the estimator
-    unfitted; the global torch random state is restored.
-    Pickles hold the module on the CPU.  Inputs are used as they are (scale
-    pixels to ``[0, 1]`` yourself).
+    {{failure_notes}}
 
     {{data_parallel_notes}}
 
@@ -276,7 +263,7 @@ class LongTailNetClassifier(
     _parameter_constraints = {
         **SHARED_CONSTRAINTS,
         "hidden_units": [tuple],
-        "loss": [StrOptions(set(_LOSSES))],
+        "loss": [StrOptions(set(LOSSES))],
         "tau": [Interval(Real, -F32_MAX, F32_MAX, closed="neither")],
         "gamma": [Interval(Real, 0, F32_MAX, closed="left")],
         "beta": [Interval(Real, 0, 1, closed="left")],
@@ -355,14 +342,6 @@ class LongTailNetClassifier(
 
     # -- validation helpers -------------------------------------------------
 
-    def _check_multilabel_loss(self):
-        if self.loss not in _MULTILABEL_LOSSES:
-            allowed = ", ".join(repr(v) for v in _MULTILABEL_LOSSES)
-            raise ValueError(
-                f"loss={self.loss!r} is not available for multi-label y (a binary "
-                f"indicator matrix); use loss in ({allowed})."
-            )
-
     def _build_net(self, n_outputs):
         backbone, width = self._backbone()
         return HeadNet(backbone, width, n_outputs, self.input_shape_,
@@ -370,10 +349,11 @@ class LongTailNetClassifier(
 
     def _head_loss(self):
         """The loss of this fit with its settings (``training.supervised``)."""
-        return HeadLoss(
-            self.loss, self.class_counts_, self._multilabel, self.tau, self.gamma,
-            self.beta, self.ldam_max_margin, self.angular_scale,
-            self.angular_margin_, self.drw_epoch_)
+        return HeadLoss.resolve(
+            self.loss, self.class_counts_, self._multilabel, epochs=self.epochs,
+            drw_epoch=self.drw_epoch, angular_margin=self.angular_margin,
+            tau=self.tau, gamma=self.gamma, beta=self.beta,
+            ldam_max_margin=self.ldam_max_margin, angular_scale=self.angular_scale)
 
     def _epoch_loss(self, epoch):
         """The loss function of ``epoch`` (0-based) and whether it is re-weighted.
@@ -382,49 +362,19 @@ class LongTailNetClassifier(
         """
         return self._head_loss().at(epoch)
 
-    # -- public API ----------------------------------------------------------
-
-    @unfit_on_failure
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the backbone and the head with the chosen loss.
-
-        Parameters
-        ----------
-        {{fit_X}}
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Class labels (at least two classes), or a binary indicator matrix
-            for multi-label data (every label with both values; ``loss``
-            ``"ce"`` or ``"weighted_ce"``).
-
-        {{returns_self}}
-        """
-        X, y = self._validate_X(X, reset=True, y=y)
+    def _fit(self, X, y):
         targets = encode_targets(y, type(self).__name__)
-        if targets.multilabel:
-            self._check_multilabel_loss()
         self._multilabel = targets.multilabel
         self._y_dtype = targets.dtype
         self.classes_ = targets.classes
         self.class_counts_ = targets.counts
         y_enc = targets.encoded
-        self._input_layout = tuple(X.shape[1:])
-        self.input_shape_ = self._sample_shape(X)
-        if self.loss == "ldam_drw":
-            self.drw_epoch_ = (2 * self.epochs // 3 if self.drw_epoch is None
-                               else int(self.drw_epoch))
-        else:
-            self.drw_epoch_ = None
-        if self.loss in AUTO_ANGULAR_MARGIN:
-            self.angular_margin_ = float(AUTO_ANGULAR_MARGIN[self.loss]
-                                         if self.angular_margin == "auto"
-                                         else self.angular_margin)
-        else:
-            self.angular_margin_ = None
+        loss = self._head_loss()
+        self.drw_epoch_, self.angular_margin_ = loss.drw_epoch, loss.angular_margin
         self.module_, self.history_ = self._train_module(
             X, y_enc, lambda: self._build_net(len(self.classes_)),
             lambda net, X_t, device, rng, dp: train_head_net(
-                net, X_t, y_enc, device, rng, dp, loss=self._head_loss(),
+                net, X_t, y_enc, device, rng, dp, loss=loss,
                 optimizer=OptimizerSpec(self.optimizer, self.learning_rate,
                                         self.weight_decay),
                 epochs=self.epochs, batch_size=self.batch_size,
@@ -432,7 +382,6 @@ class LongTailNetClassifier(
                 train_split=self.train_split),
         )
         self._n_backbone_out = self.module_.head.weight.shape[1]
-        return self
 
     @property
     def _n_features_out(self):
@@ -444,5 +393,5 @@ class LongTailNetClassifier(
         tags.target_tags.required = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         # multi-label indicator targets, with the losses that support them
-        tags.classifier_tags.multi_label = self.loss in _MULTILABEL_LOSSES
+        tags.classifier_tags.multi_label = self.loss in MULTILABEL_LOSSES
         return tags

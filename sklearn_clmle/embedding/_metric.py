@@ -7,8 +7,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
 
-from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
-from ..utils._validation import Interval, StrOptions, _fit_context
+from ..utils._persistence import VersionedPickleMixin
+from ..utils._validation import Interval, StrOptions
 from ._base import (
     F32_MAX,
     SHARED_CONSTRAINTS,
@@ -17,7 +17,6 @@ from ._base import (
     TorchInputMixin,
 )
 from ._docs import fill_doc
-from ._targets import encode_targets
 from .losses.longtail import SoftmaxTerm
 from .losses.metric import BatchHardTripletLoss, QuintupletLoss
 from .nn.backbones import EmbeddingNet
@@ -162,11 +161,7 @@ class MetricEmbedder(
     (seeds differ by 10 points), so the middle value was kept.  Search them
     with ``GridSearchCV`` on real data.
 
-    A ``fit`` that fails (an exception from a user ``module``, a non-finite
-    loss) or is interrupted (``KeyboardInterrupt``) re-raises the exception,
-    with a note naming the training step, and leaves the estimator unfitted;
-    the global torch random state is restored.
-    Pickles hold the module on the CPU.  Inputs are used as they are.
+    {{failure_notes}}
 
     {{phases_notes}}
     In a round, ``valid_loss`` is the metric loss with the held-out rows as
@@ -228,6 +223,7 @@ class MetricEmbedder(
     }
 
     _multi_output_y = True  # 2-D y reaches _encode_targets, which explains the refusal
+    _multilabel_refusal = "multi-label y is not supported: use CLMLEEmbedder"
 
     # Tiny settings for the scikit-learn estimator checks (tests/test_common.py).
     _test_params = {
@@ -326,31 +322,9 @@ class MetricEmbedder(
             )
         return tuple(float(v) for v in g)
 
-    def _encode_targets(self, y):
-        targets = encode_targets(
-            y, type(self).__name__, warn_column=False,
-            multilabel="multi-label y is not supported: use CLMLEEmbedder")
-        self.classes_ = targets.classes
-        return targets.encoded
-
-    # -- public API ----------------------------------------------------------
-
-    @unfit_on_failure
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the backbone and head with the warm-up and the metric loss.
-
-        Parameters
-        ----------
-        {{fit_X}}
-        y : array-like of shape (n_samples,)
-            Class labels (at least two classes).
-
-        {{returns_self}}
-        """
+    def _fit(self, X, y):
         self._check_lmle_margins()
-        X, y = self._validate_X(X, reset=True, y=y)
-        X, Y, valid = self._hold_out(X, self._encode_targets(y)[:, None])
+        X, Y, valid = self._hold_out(X, self._encode_targets(y))
         y_enc = Y[:, 0]
         if self.loss == "triplet":
             # a P x K batch has K rows per class whatever the class sizes
@@ -366,8 +340,6 @@ class MetricEmbedder(
                     f"{_MAX_SMALL_BATCH}) = {limit}; lower n_samples_per_class "
                     "or n_classes_per_batch."
                 )
-        self._input_layout = tuple(X.shape[1:])
-        self.input_shape_ = self._sample_shape(X)
 
         def build():
             backbone, width = self._backbone()
@@ -380,7 +352,6 @@ class MetricEmbedder(
             lambda net, X_t, device, rng, dp: train(net, X_t, Y, device, rng, dp,
                                                     **parts),
         )
-        return self
 
     def _training_parts(self, y):
         """What the training loops receive: the warm-up's softmax term

@@ -80,3 +80,17 @@ def _encode_multilabel(y):
     counts = np.stack([y.shape[0] - n_pos, n_pos]).astype(np.int64)
     classes = np.arange(y.shape[1])
     return EncodedTargets(classes, positive.astype(np.float32), counts, True, y.dtype)
+
+
+def encode_class_columns(y, estimator_name, *, multilabel=True):
+    """The embedders' targets: ``(Y, classes, multilabel)``, ``Y`` of shape
+    ``(n_samples, n_labels)`` int64 class indices (0/1 per label for
+    multi-label ``y``, one column for class labels), ``classes`` their
+    ``classes_`` (``[0, 1]`` for every label of multi-label ``y``).
+    ``multilabel``: as in ``encode_targets``."""
+    targets = encode_targets(y, estimator_name, warn_column=False,
+                             multilabel=multilabel)
+    if targets.multilabel:
+        return (targets.encoded.astype(np.int64),
+                [np.array([0, 1]) for _ in targets.classes], True)
+    return targets.encoded[:, None], targets.classes, False

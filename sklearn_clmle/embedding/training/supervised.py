@@ -16,7 +16,15 @@ from .skorch_net import (
     cloned_callback,
 )
 
-__all__ = ["HeadLoss", "train_head_net"]
+__all__ = ["AUTO_ANGULAR_MARGIN", "HeadLoss", "LOSSES", "MULTILABEL_LOSSES",
+           "train_head_net"]
+
+LOSSES = ("ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",
+          "class_balanced_focal", "cosface", "arcface")
+# Losses available for multi-label targets (binary cross-entropy per label).
+MULTILABEL_LOSSES = ("ce", "weighted_ce")
+# ``angular_margin="auto"``: the margins of the CosFace and ArcFace papers.
+AUTO_ANGULAR_MARGIN = {"cosface": 0.35, "arcface": 0.5}
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,33 @@ class HeadLoss:
     angular_scale: float
     angular_margin: float = None
     drw_epoch: int = None
+
+    @classmethod
+    def resolve(cls, name, counts, multilabel, *, epochs, drw_epoch,
+                angular_margin, **settings):
+        """The loss ``name`` of a fit with ``epochs`` epochs: refused for
+        multi-label targets unless in ``MULTILABEL_LOSSES``; ``drw_epoch``
+        (LDAM-DRW only) ``None`` is ``2 * epochs // 3``; ``angular_margin``
+        (CosFace, ArcFace only) ``"auto"`` is the paper's; ``settings``: the
+        other fields (``tau``, ``gamma``, ``beta``, ``ldam_max_margin``,
+        ``angular_scale``)."""
+        if multilabel and name not in MULTILABEL_LOSSES:
+            allowed = ", ".join(repr(v) for v in MULTILABEL_LOSSES)
+            raise ValueError(
+                f"loss={name!r} is not available for multi-label y (a binary "
+                f"indicator matrix); use loss in ({allowed})."
+            )
+        if name == "ldam_drw":
+            drw_epoch = 2 * epochs // 3 if drw_epoch is None else int(drw_epoch)
+        else:
+            drw_epoch = None
+        if name in AUTO_ANGULAR_MARGIN:
+            angular_margin = float(AUTO_ANGULAR_MARGIN[name] if angular_margin == "auto"
+                                   else angular_margin)
+        else:
+            angular_margin = None
+        return cls(name, counts, multilabel, angular_margin=angular_margin,
+                   drw_epoch=drw_epoch, **settings)
 
     def at(self, epoch):
         """The loss function of ``epoch`` (0-based) and whether it is
