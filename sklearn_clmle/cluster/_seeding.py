@@ -3,6 +3,8 @@ turned into seeds, and the seeding algorithms (greedy k-means++, k-means||)
 on unit-norm rows, dense or CSR, in blocks of rows as the numerical core
 (``_spherical_kmeans_core``) does."""
 
+import warnings
+
 import numpy as np
 from scipy import sparse
 
@@ -32,6 +34,23 @@ def initial_centers(init, X, n_clusters, sample_weight, rng, n_threads,
         )
         return core.dense_rows(X, idx)
     return init_array.copy()
+
+
+def check_init(init, n_init, n_clusters, X):
+    """``(init_array, n_init)`` of a fit: the checked initial centroids
+    when ``init`` is an array (else ``None``), run once (with a
+    ``RuntimeWarning`` if ``n_init`` asked for more); ``n_init="auto"``: 10
+    runs for ``init="random"``, else 1."""
+    if isinstance(init, str):
+        return None, (10 if init == "random" else 1) if n_init == "auto" else n_init
+    if n_init != "auto" and n_init != 1:
+        warnings.warn(
+            f"Explicit initial centers passed with n_init={n_init}; "
+            "performing only one init.",
+            RuntimeWarning,
+            stacklevel=3,  # where it pointed when fit raised it itself
+        )
+    return check_init_array(init, n_clusters, X), 1
 
 
 def check_init_array(init, n_clusters, X):

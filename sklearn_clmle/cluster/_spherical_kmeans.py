@@ -123,12 +123,7 @@ class SphericalKMeans(
     n_iter_ : int
         Number of iterations of the kept run.
 
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit; only when ``X`` has string feature
-        names.
+    {{features_in_}}
 
     See Also
     --------
@@ -150,10 +145,7 @@ class SphericalKMeans(
     data, up to floating-point rounding.  Seeding with k-means|| makes its
     candidate rows dense 32 MiB at a time.
 
-    A ``fit`` that raises or is interrupted (``KeyboardInterrupt``) re-raises
-    the exception and leaves the estimator unfitted, as a new one.  A pickled
-    estimator warns (``sklearn_clmle.exceptions.InconsistentVersionWarning``)
-    when loaded by another version of sklearn-clmle.
+    {{unfitted_notes}}
 
     Memory: similarities are computed in blocks of rows, so besides the
     (possibly normalised) copy of ``X`` (of its stored values, for sparse
@@ -288,20 +280,11 @@ class SphericalKMeans(
                 f"{mode}: every cluster needs at least one sample."
             )
 
-        init_is_array = not isinstance(self.init, str)
+        init_array, n_init = _seeding.check_init(self.init, self.n_init,
+                                                 self.n_clusters, X)
+        init_is_array = init_array is not None
         if init_is_array:
-            self._init_array = _seeding.check_init_array(self.init, self.n_clusters, X)
-        n_init = self.n_init
-        if n_init == "auto":
-            n_init = 10 if (not init_is_array and self.init == "random") else 1
-        elif init_is_array and n_init != 1:
-            warnings.warn(
-                f"Explicit initial centers passed with n_init={n_init}; "
-                "performing only one init.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            n_init = 1
+            self._init_array = init_array
 
         if n_samples == self.n_clusters and not init_is_array:
             # Every sample is its own cluster: the optimum, with inertia 0.

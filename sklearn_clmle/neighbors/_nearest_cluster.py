@@ -8,7 +8,7 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..utils._docs import fill_doc
@@ -21,12 +21,14 @@ from ..utils._validation import (
     validate_float_csr,
 )
 from . import _auto, _clusters, _head, _scoring
+from ._multilabel import PerLabelMixin
 from ._rule import NearestClusterRuleMixin
 
 
 @fill_doc
 class KNearestClusterClassifier(
-    NearestClusterRuleMixin, ClassifierMixin, VersionedPickleMixin, BaseEstimator
+    NearestClusterRuleMixin, PerLabelMixin, ClassifierMixin, VersionedPickleMixin,
+    BaseEstimator,
 ):
     """Classifier by the soft k-nearest-cluster rule of CLMLE.
 
@@ -148,11 +150,7 @@ class KNearestClusterClassifier(
     estimators_ : list of KNearestClusterClassifier
         Multi-label ``y`` only: one fitted binary classifier per label.
 
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when ``X`` has string column names.
+    {{features_in_}}
 
     See Also
     --------
@@ -226,10 +224,7 @@ class KNearestClusterClassifier(
     ``n_neighbors`` centroids is searched exactly.  The search runs in
     float32 on the CPU; a pickle holds the trained index.
 
-    A ``fit`` that raises or is interrupted (``KeyboardInterrupt``) re-raises
-    the exception and leaves the estimator unfitted.  A pickled estimator warns
-    (``sklearn_clmle.exceptions.InconsistentVersionWarning``) when loaded by
-    another version of sklearn-clmle.
+    {{unfitted_notes}}
 
     Memory: queries are processed in blocks so that no block x centroids
     matrix exceeds scikit-learn's ``working_memory`` (see
@@ -318,13 +313,7 @@ class KNearestClusterClassifier(
         X, y = validate_float_csr(self, X, y, multi_output=True)
         if self.algorithm == "faiss":
             _scoring.import_faiss()
-        if y.ndim == 2 and y.shape[1] > 1:
-            if type_of_target(y) != "multilabel-indicator":
-                raise ValueError(
-                    f"y of shape {y.shape} is not a binary indicator matrix; "
-                    "multi-label y must hold 0/1 per label (multi-class "
-                    "multi-output targets are not supported)."
-                )
+        if self._is_multilabel(y):
             return self._fit_multilabel(X, y)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -359,40 +348,9 @@ class KNearestClusterClassifier(
         setting, self.auto_scores_ = _auto.resolve(self, X, y_idx, rng)
         return setting
 
-    def _fit_multilabel(self, X, Y):
-        n_labels = Y.shape[1]
-        if self.multilabel_features == "blocks" and X.shape[1] % n_labels:
-            raise ValueError(
-                f"multilabel_features='blocks' needs n_features={X.shape[1]} to "
-                f"be a multiple of n_labels={n_labels}."
-            )
-        self._multilabel = True
-        rng = check_random_state(self.random_state)
-        params = self.get_params()
-        self.estimators_ = []
-        for j in range(n_labels):
-            params["random_state"] = rng.randint(np.iinfo(np.int32).max)
-            est = type(self)(**params).fit(self._label_features(X, j, n_labels), Y[:, j])
-            self.estimators_.append(est)
-        self.classes_ = [est.classes_ for est in self.estimators_]
-        return self
-
-    def _label_features(self, X, j, n_labels):
-        if self.multilabel_features == "shared":
-            return X
-        width = X.shape[1] // n_labels
-        return X[:, j * width : (j + 1) * width]
-
     def _validate_for_predict(self, X):
         check_is_fitted(self)
         return validate_float_csr(self, X, reset=False)
-
-    def _per_label(self, X, method):
-        n_labels = len(self.estimators_)
-        return [
-            getattr(est, method)(self._label_features(X, j, n_labels))
-            for j, est in enumerate(self.estimators_)
-        ]
 
     def decision_function(self, X):
         """Scores of the k-nearest-cluster rule (see Notes).

@@ -41,6 +41,20 @@ COMMON = {
         data : :class:`~sklearn.utils.Bunch`
             Dictionary-like object with attributes:
         """,
+    "features_in_": """
+        n_features_in_ : int
+            Number of features seen during fit.
+
+        feature_names_in_ : ndarray of shape (n_features_in_,)
+            Names of features seen during fit; only when ``X`` has string feature
+            names.
+        """,
+    "unfitted_notes": """
+        A ``fit`` that raises or is interrupted (``KeyboardInterrupt``) re-raises
+        the exception and leaves the estimator unfitted, as a new one.  A pickled
+        estimator warns (``sklearn_clmle.exceptions.InconsistentVersionWarning``)
+        when loaded by another version of sklearn-clmle.
+        """,
     "y_ignored": """
         y : Ignored
             Not used, present for API consistency.
