@@ -50,6 +50,21 @@ WARMUP_CONSTRAINTS = {
 }
 
 
+# Tiny settings of the embedders for the scikit-learn estimator checks
+# (``_test_params``, tests/test_common.py).
+EMBEDDER_TEST_PARAMS = {
+    "hidden_units": (8,),
+    "embedding_dim": 4,
+    "cluster_size": 5,
+    "n_clusters_per_batch": 3,
+    "n_samples_per_cluster": 3,
+    "n_rounds": 2,
+    "steps_per_round": 2,
+    "warmup_epochs": 1,
+    "device": "cpu",
+}
+
+
 def resolve_device(device):
     """``"auto"``: CUDA when available; refuse ``"cuda"`` without it."""
     if device == "auto":

@@ -10,6 +10,7 @@ from ..utils._persistence import VersionedPickleMixin
 from ..utils._validation import Interval, StrOptions
 from ._auto import margins, resolve
 from ._base import (
+    EMBEDDER_TEST_PARAMS,
     F32_MAX,
     SHARED_CONSTRAINTS,
     WARMUP_CONSTRAINTS,
@@ -275,18 +276,7 @@ class CLMLEEmbedder(
 
     _multi_output_y = True  # multi-label indicator matrices
 
-    # Tiny settings for the scikit-learn estimator checks (tests/test_common.py).
-    _test_params = {
-        "hidden_units": (8,),
-        "embedding_dim": 4,
-        "cluster_size": 5,
-        "n_clusters_per_batch": 3,
-        "n_samples_per_cluster": 3,
-        "n_rounds": 2,
-        "steps_per_round": 2,
-        "warmup_epochs": 1,
-        "device": "cpu",
-    }
+    _test_params = EMBEDDER_TEST_PARAMS
 
     def __init__(
         self,

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
 from ..utils._persistence import VersionedPickleMixin
 from ..utils._validation import Interval, StrOptions
 from ._base import (
+    EMBEDDER_TEST_PARAMS,
     F32_MAX,
     SHARED_CONSTRAINTS,
     WARMUP_CONSTRAINTS,
@@ -225,20 +226,8 @@ class MetricEmbedder(
     _multi_output_y = True  # 2-D y reaches _encode_targets, which explains the refusal
     _multilabel_refusal = "multi-label y is not supported: use CLMLEEmbedder"
 
-    # Tiny settings for the scikit-learn estimator checks (tests/test_common.py).
-    _test_params = {
-        "hidden_units": (8,),
-        "embedding_dim": 4,
-        "n_classes_per_batch": 3,
-        "n_samples_per_class": 3,
-        "cluster_size": 5,
-        "n_clusters_per_batch": 3,
-        "n_samples_per_cluster": 3,
-        "n_rounds": 2,
-        "steps_per_round": 2,
-        "warmup_epochs": 1,
-        "device": "cpu",
-    }
+    _test_params = {**EMBEDDER_TEST_PARAMS, "n_classes_per_batch": 3,
+                    "n_samples_per_class": 3}
 
     def __init__(
         self,
