@@ -237,3 +237,19 @@ def test_verbose_table_shows_valid_loss(capsys):
     X, y = data()
     MetricEmbedder(**TINY, **METRIC, verbose=1, train_split=FixedSplit(VALID)).fit(X, y)
     assert "valid_loss" in capsys.readouterr().out
+
+
+
+def test_early_stopping_load_best_keeps_the_best_round():
+    X, y = data()
+    split = dict(train_split=ValidSplit(0.25, stratified=True, random_state=0),
+                 learning_rate=0.05)
+    emb = CLMLEEmbedder(**{**TINY, "n_rounds": 30}, **split, callbacks=[
+        EarlyStopping(monitor="valid_loss", patience=2, load_best=True)]).fit(X, y)
+    rounds = emb.history_[2:, "valid_loss"]
+    best = int(np.argmin(rounds)) + 1  # rounds up to the best one
+    assert best < len(rounds) < 30  # it stopped, after worse rounds
+    # training does not depend on the callbacks, so the restored module is
+    # the one a fit of `best` rounds ends with
+    ref = CLMLEEmbedder(**{**TINY, "n_rounds": best}, **split).fit(X, y)
+    np.testing.assert_array_equal(emb.transform(X), ref.transform(X))
