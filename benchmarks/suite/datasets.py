@@ -93,3 +93,55 @@ LOADERS = {
 def load(name, seed):
     """The split of data set ``name`` (a key of ``LOADERS``) for ``seed``."""
     return LOADERS[name](seed)
+
+
+# -- validation splits: for choosing settings, never the reported test splits --
+
+
+def _fashion_validation(seed, imbalance_ratio, per_class=500):
+    """Seed ``seed``'s long-tailed training subset of the suite, scored on
+    balanced validation images from the training pool it left out."""
+    X, y = load_fashion_mnist(subset="train", return_X_y=True)
+    idx = make_long_tailed(np.arange(len(y))[:, None], y,
+                           imbalance_ratio=imbalance_ratio, n_max=5000,
+                           random_state=seed, return_indices=True)[2]
+    left_out = np.ones(len(y), dtype=bool)
+    left_out[idx] = False
+    rng = np.random.RandomState(1000 + seed)
+    val = np.concatenate([
+        rng.choice(np.flatnonzero(left_out & (y == c)), per_class, replace=False)
+        for c in range(10)])
+    scale = np.float32(1 / 255)
+    return Split(f"fmnist-ir{imbalance_ratio}", X[idx].astype(np.float32) * scale,
+                 y[idx].astype(np.int64), X[val].astype(np.float32) * scale,
+                 y[val].astype(np.int64), "image", imbalance_ratio, (28, 28))
+
+
+def _keel_validation(seed, name):
+    """A stratified 30 % of the training side of seed ``seed``'s split."""
+    split = _keel(seed, name)
+    X_tr, X_va, y_tr, y_va = train_test_split(
+        split.X_train, split.y_train, test_size=0.3, stratify=split.y_train,
+        random_state=seed)
+    counts = np.bincount(y_tr)
+    return Split(split.name, X_tr, y_tr, X_va, y_va, "table",
+                 float(counts.max() / max(counts.min(), 1)))
+
+
+VALIDATION_LOADERS = {
+    # digits: development seeds 100+, splits drawn independently of the
+    # reported seeds (the digits pool is too small to leave images out)
+    "digits-ir10": lambda seed: _digits(100 + seed, 10),
+    "digits-ir50": lambda seed: _digits(100 + seed, 50),
+    "fmnist-ir10": lambda seed: _fashion_validation(seed, 10),
+    "fmnist-ir100": lambda seed: _fashion_validation(seed, 100),
+    "keel-page-blocks": lambda seed: _keel_validation(seed, "page-blocks"),
+    "keel-yeast": lambda seed: _keel_validation(seed, "yeast"),
+}
+
+
+def load_validation(name, seed):
+    """A validation split of data set ``name`` for ``seed``: training data
+    as the suite's (or a part of it) and held-out data that is never in a
+    reported test split (digits: development seeds, see above)."""
+    return VALIDATION_LOADERS[name](seed)

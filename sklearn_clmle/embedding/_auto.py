@@ -64,6 +64,18 @@ def margins(Y, margin_between, margin_within):
     return np.array(a1, dtype=float), np.array(a2, dtype=float)
 
 
+def class_margins(Y, margin_between, margin_power):
+    """Per label, the between-class margin of each class:
+    ``a1 * min((n_max / n_c) ** margin_power, 2)`` with ``a1`` the label's
+    entry of ``margin_between`` (a label's absent class counts as one
+    sample)."""
+    out = []
+    for j, a1 in enumerate(margin_between):
+        counts = np.maximum(np.bincount(Y[:, j], minlength=2), 1)
+        out.append(a1 * np.minimum((counts.max() / counts) ** margin_power, 2.0))
+    return out
+
+
 class Settings(SimpleNamespace):
     """The estimator's parameters with ``"auto"`` resolved, from which
     ``CLMLEEmbedder`` builds the parts its training loops receive."""

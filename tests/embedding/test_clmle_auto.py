@@ -87,3 +87,55 @@ def test_bad_auto_parameters_are_refused(param, value):
     X, y = tiny_problem()
     with pytest.raises(ValueError, match=param):
         CLMLEEmbedder(**{param: value, **SMALL}).fit(X, y)
+
+
+def test_class_margins_follow_the_power_rule():
+    # counts 80 / 30 / 10: a1 * min((80 / n_c) ** p, 2)
+    X, y = tiny_problem()
+    emb = CLMLEEmbedder(margin_between=0.1, steps_per_round=1, **SMALL).fit(X, y)
+    np.testing.assert_allclose(
+        emb.class_margins_between_[0],
+        [0.1, 0.1 * (80 / 30) ** 0.25, 0.1 * 8 ** 0.25])
+    capped = CLMLEEmbedder(margin_between=0.1, margin_power=0.5, steps_per_round=1,
+                           **SMALL).fit(X, y)
+    np.testing.assert_allclose(capped.class_margins_between_[0],
+                               [0.1, 0.1 * (80 / 30) ** 0.5, 0.2])  # 8 ** .5 > 2
+    paper = CLMLEEmbedder(margin_power=0, steps_per_round=1, **SMALL).fit(X, y)
+    np.testing.assert_allclose(paper.class_margins_between_[0],
+                               np.full(3, paper.margin_between_[0]))
+
+
+def test_class_margins_reach_the_loss():
+    # the rounds' ClusterLoss gets the per-class margins (a spy on its init)
+    from sklearn_clmle.embedding import _clmle
+
+    seen = []
+
+    class Spy(_clmle.ClusterLoss):
+        def __init__(self, a1, *args, **kwargs):
+            seen.append(np.array(a1))
+            super().__init__(a1, *args, **kwargs)
+
+    X, y = tiny_problem()
+    original = _clmle.ClusterLoss
+    _clmle.ClusterLoss = Spy
+    try:
+        emb = CLMLEEmbedder(steps_per_round=1, **SMALL).fit(X, y)
+    finally:
+        _clmle.ClusterLoss = original
+    np.testing.assert_array_equal(seen[0], emb.class_margins_between_[0])
+    assert seen[0][2] > seen[0][0]
+
+
+def test_multilabel_class_margins_per_label():
+    X, y = tiny_problem()
+    Y = np.c_[y == 2, y >= 1].astype(int)  # positives 10 / 40 of 120
+    emb = CLMLEEmbedder(margin_between=0.1, steps_per_round=1, **SMALL).fit(X, Y)
+    np.testing.assert_allclose(emb.class_margins_between_[0], [0.1, 0.1 * 11 ** 0.25])
+    np.testing.assert_allclose(emb.class_margins_between_[1], [0.1, 0.1 * 2 ** 0.25])
+
+
+def test_negative_margin_power_is_refused():
+    X, y = tiny_problem()
+    with pytest.raises(ValueError, match="margin_power"):
+        CLMLEEmbedder(margin_power=-1, **SMALL).fit(X, y)

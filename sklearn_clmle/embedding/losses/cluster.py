@@ -24,6 +24,11 @@ class ClusterLoss(nn.Module):
     units and are multiplied by ``scale`` with the similarities, so that they
     keep their angular meaning for any scale; ``scale=1`` is the paper's loss.
 
+    ``a1`` may differ by class: with ``margin_between`` a sequence, the
+    between-class term of a sample of class ``c`` uses ``margin_between[c]``
+    (larger margins for rarer classes, as LDAM's ``n_c ** -1/4`` rule of Cao
+    et al. (2019); ``CLMLEEmbedder``'s ``margin_power``).
+
     The batch loss is the weighted mean of ``loss_i``.  With
     ``cost_sensitive=True`` each sample is weighted by the inverse frequency
     of its class in the batch, so every class present contributes the same
@@ -31,8 +36,9 @@ class ClusterLoss(nn.Module):
 
     Parameters
     ----------
-    margin_between : float
-        ``a1``, the margin against clusters of other classes.
+    margin_between : float or array-like of shape (n_classes,)
+        ``a1``, the margin against clusters of other classes; per class
+        (indexed by the class values of ``cluster_classes``) when an array.
     margin_within : float
         ``a2``, the margin against other clusters of the same class.
     scale : float, default=1.0
@@ -55,7 +61,11 @@ class ClusterLoss(nn.Module):
 
     def __init__(self, margin_between, margin_within, scale=1.0, cost_sensitive=True):
         super().__init__()
-        self.margin_between = float(margin_between)
+        between = np.asarray(margin_between, dtype=np.float64)
+        if between.ndim > 1:
+            raise ValueError("margin_between should be a float or a 1-D array of "
+                             f"per-class margins, got shape {between.shape}.")
+        self.margin_between = float(between) if between.ndim == 0 else between
         self.margin_within = float(margin_within)
         self.scale = float(scale)
         self.cost_sensitive = bool(cost_sensitive)
@@ -153,9 +163,20 @@ def _layout(clusters, cluster_classes, fn, dtype, device):
         tensor(~in_set.any(2, keepdims=True), torch.bool),  # empty set: term 0
         tensor(w.astype(np_dtype)),
         fn.scale,
-        tensor(fn.scale * np.array([fn.margin_between, fn.margin_within],
-                                   dtype=np_dtype)[:, None, None]),
+        tensor(_margins(fn, cluster_classes[clusters], np_dtype)),
     )
+
+
+def _margins(fn, sample_classes, dtype):
+    """``scale * (a1, a2)`` in ``dtype``, shape ``(2, 1, 1)``; ``(2, n, 1)``
+    with one between-class margin per sample when ``a1`` is per class."""
+    a1 = fn.margin_between
+    if np.ndim(a1) == 0:
+        return fn.scale * np.array([a1, fn.margin_within], dtype=dtype)[:, None, None]
+    per = np.empty((2, sample_classes.shape[0], 1), dtype=dtype)
+    per[0, :, 0] = a1[sample_classes]
+    per[1] = fn.margin_within
+    return fn.scale * per
 
 
 class _Eq9(torch.autograd.Function):

@@ -27,7 +27,8 @@ def _naive(emb, clusters, cluster_classes, a1, a2, scale, cost_sensitive):
         same = [s[k] for k in range(n_clusters)
                 if k != m and cluster_classes[k] == cluster_classes[m]]
         total = 0.0
-        for vals, a in ((other, a1), (same, a2)):
+        a1_i = a1[cluster_classes[m]] if np.ndim(a1) else a1
+        for vals, a in ((other, a1_i), (same, a2)):
             if vals:
                 lse = math.log(sum(math.exp(v) for v in vals))
                 total += max(0.0, lse - s[m] + scale * a)
@@ -116,6 +117,42 @@ def test_cost_sensitive_weights_balance_classes():
     np.testing.assert_allclose(w.numpy(), [1 / 6, 1 / 6, 1 / 6, 1 / 2], rtol=1e-6)
     w = ClusterLoss(0.1, 0.1, cost_sensitive=False).sample_weights(torch.tensor([0, 0, 0, 1]))
     np.testing.assert_allclose(w.numpy(), [0.25] * 4)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("cost_sensitive", [True, False])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_per_class_between_margins_match_naive_loop(dtype, cost_sensitive, seed):
+    emb, clusters, cc = _random_batch(seed)
+    a1 = np.array([0.05, 0.3, 0.6])  # class 0 (2 clusters), 1, 2
+    expected, expected_per = _naive(emb, clusters, cc, a1, 0.05, 16.0, cost_sensitive)
+    loss, per = ClusterLoss(a1, 0.05, scale=16.0, cost_sensitive=cost_sensitive)(
+        torch.tensor(emb, dtype=dtype), torch.tensor(clusters), torch.tensor(cc))
+    tol = 1e-4 if dtype == torch.float32 else 1e-10
+    np.testing.assert_allclose(per.numpy(), expected_per, rtol=tol, atol=tol)
+    assert loss.item() == pytest.approx(expected, rel=tol, abs=tol)
+
+
+def test_equal_per_class_margins_are_the_scalar_margin():
+    emb, clusters, cc = _random_batch(2)
+    args = torch.tensor(emb, dtype=torch.float32), torch.tensor(clusters), torch.tensor(cc)
+    scalar = ClusterLoss(0.2, 0.05, scale=64.0)(*args)
+    per_class = ClusterLoss([0.2, 0.2, 0.2], 0.05, scale=64.0)(*args)
+    assert torch.equal(scalar[0], per_class[0]) and torch.equal(scalar[1], per_class[1])
+
+
+def test_per_class_margins_gradient_matches_finite_differences():
+    emb, clusters, cc = _random_batch(5, dim=3)
+    x = torch.tensor(emb, dtype=torch.float64, requires_grad=True)
+    fn = ClusterLoss([0.1, 0.4, 0.25], 0.1, scale=4.0)
+    assert torch.autograd.gradcheck(
+        lambda e: fn(e, torch.tensor(clusters), torch.tensor(cc))[0], (x,)
+    )
+
+
+def test_two_dimensional_margin_between_is_refused():
+    with pytest.raises(ValueError, match="margin_between"):
+        ClusterLoss(np.ones((2, 2)), 0.1)
 
 
 def test_gradient_matches_finite_differences():

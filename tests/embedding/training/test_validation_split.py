@@ -92,7 +92,8 @@ def test_held_out_rows_are_not_trained_on(make, target):
 
 def _naive_cluster_loss_one_cluster_per_class(Z, y, a1, scale):
     """Eq. 9 sample by sample when every class is one cluster (no within
-    term), with the cost-sensitive weights 1 / (class count in the batch)."""
+    term), with the cost-sensitive weights 1 / (class count in the batch);
+    ``a1[c]``: the between-class margin of class ``c``."""
     Z = Z.astype(np.float64)
     classes = np.unique(y)
     mu = {c: Z[y == c].mean(axis=0) for c in classes}
@@ -102,7 +103,7 @@ def _naive_cluster_loss_one_cluster_per_class(Z, y, a1, scale):
         others = [scale * z @ mu[k] for k in classes if k != c]
         lse = max(others) + math.log(sum(math.exp(s - max(others)) for s in others))
         w = 1.0 / np.sum(y == c)
-        num += w * max(0.0, lse - s_m + scale * a1)
+        num += w * max(0.0, lse - s_m + scale * a1[c])
         den += w
     return num / den
 
@@ -116,7 +117,7 @@ def test_clmle_valid_loss_is_the_cluster_loss_of_the_held_out_rows():
     assert emb.history_[-1, "n_clusters"] == [3]
     Z = emb.transform(X[VALID])
     expected = _naive_cluster_loss_one_cluster_per_class(
-        Z, y[VALID], emb.margin_between_[0], emb.scale)
+        Z, y[VALID], emb.class_margins_between_[0], emb.scale)
     assert emb.history_[-1, "valid_loss"] == pytest.approx(expected, rel=1e-5)
 
 
