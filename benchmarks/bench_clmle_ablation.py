@@ -8,9 +8,11 @@ One command writes ``benchmarks/results/clmle/ablation.md`` and ``.csv``::
 Rows (same backbone, budget and splits as the suite, ``benchmarks/suite/``):
 
 - ``paper loss``: Eq. 9 alone in the rounds after a class-balanced softmax
-  warm-up (the paper's training, with the suite's scale); ``+ LA softmax``:
-  the logit-adjusted softmax warm-up kept as an auxiliary term
-  (``softmax_weight=1``) next to Eq. 9 (the default now);
+  warm-up, one between-class margin for all classes (the paper's training,
+  with the suite's scale); ``+ LA softmax``: the logit-adjusted softmax
+  warm-up kept as an auxiliary term (``softmax_weight=1``) next to Eq. 9;
+  ``+ class margins``: per-class between-class margins (``margin_power=0.25``,
+  LDAM's exponent); the last two are the defaults now;
 - ``tuned rule``: the suite's ``KNearestClusterClassifier`` settings (chosen
   on validation splits earlier); ``auto rule``: its ``"auto"`` settings;
 - ``+ head``: the classifier's ``"auto"`` decoupled head beside the rule (a
@@ -18,11 +20,13 @@ Rows (same backbone, budget and splits as the suite, ``benchmarks/suite/``):
   hold-out split of the training side); ``no head``: the rule alone;
 - ``defaults``: ``Pipeline([CLMLEEmbedder(random_state=s),
   KNearestClusterClassifier(random_state=s)])`` (the suite's
-  "CLMLE (defaults)" row);
+  "CLMLE (defaults)" row); ``defaults, equal margins``: the same with
+  ``margin_power=0``;
 - ``logit-adjusted CE``: the strongest deep rival, for reference.
 
-The first row is the suite's CLMLE row before issue 13; the fifth is the
-suite's "CLMLE + k-nearest clusters" row now.
+The first row is the suite's CLMLE row before issue 13; the fifth is that
+row before the class margins, the eighth the suite's "CLMLE + k-nearest
+clusters" row now.
 
 The levers were chosen on validation splits (never these test splits): the
 long-tailed Fashion-MNIST sets on balanced validation images from the
@@ -53,13 +57,17 @@ from sklearn_clmle import KNearestClusterClassifier  # noqa: E402
 OUT = Path(__file__).resolve().parent / "results" / "clmle"
 DATASETS = ["fmnist-ir100", "fmnist-ir10", "digits-ir50", "keel-page-blocks",
             "keel-yeast"]
-PAPER_LOSS = dict(softmax_weight=0.0, warmup_class_weight="balanced")
-LA_SOFTMAX = dict(softmax_weight=1.0, warmup_class_weight="logit_adjusted")
+PAPER_LOSS = dict(softmax_weight=0.0, warmup_class_weight="balanced",
+                  margin_power=0.0)
+LA_SOFTMAX = dict(softmax_weight=1.0, warmup_class_weight="logit_adjusted",
+                  margin_power=0.0)
+CLASS_MARGINS = dict(LA_SOFTMAX, margin_power=0.25)
 ROWS = ["paper loss + tuned rule, no head", "paper loss + tuned rule + head",
         "paper loss + auto rule + head",
         "+ LA softmax + tuned rule, no head", "+ LA softmax + tuned rule + head",
         "+ LA softmax + auto rule, no head", "+ LA softmax + auto rule + head",
-        "defaults", "logit-adjusted CE"]
+        "+ LA softmax + class margins + tuned rule + head",
+        "defaults", "defaults, equal margins", "logit-adjusted CE"]
 
 
 def _bacc(y, pred):
@@ -70,7 +78,8 @@ def run_split(split, seed):
     """Balanced accuracy (%) and fit seconds of every row on one split."""
     ctx = Context(seed, split.y_train, config_for(split.name))
     out = {}
-    for loss, rows in ((PAPER_LOSS, ROWS[:3]), (LA_SOFTMAX, ROWS[3:7])):
+    for loss, rows in ((PAPER_LOSS, ROWS[:3]), (LA_SOFTMAX, ROWS[3:7]),
+                       (CLASS_MARGINS, ROWS[7:8])):
         pipe = clmle(ctx, embedder=dict(loss))
         t = time.perf_counter()
         emb = pipe[0].fit(split.X_train, split.y_train)
@@ -84,12 +93,15 @@ def run_split(split, seed):
             "auto rule + head": dict(random_state=seed),
         }
         for row in rows:
-            rule = row.removeprefix("paper loss + ").removeprefix("+ LA softmax + ")
+            rule = (row.removeprefix("paper loss + ").removeprefix("+ LA softmax + ")
+                    .removeprefix("class margins + "))
             clf = KNearestClusterClassifier(**classifiers[rule])
             t = time.perf_counter()
             pred = clf.fit(Z_train, split.y_train).predict(Z_test)
             out[row] = (_bacc(split.y_test, pred), fit_s + time.perf_counter() - t)
+    equal = clmle_defaults(ctx).set_params(clmleembedder__margin_power=0.0)
     for row, est in (("defaults", clmle_defaults(ctx)),
+                     ("defaults, equal margins", equal),
                      ("logit-adjusted CE", _net(ctx, "logit_adjusted"))):
         t = time.perf_counter()
         est.fit(split.X_train, split.y_train)

@@ -84,12 +84,9 @@ class CLMLEEmbedder(
         ``a1``, in cosine units.  ``"auto"``: half the bound of Section 3.2,
         ``0.5 * (1 - cos(2 pi / C))`` with ``C`` classes.
     margin_power : float, default=0.25
-        Larger between-class margins for rarer classes: class ``c`` uses
-        ``a1 * min((n_max / n_c) ** margin_power, 2)``, with ``n_max`` the
-        largest class (LDAM's ``n_c ** -1/4`` rule, Cao et al. 2019, inside
-        Eq. 9); at most twice ``a1``, which for the ``"auto"`` margin is the
-        Section 3.2 bound.  ``0`` gives every class the same ``a1``, as in the
-        paper.  See Notes for what it did on validation splits.
+        Larger between-class margins for rarer classes (LDAM's ``n_c ** -1/4``
+        rule, Cao et al. 2019, inside Eq. 9): class ``c`` uses ``a1 * min((n_max
+        / n_c) ** margin_power, 2)``.  ``0``: one ``a1`` for all, the paper's.
     margin_within : float or "auto", default="auto"
         ``a2``, in cosine units.  ``"auto"``: half the tightest bound of
         Section 3.2 over the classes, ``0.5 * (1 - cos(2 pi min_c n_c / n))``.
@@ -223,14 +220,10 @@ class CLMLEEmbedder(
     was searched too (``benchmarks/bench_embedder.py``,
     ``benchmarks/results/embedder/embedder.md``).
 
-    ``margin_power=0.25`` (per-class between-class margins, LDAM's exponent)
-    was chosen on validation splits, 6 seeds each, against equal margins
-    (``0``, the paper's): +2.1 +- 0.6 points of balanced accuracy on digits
-    with imbalance ratio 50 and +1.6 +- 0.7 on the yeast table, within
-    noise (-0.1 to -0.4) on digits IR 10, Fashion-MNIST IR 10 / IR 100 and
-    page-blocks; ``0.5`` cost Fashion-MNIST IR 100 0.8 +- 0.3
-    (``benchmarks/bench_clmle_levers.py``,
-    ``benchmarks/results/clmle/levers.md``).
+    ``margin_power=0.25`` was chosen on validation splits (6 seeds) against
+    ``0``: +2.1 +- 0.6 points of balanced accuracy on digits IR 50, +1.6 +-
+    0.7 on yeast, within noise on four other sets
+    (``benchmarks/results/clmle/levers.md``).
 
     {{phases_notes}}
     In a round, ``valid_loss`` is the loss of a training step with the
