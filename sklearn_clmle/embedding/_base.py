@@ -121,6 +121,18 @@ class TorchInputMixin:
         self._fit(X, y)
         return self
 
+    def _refuse_split_when_data_parallel(self):
+        """A ``train_split`` under ``torchrun`` could hold out other rows on
+        every process (e.g. an unseeded ``ValidSplit``): refused."""
+        dist = _dist()
+        if (self.train_split is not None and self.distributed is not False
+                and dist is not None and dist.get_world_size() > 1):
+            raise ValueError(
+                f"train_split={self.train_split!r} is not supported in a "
+                f"data-parallel fit (distributed={self.distributed!r}, "
+                f"{dist.get_world_size()} processes); pass train_split=None, "
+                "or distributed=False for an independent fit on every process.")
+
     def _train_module(self, X, y, build, train_fn):
         """Build a net and train it, seeded from ``random_state``.
 
@@ -304,14 +316,7 @@ class EmbedderMixin(TransformerMixin):
         matrix.  Every class of every label must keep training rows."""
         if self.train_split is None:
             return X, Y, None
-        dist = _dist()
-        if (self.distributed is not False and dist is not None
-                and dist.get_world_size() > 1):
-            raise ValueError(
-                f"train_split={self.train_split!r} is not supported in a "
-                f"data-parallel fit (distributed={self.distributed!r}, "
-                f"{dist.get_world_size()} processes); pass train_split=None, "
-                "or distributed=False for an independent fit on every process.")
+        self._refuse_split_when_data_parallel()
         train, valid = held_out_rows(self.train_split,
                                      Y[:, 0] if Y.shape[1] == 1 else Y)
         for j in range(Y.shape[1]):

@@ -144,7 +144,7 @@ class LongTailNetClassifier(
         ``skorch.dataset.ValidSplit(0.2, stratified=True)``: the held-out
         rows are not trained on, and their loss is recorded every epoch
         (``valid_loss``, which ``EarlyStopping`` monitors).  ``None``: train
-        on all rows.
+        on all rows.  Refused in a data-parallel fit (``torchrun``).
     verbose : int, default=0
         If positive, skorch's table of the epochs (``train_loss``, ``dur``,
         and the callbacks' scores).
@@ -363,6 +363,7 @@ class LongTailNetClassifier(
         return self._head_loss().at(epoch)
 
     def _fit(self, X, y):
+        self._refuse_split_when_data_parallel()
         targets = encode_targets(y, type(self).__name__)
         self._multilabel = targets.multilabel
         self._y_dtype = targets.dtype

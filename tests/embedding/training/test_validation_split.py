@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted  # noqa: E402
 from skorch.callbacks import Callback, EarlyStopping  # noqa: E402
 from skorch.dataset import ValidSplit  # noqa: E402
 
-from sklearn_clmle import CLMLEEmbedder, MetricEmbedder  # noqa: E402
+from sklearn_clmle import CLMLEEmbedder, LongTailNetClassifier, MetricEmbedder  # noqa: E402
 from sklearn_clmle.embedding import _base  # noqa: E402
 from sklearn_clmle.embedding.samplers.cluster_batches import (  # noqa: E402
     ClusterBatchSampler,
@@ -217,6 +217,13 @@ def test_train_split_is_refused_in_a_data_parallel_fit(monkeypatch):
     X, y = data()
     with pytest.raises(ValueError, match="not supported in a data-parallel fit"):
         MetricEmbedder(**TINY, train_split=ValidSplit(0.2)).fit(X, y)
+    # LongTailNetClassifier's skorch split would run on every process alike
+    with pytest.raises(ValueError, match="not supported in a data-parallel fit"):
+        LongTailNetClassifier(hidden_units=(8,), epochs=1, device="cpu",
+                              train_split=ValidSplit(0.2)).fit(X, y)
+    # distributed=False: an independent fit on every process, split allowed
+    LongTailNetClassifier(hidden_units=(8,), epochs=1, device="cpu",
+                          distributed=False, train_split=ValidSplit(0.2)).fit(X, y)
 
 
 def test_train_split_is_a_parameter_for_clone_and_grid_search():
