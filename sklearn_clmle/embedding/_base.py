@@ -4,17 +4,26 @@ under a fork of the torch random state (data-parallel when a process group
 is up), CPU-only pickles, and the embedders' ``transform``."""
 
 import copy
+import io
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import TransformerMixin
+from skorch.callbacks.scoring import ScoringBase
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._persistence import unfit_on_failure
-from ..utils._validation import Interval, StrOptions, _fit_context
+from ..utils._validation import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    refuse_non_numeric,
+    validate_numeric,
+)
 from ._docs import fill_doc
 from ._targets import encode_class_columns
 from .nn.backbones import default_backbone, output_width
@@ -26,6 +35,13 @@ from .training.skorch_net import held_out_rows
 # decays from inside a step ("value cannot be converted to type float without
 # overflow"); the parameter constraints refuse them before training.
 F32_MAX = float(np.finfo(np.float32).max)
+
+class _SavedCallbacks:
+    """Fitted skorch callbacks as ``torch.save`` bytes, inside a pickle."""
+
+    def __init__(self, data):
+        self.data = data
+
 
 # Parameters of every torch estimator, with one meaning and one constraint.
 SHARED_CONSTRAINTS = {
@@ -66,13 +82,37 @@ EMBEDDER_TEST_PARAMS = {
 
 
 def resolve_device(device):
-    """``"auto"``: CUDA when available; refuse ``"cuda"`` without it."""
+    """The torch device string of the ``device`` parameter: ``"auto"`` is
+    CUDA when available, else the CPU; any other value must name a device
+    type torch knows (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, ...)
+    that is available here, with an index below its device count."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
         raise ValueError(
-            "device='cuda' was requested but torch.cuda.is_available() is False; "
-            "use device='cpu' or device='auto'."
+            f"device={device!r} is not a torch device; expected 'auto', "
+            "'cpu', 'cuda', 'cuda:<index>' or another torch device type "
+            "available here (e.g. 'mps')."
+        ) from None
+    if dev.type == "cpu":
+        return device
+    backend = (torch.backends.mps if dev.type == "mps"
+               else getattr(torch, dev.type, None))
+    available = getattr(backend, "is_available", None)
+    if available is None or not available():
+        raise ValueError(
+            f"device={device!r} was requested but no {dev.type} device is "
+            f"available here (torch {torch.__version__}); use device='cpu' "
+            "or device='auto'."
+        )
+    count = getattr(backend, "device_count", None)
+    if dev.index is not None and count is not None and dev.index >= count():
+        raise ValueError(
+            f"device={device!r} was requested but this machine has "
+            f"{count()} {dev.type} device(s) (indices 0 to {count() - 1}); "
+            "use a smaller index, device='cpu' or device='auto'."
         )
     return device
 
@@ -116,6 +156,7 @@ class TorchInputMixin:
         {{returns_self}}
         """
         X, y = self._validate_X(X, reset=True, y=y)
+        resolve_device(self.device)  # refuses a device not available here
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
         self._fit(X, y)
@@ -138,11 +179,12 @@ class TorchInputMixin:
 
         ``X`` (validated) becomes one float32 tensor; ``build()`` makes the
         net, moved to the resolved ``device``; ``train_fn(net, X_t, device,
-        rng, dp)`` trains it and returns the history, with ``dp`` the
-        data-parallel context of ``training.distributed`` (``y``, the
+        rng, dp)`` trains it and returns the fitted skorch net, with ``dp``
+        the data-parallel context of ``training.distributed`` (``y``, the
         encoded targets, only serves to check that every rank has the same
-        data).  Sets ``world_size_``.  The global torch random state is left
-        as it was.  Returns the net, on the CPU in eval mode, and the history.
+        data).  Sets ``world_size_`` and ``callbacks_`` (skorch's fitted
+        callbacks).  The global torch random state is left as it was.
+        Returns the net, on the CPU in eval mode, and skorch's history.
         """
         self._check_module()
         X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
@@ -164,9 +206,10 @@ class TorchInputMixin:
                          "backbone on a dummy batch)"):
                 net = build().to(device)
             with dp.prepared(net):
-                history = train_fn(net, X_t, device, rng, dp)
+                trainer = train_fn(net, X_t, device, rng, dp)
         self.world_size_ = dp.world_size
-        return net.to("cpu").eval(), history
+        self.callbacks_ = trainer.callbacks_
+        return net.to("cpu").eval(), trainer.history
 
     def _validate_X(self, X, *, reset, y=None):
         kwargs = dict(
@@ -174,21 +217,15 @@ class TorchInputMixin:
             ensure_all_finite=True,
         )
         if y is None and not reset:
-            X = validate_data(self, X, **kwargs)
+            X = validate_numeric(self, X, lambda: validate_data(self, X, **kwargs))
         else:
-            X, y = validate_data(
-                self, X, y, multi_output=self._multi_output_y, **kwargs
-            )
+            X, y = validate_numeric(self, X, lambda: validate_data(
+                self, X, y, multi_output=self._multi_output_y, **kwargs))
         if X.dtype.kind not in "biuf":
             # e.g. a DataFrame of string categories: validate_data(dtype=
             # "numeric") keeps its object array, which failed later in
             # np.abs with "bad operand type for abs(): 'str'"
-            example = X.ravel()[0] if X.size else None
-            raise ValueError(
-                f"X should hold numbers; got an array of dtype {X.dtype} with "
-                f"values such as {example!r}. Encode categorical columns "
-                "numerically (e.g. with sklearn.preprocessing.OneHotEncoder)."
-            )
+            refuse_non_numeric(self, X)
         if X.ndim > 4:
             raise ValueError(
                 f"X has {X.ndim} dimensions; expected 2 (n_samples, n_features), "
@@ -223,7 +260,32 @@ class TorchInputMixin:
             p.device.type != "cpu" for p in module.parameters()
         ):
             state["module_"] = copy.deepcopy(module).to("cpu")
+        if state.get("callbacks_") is not None:
+            # fitted callbacks may hold device tensors (an LRScheduler's
+            # optimiser state): saved by torch, loaded on the CPU
+            buffer = io.BytesIO()
+            torch.save(state["callbacks_"], buffer)
+            state["callbacks_"] = _SavedCallbacks(buffer.getvalue())
         return state
+
+    def __setstate__(self, state):
+        saved = state.get("callbacks_")
+        if isinstance(saved, _SavedCallbacks):
+            state["callbacks_"] = torch.load(io.BytesIO(saved.data),
+                                             map_location="cpu", weights_only=False)
+        super().__setstate__(state)
+        device = self.__dict__.get("device")
+        if isinstance(device, str) and device != "auto":
+            try:
+                resolve_device(device)
+            except ValueError as exc:
+                # as skorch does: a model fitted on a GPU loads on a machine
+                # without one, and runs there on the CPU
+                warnings.warn(
+                    f"{type(self).__name__} was saved with device={device!r}, "
+                    f"which is not available here ({exc}); it was loaded "
+                    "with device='cpu'.", UserWarning, stacklevel=2)
+                self.device = "cpu"
 
     # -- module__* parameters (skorch's convention) ---------------------------
 
@@ -308,12 +370,37 @@ class EmbedderMixin(TransformerMixin):
             y, type(self).__name__, multilabel=self._multilabel_refusal or True)
         return Y
 
+    def _check_scoring_callbacks(self):
+        """Refuse skorch scoring callbacks that cannot score an embedder: a
+        string (or ``None``) scorer needs a classifier's ``predict``, and a
+        cached or training-set score would see the library's batches of row
+        indices.  A callable on the held-out rows works (see the message)."""
+        for cb in self.callbacks or []:
+            cb = cb[1] if isinstance(cb, tuple) else cb
+            if not isinstance(cb, ScoringBase):
+                continue
+            if callable(cb.scoring) and not cb.use_caching and not cb.on_train:
+                continue
+            raise ValueError(
+                f"callbacks: {type(cb).__name__}(scoring={cb.scoring!r}, "
+                f"on_train={cb.on_train!r}, use_caching={cb.use_caching!r}) "
+                f"cannot score {type(self).__name__}: an embedder has no "
+                "predict for a scorer to call. Score the held-out rows of "
+                "train_split with a callable: EpochScoring(scoring=fn, "
+                "use_caching=False, lower_is_better=False), where fn(net, X, "
+                "y) gets the held-out rows X (a float32 tensor) and their "
+                "encoded classes y, and net.transform(X) gives their "
+                "embeddings (e.g. score a KNearestClusterClassifier on them)."
+            )
+
     def _hold_out(self, X, Y):
         """``(X_train, Y_train, valid)``: the training rows of ``train_split``
         and the held-out ones as ``(float32, int64)`` tensors (``valid`` is
         ``None`` without a split).  ``Y``: encoded targets, one column a
         label; the split receives the single column, or the indicator
-        matrix.  Every class of every label must keep training rows."""
+        matrix.  Every class of every label must keep training rows.
+        Scoring callbacks are checked first (``_check_scoring_callbacks``)."""
+        self._check_scoring_callbacks()
         if self.train_split is None:
             return X, Y, None
         self._refuse_split_when_data_parallel()

@@ -47,7 +47,11 @@ FRAGMENTS = {
     "device": """
         device : {"auto", "cpu", "cuda"} or str, default="auto"
             Torch device for training and inference; ``"auto"``: CUDA when
-            available.  The fitted module is always stored on the CPU.
+            available.  Any torch device string (``"cuda:1"``, ``"mps"``) is
+            checked at ``fit``: a device that is not available here is a
+            ``ValueError``.  The fitted module is always stored on the CPU;
+            a model saved with a device this machine lacks loads with
+            ``device="cpu"`` and a warning.
         """,
     "random_state": """
         random_state : int, RandomState instance or None, default=None
@@ -71,8 +75,15 @@ FRAGMENTS = {
             which runs on skorch's ``NeuralNet`` with one skorch epoch per warm-up
             epoch and per round, e.g. ``EarlyStopping(monitor="valid_loss")``
             (with a ``train_split``), ``LRScheduler``, ``Checkpoint``.  Each is
-            cloned at ``fit``; the objects passed are not changed.  See Notes
-            for how they meet the two phases.
+            cloned at ``fit``; the objects passed are not changed, their fitted
+            copies are in ``callbacks_``.  See Notes for how they meet the two
+            phases.  Scoring callbacks score the held-out rows with a
+            callable, ``EpochScoring(fn, use_caching=False,
+            lower_is_better=False)``: ``fn(net, X, y)`` gets the held-out rows
+            ``X`` (a float32 tensor) and their encoded classes ``y``, and
+            ``net.transform(X)`` embeds them.  A string scorer
+            (``EpochScoring("balanced_accuracy")``) is refused with a
+            ``ValueError``: an embedder has no ``predict`` to score.
         """,
     "train_split": """
         train_split : callable or None, default=None
@@ -93,7 +104,9 @@ FRAGMENTS = {
         verbose : int, default=0
             If positive, skorch's table of the epochs (one row per warm-up epoch
             and per round: ``train_loss``, ``valid_loss`` with a
-            ``train_split``, ``dur``, the callbacks' scores).
+            ``train_split``, ``dur``, the callbacks' scores; list-valued
+            records such as ``step_loss`` stay in ``history_`` only), with a
+            new header when the columns change (at the first round).
         """,
     "params_X_samples": """
         Parameters
@@ -112,6 +125,11 @@ FRAGMENTS = {
             Shape of one sample as fed to the backbone.
         """,
     "fit_attributes": """
+        callbacks_ : list of (str, skorch.callbacks.Callback)
+            skorch's fitted callbacks (its ``net.callbacks_``): skorch's
+            defaults, the library's own and fitted copies of ``callbacks``,
+            as ``(name, callback)`` pairs; e.g. ``dict(est.callbacks_)
+            ["EarlyStopping"]``.
         world_size_ : int
             Number of processes that trained the model (1 for a plain fit).
         n_features_in_ : int

@@ -2,6 +2,7 @@
 long-tail (or angular-margin) loss; multi-label targets get one sigmoid each."""
 
 import math
+import warnings
 from numbers import Integral, Real
 
 from sklearn.base import (
@@ -138,7 +139,8 @@ class LongTailNetClassifier(
         beside the library's own, e.g. ``EarlyStopping``, ``LRScheduler``,
         ``Checkpoint``, ``EpochScoring("balanced_accuracy",
         lower_is_better=False)`` (which needs ``train_split``).  Each is
-        cloned at ``fit``; the objects passed are not changed.
+        cloned at ``fit``; the objects passed are not changed, their fitted
+        copies are in ``callbacks_``.
     train_split : callable or None, default=None
         skorch's validation split, e.g.
         ``skorch.dataset.ValidSplit(0.2, stratified=True)``: the held-out
@@ -147,7 +149,7 @@ class LongTailNetClassifier(
         on all rows.  Refused in a data-parallel fit (``torchrun``).
     verbose : int, default=0
         If positive, skorch's table of the epochs (``train_loss``, ``dur``,
-        and the callbacks' scores).
+        and the callbacks' scores; ``reweighted`` for ``"ldam_drw"``).
 
     Attributes
     ----------
@@ -162,7 +164,8 @@ class LongTailNetClassifier(
         ``y``, the negatives (row 0) and positives (row 1) of each label.
     drw_epoch_ : int or None
         Epochs trained before the re-weighting of ``"ldam_drw"`` (``None``
-        for the other losses).
+        for the other losses).  A ``UserWarning`` says when training stopped
+        (e.g. by ``EarlyStopping``) before the re-weighting began.
     angular_margin_ : float or None
         Margin used by ``"cosface"`` or ``"arcface"`` (``angular_margin``
         with ``"auto"`` resolved); ``None`` for the other losses.
@@ -355,13 +358,6 @@ class LongTailNetClassifier(
             tau=self.tau, gamma=self.gamma, beta=self.beta,
             ldam_max_margin=self.ldam_max_margin, angular_scale=self.angular_scale)
 
-    def _epoch_loss(self, epoch):
-        """The loss function of ``epoch`` (0-based) and whether it is re-weighted.
-
-        Returns ``(fn, reweighted)`` with ``fn(logits, targets)`` a scalar.
-        """
-        return self._head_loss().at(epoch)
-
     def _fit(self, X, y):
         self._refuse_split_when_data_parallel()
         targets = encode_targets(y, type(self).__name__)
@@ -383,6 +379,15 @@ class LongTailNetClassifier(
                 train_split=self.train_split),
         )
         self._n_backbone_out = self.module_.head.weight.shape[1]
+        if self.drw_epoch_ is not None and len(self.history_) <= self.drw_epoch_:
+            warnings.warn(
+                f"loss='ldam_drw': the deferred re-weighting never ran; "
+                f"training stopped after {len(self.history_)} of "
+                f"epochs={self.epochs} epoch(s) (a callback such as "
+                "EarlyStopping stops it early), before the re-weighting "
+                f"from epoch drw_epoch_ + 1 = {self.drw_epoch_ + 1}. Lower "
+                "drw_epoch, or raise the callback's patience.",
+                UserWarning, stacklevel=2)
 
     @property
     def _n_features_out(self):

@@ -5,6 +5,8 @@ imported here, in one place, so that a future move in scikit-learn breaks one
 import rather than every estimator.
 """
 
+from numbers import Number
+
 import numpy as np
 from scipy import sparse
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
@@ -19,13 +21,60 @@ from sklearn.utils.validation import validate_data
 _UNIT_NORM_RTOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 
 
+def refuse_non_numeric(estimator, X, error=None):
+    """Raise the one error every estimator gives for features that are not
+    numbers (strings, categories, objects), naming the estimator, an
+    offending value and the fix: a ``ValueError``, or a ``TypeError`` when
+    ``error`` (numpy's failed conversion) is one, its message appended (as
+    scikit-learn's ``check_dtype_object`` expects of objects)."""
+    values = np.asarray(X, dtype=object).ravel()
+    example = next((v for v in values if isinstance(v, (str, bytes))), None)
+    if example is None:
+        example = next((v for v in values
+                        if not isinstance(v, (Number, np.number, np.bool_))),
+                       values[0] if values.size else None)
+    dtype = getattr(X, "dtype", None)
+    if dtype is None:
+        dtypes = getattr(X, "dtypes", None)  # a DataFrame
+        dtype = "object" if dtypes is None else ", ".join(
+            sorted({str(d) for d in dtypes}))
+    message = (
+        f"X should hold numbers; got an array of dtype {dtype} with values "
+        f"such as {example!r}. {type(estimator).__name__} needs numeric "
+        "features, not strings or objects: encode categorical columns "
+        "numerically (e.g. with sklearn.preprocessing.OneHotEncoder).")
+    if isinstance(error, TypeError):
+        raise TypeError(f"{message} ({error})") from error
+    raise ValueError(message) from error
+
+
 def validate_float_csr(estimator, X, y="no_validation", **kwargs):
     """``validate_data`` as the numpy estimators (``SphericalKMeans``,
     ``KNearestClusterClassifier``) call it: dense or CSR (other sparse
     formats are converted), float64 or float32 (other dtypes become
-    float64), C-contiguous, finite; ``kwargs`` go to ``validate_data``."""
-    return validate_data(estimator, X, y, accept_sparse="csr",
-                         dtype=[np.float64, np.float32], order="C", **kwargs)
+    float64), C-contiguous, finite; ``kwargs`` go to ``validate_data``.
+    Features that are not numbers get ``refuse_non_numeric``'s message."""
+    return validate_numeric(
+        estimator, X, lambda: validate_data(
+            estimator, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+            order="C", **kwargs))
+
+
+def validate_numeric(estimator, X, validate):
+    """``validate()`` (a ``validate_data`` call on ``X``), with its failures
+    to make numbers of ``X`` replaced by ``refuse_non_numeric``'s message."""
+    try:
+        return validate()
+    except (ValueError, TypeError) as exc:
+        # numpy's float conversion of strings or objects ("could not convert
+        # string to float", "float() argument must be ..."), scikit-learn's
+        # dtype="numeric" ("... not compatible with arrays of bytes/strings")
+        message = str(exc)
+        if not ("float" in message and ("convert" in message
+                                        or "argument must be" in message)
+                or "bytes/strings" in message):
+            raise
+        refuse_non_numeric(estimator, X, exc)
 
 
 def _unsafe(norms, dtype):

@@ -279,9 +279,12 @@ def test_verbose_prints_skorchs_epoch_table(capsys):
     CLMLEEmbedder(**TINY, verbose=1, random_state=0).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
     assert "train_loss" in lines[0] and "dur" in lines[0]
-    # one row per warm-up epoch and per round (TINY: 1 + 2)
-    rows = [ln for ln in lines[2:] if ln.strip()]
+    # one row per warm-up epoch and per round (TINY: 1 + 2), under the
+    # warm-up's header, then the rounds' (round, clustering_dur, ...)
+    rows = [ln for ln in lines if ln.split()[:1] and ln.split()[0].isdigit()]
     assert len(rows) == TINY["warmup_epochs"] + TINY["n_rounds"]
+    headers = [ln for ln in lines if ln.split()[:1] == ["epoch"]]
+    assert len(headers) == 2 and "round" in headers[1]
 
 
 def test_embedder_accepts_logit_adjusted_warmup():

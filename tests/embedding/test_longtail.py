@@ -258,7 +258,7 @@ def test_each_loss_trains_and_uses_its_formula(loss):
     np.testing.assert_array_equal(clf.class_counts_, [40, 10, 20])
     z = torch.tensor(LOGITS[:, :3], dtype=torch.float32)
     t = torch.tensor(TARGETS)
-    fn, reweighted = clf._epoch_loss(2)
+    fn, reweighted = clf._head_loss().at(2)
     counts = clf.class_counts_
     expected = {
         "ce": lambda: L.cross_entropy_loss(z, t),
@@ -287,7 +287,7 @@ def test_angular_margin_auto_is_the_papers_value(loss, expected):
     if expected is not None:
         z = torch.tensor(np.tanh(LOGITS[:, :2]), dtype=torch.float32)
         t = torch.tensor(TARGETS % 2)
-        fn, reweighted = clf._epoch_loss(0)
+        fn, reweighted = clf._head_loss().at(0)
         ref = {"cosface": L.cosface_loss, "arcface": L.arcface_loss}[loss](
             z, t, expected, LDAM_SCALE)
         assert fn(z, t).item() == pytest.approx(ref.item(), rel=1e-6)
@@ -331,8 +331,8 @@ def test_drw_switches_on_at_drw_epoch(epochs, drw_epoch, expected):
     assert clf.history_[:, "reweighted"] == [e >= expected for e in range(epochs)]
     z = torch.tensor(np.tanh(LOGITS[:, :2]), dtype=torch.float32)
     t = torch.tensor(TARGETS % 2)
-    before, _ = clf._epoch_loss(expected - 1)
-    after, _ = clf._epoch_loss(expected)
+    before, _ = clf._head_loss().at(expected - 1)
+    after, _ = clf._head_loss().at(expected)
     unweighted = L.ldam_loss(z, t, [40, 10], 0.5, LDAM_SCALE)
     weighted = L.ldam_loss(z, t, [40, 10], 0.5, LDAM_SCALE,
                            L.effective_number_weights([40, 10], 0.9999))

@@ -144,13 +144,13 @@ def test_fit_predict_shapes_and_conventions(loss):
 def test_fit_with_the_loss_formula():
     X, Y = _skewed(n=120)
     clf = _net(loss="weighted_ce").fit(X, Y)
-    fn, reweighted = clf._epoch_loss(0)
+    fn, reweighted = clf._head_loss().at(0)
     z, t = _t(LOGITS[:, :2]), _t(TARGETS[:, :2])
     n_pos = Y.sum(axis=0)
     expected = _naive_bce(LOGITS[:, :2], TARGETS[:, :2], 120 / (2 * n_pos),
                           120 / (2 * (120 - n_pos)))
     assert reweighted and fn(z, t).item() == pytest.approx(expected, rel=1e-6)
-    fn, reweighted = _net(loss="ce").fit(X, Y)._epoch_loss(0)
+    fn, reweighted = _net(loss="ce").fit(X, Y)._head_loss().at(0)
     assert not reweighted
     assert fn(z, t).item() == pytest.approx(_naive_bce(LOGITS[:, :2], TARGETS[:, :2]),
                                             rel=1e-12)

@@ -38,6 +38,7 @@ class WarmupPhase:
         self.Y_t = torch.from_numpy(Y)
         self.batch, self.schedule = schedule.warmup_batch, schedule
         self.forward = dp.replicate(net, softmax.classifiers)
+        self.n_batches = -(-X.shape[0] // self.batch)  # batches an epoch
 
     def parameters(self):
         return list(self.net.parameters()) + list(self.softmax.parameters())
@@ -111,6 +112,7 @@ class ClusterPhase:
                                     else None)
         self.previous = [None] * Y.shape[1]
         self.step = 0
+        self.n_batches = schedule.steps_per_round  # batches a round
 
     def parameters(self):
         params = list(self.net.parameters())
@@ -188,7 +190,8 @@ def train(net, X, Y, device, rng, dp=None, *, softmax, schedule, rounds,
           optimizer, verbose=0, callbacks=None, valid=None):
     """Warm-up (if ``schedule.warmup_epochs``), then ``schedule.n_rounds``
     rounds, on skorch (``skorch_net.EmbedderTrainer``, one skorch epoch per
-    warm-up epoch or round); returns skorch's ``History``.
+    warm-up epoch or round); returns the fitted trainer (skorch's
+    ``history`` and ``callbacks_``).
 
     ``softmax(device)`` builds the softmax term (``SoftmaxTerm``) once the
     net exists; ``rounds(net, softmax, X, Y, device, rng, dp)`` makes the

@@ -1,6 +1,6 @@
 """The training loop behind ``MetricEmbedder.fit`` (private, inputs validated).
 
-The optional softmax warm-up of ``CLMLEEmbedder`` (``clmle_rounds.warmup``),
+The optional softmax warm-up of ``CLMLEEmbedder`` (``clmle_rounds.WarmupPhase``),
 then ``n_rounds`` rounds of ``steps_per_round`` steps of the metric loss:
 P x K class-balanced batches for the triplet loss; for LMLE, per-class
 clustering of freshly extracted embeddings at the start of every round and
@@ -64,6 +64,7 @@ class MetricPhase:
         self.cluster_of = None
         self.forward = dp.replicate(net)
         self.step = 0
+        self.n_batches = schedule.steps_per_round  # batches a round
 
     def parameters(self):
         return list(self.net.parameters())

@@ -33,14 +33,15 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PrintLog
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import TeeGenerator
 
-from .engine import _check_finite, at_step, optimizer_step
+from .engine import _check_finite, at_step, extract, optimizer_step
 
 __all__ = ["EmbedderTrainer", "EpochLoss", "HeadNetTrainer", "IndexBatches",
-           "StepLosses", "cloned_callback", "fit_phases", "held_out_rows"]
+           "PrintTable", "StepLosses", "cloned_callback", "fit_phases",
+           "held_out_rows"]
 
 
 def _dataset_rows(dataset):
@@ -92,6 +93,27 @@ class EpochLoss(Callback):
         epoch = len(net.history) - 1
         net.loss_fn_, reweighted = self.head_loss.at(epoch)
         net.history.record("reweighted", reweighted)
+
+
+class PrintTable(PrintLog):
+    """skorch's ``PrintLog`` (``verbose=1``) for the library's histories:
+    columns whose value is a list, tuple, array or dict (``step_loss``,
+    ``cluster_sizes``, ...) stay out of the table, and the header is printed
+    again whenever the columns change (e.g. when the warm-up gives way to
+    the rounds, which add ``round`` and ``n_clusters``)."""
+
+    def table(self, row):
+        return super().table({k: v for k, v in row.items()
+                              if not isinstance(v, (list, tuple, dict, np.ndarray))})
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        columns = [k for k, v in row.items()
+                   if not isinstance(v, (list, tuple, dict, np.ndarray))]
+        if columns != getattr(self, "columns_", columns):
+            self.first_iteration_ = True
+        self.columns_ = columns
+        super().on_epoch_end(net, **kwargs)
 
 
 class StopOnlyByCallback(NeuralNet):
@@ -199,6 +221,9 @@ class _PhaseBatches:
     def __iter__(self):
         return self.trainer.phase_.batches()
 
+    def __len__(self):
+        return self.trainer.phase_.n_batches
+
 
 class StepLosses(Callback):
     """Records ``step_loss``, the loss of every step of the epoch."""
@@ -225,8 +250,10 @@ class EmbedderTrainer(StopOnlyByCallback):
     ends the phase: the next phase follows, and the last one ends the fit."""
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        # the rows were split before the phases were built (held_out_rows)
-        return X, self.valid_
+        # the rows were split before the phases were built (held_out_rows);
+        # one entry per batch of the phase (with batch_size=1, skorch's
+        # ProgressBar counts the phase's batches)
+        return np.arange(self.phase_.n_batches), self.valid_
 
     def get_iterator(self, dataset, training=False):
         if training:
@@ -276,35 +303,50 @@ class EmbedderTrainer(StopOnlyByCallback):
                                   lambda: (phase.loss(batch), None),
                                   after=lambda: phase.after_step(batch))
 
+    def transform(self, X):
+        """Unit-norm embeddings (float32 numpy, one block a head) of the
+        rows ``X`` (a float32 tensor, e.g. the held-out rows a scoring
+        callback receives), as the estimator's ``transform`` computes them."""
+        return extract(self.module_, X, self.phase_.schedule.batch_size,
+                       self.device)
+
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
         where = f"the held-out rows' loss (valid_loss) of epoch {len(self.history)}"
+        X, Y = batch
         with torch.no_grad(), at_step(where):
-            loss = self.phase_.valid_loss(*batch)
+            loss = self.phase_.valid_loss(X, Y[:, None] if Y.ndim == 1 else Y)
         return {"loss": loss, "y_pred": None}
 
 
 def fit_phases(net, phases, *, optimizer, device, verbose=0, callbacks=None,
                valid=None):
     """Train ``net`` through ``phases`` on an ``EmbedderTrainer``; returns
-    skorch's ``History``.  ``optimizer``: an ``OptimizerSpec``;
-    ``callbacks``: skorch callbacks, cloned; ``valid``: ``(X, Y)`` tensors of
-    the held-out rows, whose loss is ``valid_loss``, or ``None``."""
+    the fitted trainer (its ``history`` and ``callbacks_``).  ``optimizer``:
+    an ``OptimizerSpec``; ``callbacks``: skorch callbacks, cloned;
+    ``valid``: ``(X, Y)`` tensors of the held-out rows, whose loss is
+    ``valid_loss``, or ``None`` (a scoring callback receives ``Y`` as a
+    vector when it has one column)."""
     cls, kwargs = optimizer.torch_class()
+    if valid is not None and valid[1].shape[1] == 1:
+        valid = (valid[0], valid[1][:, 0])
     trainer = EmbedderTrainer(
         module=net, criterion=torch.nn.Identity, optimizer=cls,
         lr=optimizer.learning_rate,
         **{f"optimizer__{k}": v for k, v in kwargs.items()},
         max_epochs=sum(n for n, _ in phases), train_split=None,
+        batch_size=1,  # get_split_datasets: one entry a batch
+        iterator_valid__batch_size=1 if valid is None else len(valid[0]),
         callbacks=[("step_losses", StepLosses()),
                    *[cloned_callback(cb) for cb in (callbacks or [])]],
+        callbacks__print_log=PrintTable(),
         verbose=verbose, device=device,
     )
     trainer.phases_ = phases
     trainer.valid_ = None if valid is None else Dataset(*valid)
     trainer.phase_ = phases[0][1]()
     trainer.fit(np.arange(1))
-    return trainer.history
+    return trainer
 
 
 def held_out_rows(train_split, y):

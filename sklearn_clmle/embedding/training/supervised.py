@@ -12,6 +12,7 @@ from .skorch_net import (
     EpochLoss,
     HeadNetTrainer,
     IndexBatches,
+    PrintTable,
     StepLosses,
     cloned_callback,
 )
@@ -118,8 +119,9 @@ def train_head_net(net, X, y, device, rng, dp=None, *, loss, optimizer, epochs,
     ``callbacks``: skorch callbacks, cloned (the user's objects are not
     changed), run after the library's own; ``train_split``: skorch's, e.g.
     ``ValidSplit(0.2, stratified=True)``, or ``None`` (train on all rows).
-    ``verbose``: skorch's per-epoch table (on rank 0).  Returns the skorch
-    ``History``.  ``dp``: the data-parallel context
+    ``verbose``: skorch's per-epoch table (on rank 0; ``reweighted`` only
+    for LDAM-DRW, where it changes).  Returns the fitted trainer (its
+    ``history`` and ``callbacks_``).  ``dp``: the data-parallel context
     (``training.distributed``); ``None``, a plain fit.
     """
     dp = SingleProcess(device) if dp is None else dp
@@ -135,10 +137,12 @@ def train_head_net(net, X, y, device, rng, dp=None, *, loss, optimizer, epochs,
         train_split=train_split,
         callbacks=[("epoch_loss", EpochLoss(loss)), ("step_losses", StepLosses()),
                    *user],
+        callbacks__print_log=PrintTable(
+            keys_ignored=None if loss.drw_epoch is not None else ["reweighted"]),
         verbose=verbose if dp.is_root else 0, device=device,
     )
     trainer.forward_ = dp.replicate(net)
     trainer.X_t_ = X
     trainer.multilabel_ = loss.multilabel
     trainer.fit(np.arange(len(y)), y)
-    return trainer.history
+    return trainer

@@ -72,8 +72,9 @@ def test_cluster_rounds_run_on_hand_built_parts():
         cluster=PerClassClustering(8), batches=batches, schedule=schedule,
         softmax_weight=1.0)
     softmax = lambda device: SoftmaxTerm(Y, 4, False, "logit_adjusted", device)  # noqa: E731
-    history = train(net, X, Y, "cpu", rng, SingleProcess("cpu"), softmax=softmax,
+    trainer = train(net, X, Y, "cpu", rng, SingleProcess("cpu"), softmax=softmax,
                     schedule=schedule, rounds=rounds, optimizer=optimizer)
+    history = trainer.history
     assert isinstance(history, History)
     assert history[:, "phase"] == ["warmup", "cluster", "cluster"]
     assert [len(r["step_loss"]) for r in history[1:]] == [3, 3]
