@@ -312,7 +312,7 @@ class MetricEmbedder(
         return tuple(float(v) for v in g)
 
     def _fit(self, X, y):
-        self._check_lmle_margins()
+        lmle_margins = self._check_lmle_margins()
         X, Y, valid = self._hold_out(X, self._encode_targets(y))
         y_enc = Y[:, 0]
         if self.loss == "triplet":
@@ -334,7 +334,7 @@ class MetricEmbedder(
             backbone, width = self._backbone()
             return EmbeddingNet(backbone, width, self.embedding_dim, 1, self.input_shape_)
 
-        parts = self._training_parts(y_enc)
+        parts = self._training_parts(y_enc, lmle_margins)
         parts["valid"] = valid
         self.module_, self.history_ = self._train_module(
             X, y_enc, build,
@@ -342,11 +342,12 @@ class MetricEmbedder(
                                                     **parts),
         )
 
-    def _training_parts(self, y):
+    def _training_parts(self, y, lmle_margins):
         """What the training loops receive: the warm-up's softmax term
         (``training.clmle_rounds.train``) and schedule, the optimiser, and
         the metric rounds with their loss and batch sampler (triplet: P x K
-        classes; LMLE: batches of clusters, re-clustered every round)."""
+        classes; LMLE: batches of clusters, re-clustered every round, with
+        the checked ``lmle_margins``)."""
         optimizer = OptimizerSpec(self.optimizer, self.learning_rate,
                                   self.weight_decay)
         schedule = Schedule(self.warmup_epochs, self._warmup_batch_size(),
@@ -358,7 +359,7 @@ class MetricEmbedder(
                                                   self.n_samples_per_class))
         else:
             batches = dict(
-                loss_fn=QuintupletLoss(self.lmle_margins),
+                loss_fn=QuintupletLoss(lmle_margins),
                 cluster=PerClassClustering(self.cluster_size),
                 batches=partial(ClusterBatchSampler,
                                 n_clusters_per_batch=self.n_clusters_per_batch,

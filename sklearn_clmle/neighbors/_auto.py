@@ -3,11 +3,13 @@
 The temperature, the prior correction, the cluster size and the aggregate
 that suit one set of features do not suit another (cosines of raw pixels,
 of a trained embedding, of a multi-modal table).  ``"auto"`` chooses them on
-a stratified hold-out split of the training data: the classifier is fitted
-on the rest with each candidate cluster size, the retrieved centroids of the
-held-out rows are scored under every candidate temperature, prior correction
-and aggregate, and the setting of highest balanced accuracy wins (the first
-in the candidates' order on a tie).  The final classifier is then fitted on
+held-out predictions of the training data: up to 5,000 rows, those of 4
+stratified folds, pooled; above, those of one stratified hold-out split.
+The classifier is fitted on the other rows with each candidate cluster size,
+the retrieved centroids of the held-out rows are scored under every
+candidate temperature, prior correction and aggregate, and the setting of
+highest balanced accuracy wins (the first in the candidates' order on a
+tie).  The final classifier is then fitted on
 all the training data with the chosen setting.
 """
 

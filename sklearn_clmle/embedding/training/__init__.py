@@ -5,9 +5,9 @@ cluster rounds as phases (``clmle_rounds``), the metric-learning rounds of
 ``LongTailNetClassifier`` (``supervised``), the embedders' loss on held-out
 rows (``validation``) and data-parallel training (``distributed``).
 
-``training.metric_rounds`` is the function re-exported here, which shadows
-the submodule of the same name; ``importlib.import_module`` reaches the
-module itself.
+The phases are re-exported here (``WarmupPhase``, ``ClusterPhase``,
+``MetricPhase``); the factories of the rounds stay in their modules, so that
+``training.metric_rounds`` is the submodule.
 """
 
 from .clmle_rounds import ClusterPhase, WarmupPhase, cluster_rounds, train
@@ -18,20 +18,20 @@ from .engine import (
     extract,
     make_optimizer,
 )
-from .metric_rounds import metric_rounds
+from .metric_rounds import MetricPhase
 from .supervised import HeadLoss, train_head_net
 
 __all__ = [
     "ClusterPhase",
     "WarmupPhase",
     "HeadLoss",
+    "MetricPhase",
     "OptimizerSpec",
     "Schedule",
     "cluster_rounds",
     "embed_checked",
     "extract",
     "make_optimizer",
-    "metric_rounds",
     "train",
     "train_head_net",
 ]

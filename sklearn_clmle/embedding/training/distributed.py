@@ -155,8 +155,6 @@ class _Replica(nn.Module):
 class DataParallel:
     """``world_size`` processes of the default group train one model."""
 
-    is_root = False
-
     def __init__(self, dist, device):
         self.dist = dist
         self.world_size = dist.get_world_size()
