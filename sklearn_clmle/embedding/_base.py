@@ -28,7 +28,7 @@ from ._docs import fill_doc
 from ._targets import encode_class_columns
 from .nn.backbones import default_backbone, output_width
 from .training.distributed import _dist, data_parallel
-from .training.engine import at_step, embed_checked
+from .training.engine import OPTIMIZERS, at_step, embed_checked
 from .training.skorch_net import held_out_rows
 
 # Largest float32: torch's optimisers refuse larger learning rates and weight
@@ -47,7 +47,7 @@ class _SavedCallbacks:
 SHARED_CONSTRAINTS = {
     "module": [None, torch.nn.Module, type],
     "input_shape": [None, tuple],
-    "optimizer": [StrOptions({"adam", "adamw", "sgd"}), type],
+    "optimizer": [StrOptions(set(OPTIMIZERS)), type],
     "learning_rate": [Interval(Real, 0, F32_MAX, closed="neither")],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "device": [str],

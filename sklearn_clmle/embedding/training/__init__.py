@@ -16,7 +16,6 @@ from .engine import (
     Schedule,
     embed_checked,
     extract,
-    make_optimizer,
 )
 from .metric_rounds import MetricPhase
 from .supervised import HeadLoss, train_head_net
@@ -31,7 +30,6 @@ __all__ = [
     "cluster_rounds",
     "embed_checked",
     "extract",
-    "make_optimizer",
     "train",
     "train_head_net",
 ]

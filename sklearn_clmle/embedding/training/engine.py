@@ -11,39 +11,29 @@ import numpy as np
 import torch
 
 
-def make_optimizer(name, params, lr, weight_decay):
-    """``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or a torch optimizer class."""
-    if isinstance(name, str):
-        if name == "sgd":
-            return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-        cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
-        return cls(params, lr=lr, weight_decay=weight_decay)
-    return name(params, lr=lr, weight_decay=weight_decay)
+# The ``optimizer`` parameter's names: the torch class and its keyword
+# arguments besides ``lr`` and ``weight_decay``.
+OPTIMIZERS = {
+    "adam": (torch.optim.Adam, {}),
+    "adamw": (torch.optim.AdamW, {}),
+    "sgd": (torch.optim.SGD, {"momentum": 0.9}),
+}
 
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """How a training phase builds its optimiser: ``spec(params)``."""
+    """The optimiser of a fit, as skorch builds it (``torch_class``)."""
 
-    name: object  # "adam", "adamw", "sgd" or a torch optimizer class
+    name: object  # a key of OPTIMIZERS or a torch optimizer class
     learning_rate: float
     weight_decay: float
-
-    def __call__(self, params):
-        return make_optimizer(self.name, params, self.learning_rate,
-                              self.weight_decay)
 
     def torch_class(self):
         """``(optimizer class, keyword arguments but lr)``, as skorch's
         ``optimizer`` and ``optimizer__*`` take them."""
-        if not isinstance(self.name, str):
-            return self.name, {"weight_decay": self.weight_decay}
-        cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
-               "sgd": torch.optim.SGD}[self.name]
-        kwargs = {"weight_decay": self.weight_decay}
-        if self.name == "sgd":
-            kwargs["momentum"] = 0.9
-        return cls, kwargs
+        cls, extra = (OPTIMIZERS[self.name] if isinstance(self.name, str)
+                      else (self.name, {}))
+        return cls, {"weight_decay": self.weight_decay, **extra}
 
 
 @dataclass(frozen=True)

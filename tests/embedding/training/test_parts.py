@@ -25,17 +25,21 @@ from sklearn_clmle.embedding.training import (  # noqa: E402
     cluster_rounds,
     train,
 )
+from sklearn_clmle.embedding._base import SHARED_CONSTRAINTS  # noqa: E402
 from sklearn_clmle.embedding.training.distributed import SingleProcess  # noqa: E402
+from sklearn_clmle.embedding.training.engine import OPTIMIZERS  # noqa: E402
 
 
-def test_optimizer_spec_builds_the_named_optimizer():
-    params = [torch.nn.Parameter(torch.zeros(3))]
-    opt = OptimizerSpec("sgd", 0.5, 0.01)(params)
-    assert isinstance(opt, torch.optim.SGD)
-    group = opt.param_groups[0]
-    assert (group["lr"], group["weight_decay"], group["momentum"]) == (0.5, 0.01, 0.9)
-    assert isinstance(OptimizerSpec(torch.optim.Adagrad, 0.1, 0.0)(params),
-                      torch.optim.Adagrad)
+def test_optimizer_spec_is_the_class_and_arguments_skorch_takes():
+    assert OptimizerSpec("sgd", 0.5, 0.01).torch_class() == (
+        torch.optim.SGD, {"weight_decay": 0.01, "momentum": 0.9})
+    assert OptimizerSpec("adamw", 0.5, 0.0).torch_class() == (
+        torch.optim.AdamW, {"weight_decay": 0.0})
+    assert OptimizerSpec(torch.optim.Adagrad, 0.1, 0.2).torch_class() == (
+        torch.optim.Adagrad, {"weight_decay": 0.2})
+    # one table of the optimizer parameter's names, the constraint's options
+    assert set(OPTIMIZERS) == SHARED_CONSTRAINTS["optimizer"][0].options
+    assert "__call__" not in vars(OptimizerSpec)  # skorch builds the optimiser
 
 
 def test_per_class_clustering_is_cluster_per_class_with_its_size():
