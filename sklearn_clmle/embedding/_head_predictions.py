@@ -6,11 +6,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import resolve_device
 from ._docs import fill_doc
-from .nn.heads import head_outputs
+from .training.engine import extract, on_device
 
 # Losses whose head is cosine (normalised weights and features), so that the
 # logits are ``angular_scale * cos``.
 COSINE_LOSSES = ("ldam_drw", "cosface", "arcface")
+
+# Rows per forward pass in predict / decision_function / transform (on a
+# CPU, convolutional backbones run faster at a few hundred rows than at 1024).
+INFERENCE_BATCH = 256
 
 
 @fill_doc
@@ -21,13 +25,20 @@ class HeadPredictionsMixin:
     ``device`` and the private ``_multilabel``, ``_y_dtype``)."""
 
     def _forward(self, X, features):
-        """Logits (or backbone features) of validated ``X``, float32 numpy."""
+        """Logits (or backbone features) of validated ``X``, float32 numpy:
+        the head's outputs, times ``angular_scale`` for a cosine head (its
+        cosines), or with ``features=True`` the backbone's features."""
         scale = self.angular_scale if self.loss in COSINE_LOSSES else None
-        out = head_outputs(self.module_, X, resolve_device(self.device),
-                           features=features, scale=scale)
-        if out is None:
-            width = self._n_features_out if features else len(self.classes_)
-            return np.empty((0, width), dtype=np.float32)
+        n_out, n_features = self.module_.head.weight.shape
+        if features:
+            output, width = (lambda net, xb: net.features(xb)), n_features
+        elif scale is not None:
+            output, width = (lambda net, xb: scale * net(xb)), n_out
+        else:
+            output, width = (lambda net, xb: net(xb)), n_out
+        device = resolve_device(self.device)
+        out = extract(on_device(self.module_, device), X, INFERENCE_BATCH, device,
+                      output=output, width=width)
         bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
         if bad.size:
             raise ValueError(

@@ -3,7 +3,7 @@ embedding network (``backbones``), and the classifier heads of
 ``LongTailNetClassifier`` (``heads``)."""
 
 from .backbones import MLP, BackboneNet, EmbeddingNet, SmallCNN, default_backbone
-from .heads import HeadNet, NormedLinear, head_outputs
+from .heads import HeadNet, NormedLinear
 
 __all__ = [
     "BackboneNet",
@@ -13,5 +13,4 @@ __all__ = [
     "NormedLinear",
     "SmallCNN",
     "default_backbone",
-    "head_outputs",
 ]

@@ -113,40 +113,56 @@ def at_step(where):
 _NOTE = "raised during training, at "
 
 
-@torch.no_grad()
-def extract(net, X, batch_size, device, out=None):
-    """Per-head unit-norm embeddings of ``X`` in batches, as float32 numpy.
+def _embeddings(net, xb):
+    """The unit-norm embeddings of an ``EmbeddingNet``, heads side by side."""
+    return torch.cat(net(xb), dim=1)
 
-    ``X`` is any array supporting row slicing; only one batch of it is
-    converted to float32 at a time.  ``out``, if given, is a preallocated
-    ``(n_samples, n_heads * dim)`` array filled in place.
+
+@torch.no_grad()
+def extract(net, X, batch_size, device, out=None, *, output=_embeddings,
+            width=None):
+    """Outputs of ``net`` on the rows of ``X``, ``batch_size`` rows a forward
+    pass on ``device`` in eval mode (the net's mode is restored after), as
+    float32 numpy: the training loops' re-embedding, ``transform`` and
+    ``LongTailNetClassifier``'s predictions.
+
+    ``output(net, xb)``: the float32 tensor of ``width`` columns kept of a
+    batch; by default the per-head unit-norm embeddings of an
+    ``EmbeddingNet`` side by side (``width`` then defaults to ``n_heads *
+    dim``).  ``X`` is any array supporting row slicing; only one batch of it
+    is converted to float32 at a time.  ``out``, if given, is a preallocated
+    ``(n_samples, width)`` array filled in place.
     """
     was_training = net.training
     net.eval()
     n = X.shape[0]
-    dim = net.heads[0].out_features
-    n_heads = len(net.heads)
+    if width is None:
+        width = len(net.heads) * net.heads[0].out_features
     if out is None:
-        out = np.empty((n, n_heads * dim), dtype=np.float32)
+        out = np.empty((n, width), dtype=np.float32)
     try:
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             xb = X[start:stop]
             if not isinstance(xb, torch.Tensor):
                 xb = torch.from_numpy(np.array(xb, dtype=np.float32))
-            embs = net(xb.to(device, dtype=torch.float32))
-            out[start:stop] = torch.cat(embs, dim=1).cpu().numpy()
+            out[start:stop] = output(net, xb.to(device, dtype=torch.float32)).cpu().numpy()
     finally:
         net.train(was_training)
     return out
 
 
+def on_device(module, device):
+    """The fitted CPU ``module`` itself, or a copy of it on ``device`` (the
+    fitted module is never moved)."""
+    return module if device == "cpu" else copy.deepcopy(module).to(device)
+
+
 def embed_checked(module, X, batch_size, device, n_heads):
-    """``extract`` for ``transform``: the fitted CPU ``module`` (copied to
-    ``device`` if needed, never moved), refusing rows whose output overflowed
-    (a per-head block that is not of unit norm)."""
-    net = module if device == "cpu" else copy.deepcopy(module).to(device)
-    Z = extract(net, X, batch_size, device)
+    """``extract`` for ``transform``: the fitted CPU ``module`` (``on_device``),
+    refusing rows whose output overflowed (a per-head block that is not of
+    unit norm)."""
+    Z = extract(on_device(module, device), X, batch_size, device)
     blocks = Z.reshape(len(Z), n_heads, -1)
     # per-head norms without a squared copy of Z (transform's peak memory
     # stays the output plus one batch)

@@ -12,6 +12,7 @@ from skorch.history import History  # noqa: E402
 from sklearn_clmle.embedding.losses.cluster import ClusterLoss  # noqa: E402
 from sklearn_clmle.embedding.losses.longtail import SoftmaxTerm  # noqa: E402
 from sklearn_clmle.embedding.nn.backbones import MLP, EmbeddingNet  # noqa: E402
+from sklearn_clmle.embedding.nn.heads import HeadNet  # noqa: E402
 from sklearn_clmle.embedding.samplers.cluster_batches import (  # noqa: E402
     ClusterBatchSampler,
 )
@@ -27,7 +28,7 @@ from sklearn_clmle.embedding.training import (  # noqa: E402
 )
 from sklearn_clmle.embedding._base import SHARED_CONSTRAINTS  # noqa: E402
 from sklearn_clmle.embedding.training.distributed import SingleProcess  # noqa: E402
-from sklearn_clmle.embedding.training.engine import OPTIMIZERS  # noqa: E402
+from sklearn_clmle.embedding.training.engine import OPTIMIZERS, extract  # noqa: E402
 
 
 def test_optimizer_spec_is_the_class_and_arguments_skorch_takes():
@@ -85,3 +86,26 @@ def test_cluster_rounds_run_on_hand_built_parts():
     assert len(created) == 2  # one sampler a round
     assert history[1:, "n_clusters"] == [[6], [6]]  # 16 // 8 = 2 a class
     assert np.all(np.isfinite(history[:, "train_loss"]))
+
+
+def test_one_batched_forward_for_embeddings_logits_and_features():
+    # extract serves the embedders (default: unit-norm heads side by side)
+    # and LongTailNetClassifier's predictions (any output of a batch)
+    torch.manual_seed(0)
+    X = np.random.RandomState(0).normal(size=(7, 5))
+    net = HeadNet(MLP(5, (6,)), 6, 3, (5,), cosine=False).train()
+    Xt = torch.from_numpy(X.astype(np.float32))
+    with torch.no_grad():
+        logits = net.eval()(Xt).numpy()
+        feats = net.features(Xt).numpy()
+    net.train()
+    got = extract(net, X, 3, "cpu", output=lambda m, xb: 2 * m(xb), width=3)
+    np.testing.assert_allclose(got, 2 * logits, rtol=1e-6)
+    got = extract(net, X, 4, "cpu", output=lambda m, xb: m.features(xb), width=6)
+    np.testing.assert_allclose(got, feats, rtol=1e-6)
+    assert net.training  # its mode restored
+    assert extract(net, X[:0], 4, "cpu", output=lambda m, xb: m(xb), width=3).shape == (0, 3)
+    emb = EmbeddingNet(MLP(5, (6,)), 6, 2, 2, (5,))
+    Z = extract(emb, X, 3, "cpu")
+    assert Z.shape == (7, 4)
+    np.testing.assert_allclose(np.linalg.norm(Z.reshape(7, 2, 2), axis=2), 1, rtol=1e-5)
