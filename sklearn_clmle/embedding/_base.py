@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._persistence import unfit_on_failure
+from ..utils._targets import encode_class_columns
 from ..utils._validation import (
     Interval,
     StrOptions,
@@ -25,7 +26,6 @@ from ..utils._validation import (
     validate_numeric,
 )
 from ._docs import fill_doc
-from ._targets import encode_class_columns
 from .nn.backbones import default_backbone, output_width
 from .training.distributed import _dist, data_parallel
 from .training.engine import OPTIMIZERS, at_step, embed_checked

@@ -6,7 +6,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
 
+from ..cluster._per_class import PerClassClustering
 from ..utils._persistence import VersionedPickleMixin
+from ..utils._samplers import ClusterBatchSampler
 from ..utils._validation import Interval, StrOptions
 from ._auto import class_margins, margins, resolve
 from ._base import (
@@ -21,8 +23,6 @@ from ._docs import fill_doc
 from .losses.cluster import ClusterLoss
 from .losses.longtail import SoftmaxTerm
 from .nn.backbones import EmbeddingNet
-from .samplers.cluster_batches import ClusterBatchSampler
-from .samplers.clustering import PerClassClustering
 from .training.clmle_rounds import cluster_rounds, train
 from .training.engine import OptimizerSpec, Schedule
 

@@ -13,12 +13,12 @@ from sklearn.base import (
 )
 
 from ..utils._persistence import VersionedPickleMixin
+from ..utils._targets import encode_targets
 from ..utils._validation import Interval, StrOptions
 from ._base import F32_MAX, SHARED_CONSTRAINTS, TorchInputMixin
 from ._docs import fill_doc
 from ._head_predictions import COSINE_LOSSES as _COSINE_LOSSES
 from ._head_predictions import HeadPredictionsMixin
-from ._targets import encode_targets
 from .nn.heads import HeadNet
 from .training.engine import OptimizerSpec
 from .training.supervised import LOSSES, MULTILABEL_LOSSES, HeadLoss, train_head_net

@@ -7,7 +7,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
 
+from ..cluster._per_class import PerClassClustering
 from ..utils._persistence import VersionedPickleMixin
+from ..utils._samplers import ClassBalancedBatchSampler, ClusterBatchSampler
 from ..utils._validation import Interval, StrOptions
 from ._base import (
     EMBEDDER_TEST_PARAMS,
@@ -21,8 +23,6 @@ from ._docs import fill_doc
 from .losses.longtail import SoftmaxTerm
 from .losses.metric import BatchHardTripletLoss, QuintupletLoss
 from .nn.backbones import EmbeddingNet
-from .samplers.cluster_batches import ClassBalancedBatchSampler, ClusterBatchSampler
-from .samplers.clustering import PerClassClustering
 from .training.clmle_rounds import train
 from .training.engine import OptimizerSpec, Schedule
 from .training.metric_rounds import metric_rounds

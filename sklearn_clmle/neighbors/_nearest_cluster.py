@@ -6,13 +6,12 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
 from ..utils._docs import fill_doc
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
+from ..utils._targets import encode_targets
 from ..utils._validation import (
     Interval,
     StrOptions,
@@ -315,13 +314,10 @@ class KNearestClusterClassifier(
             _scoring.import_faiss()
         if self._is_multilabel(y):
             return self._fit_multilabel(X, y)
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        targets = encode_targets(y, type(self).__name__, min_classes=1)
         X = normalize_rows(X, name="X")
         self._multilabel = False
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        y_idx = encoder.transform(y)
+        self.classes_, y_idx = targets.classes, targets.encoded
         rng = check_random_state(self.random_state)
         self.class_prior_ = np.bincount(y_idx) / len(y_idx)
         setting = self._resolve_auto(X, y_idx, rng)

@@ -15,7 +15,8 @@ from sklearn.model_selection import GridSearchCV
 
 from sklearn_clmle import KNearestClusterClassifier
 from sklearn_clmle.cluster import SphericalKMeans
-from sklearn_clmle.neighbors import _clusters, _faiss_search, _scoring
+from sklearn_clmle.cluster import _per_class
+from sklearn_clmle.neighbors import _faiss_search, _scoring
 
 RULE = dict(scale=16.0, aggregate="max", prior_correction=0.0, head="none")
 
@@ -63,7 +64,8 @@ def test_per_class_clustering_goes_through_faiss_kmeans(monkeypatch, faiss):
             used.append((self.algorithm, self.equal_size))
             return super().fit(X, y, sample_weight)
 
-    monkeypatch.setattr(_clusters, "SphericalKMeans", Spy)
+    # the one per-class clustering (cluster._per_class) that _clusters calls
+    monkeypatch.setattr(_per_class, "SphericalKMeans", Spy)
     X, y, _, _ = problem(n=400)
     clf = KNearestClusterClassifier(5, cluster_size=20, algorithm="faiss", **RULE,
                                     random_state=0).fit(X, y)

@@ -19,9 +19,7 @@ from skorch.dataset import ValidSplit  # noqa: E402
 
 from sklearn_clmle import CLMLEEmbedder, LongTailNetClassifier, MetricEmbedder  # noqa: E402
 from sklearn_clmle.embedding import _base  # noqa: E402
-from sklearn_clmle.embedding.samplers.cluster_batches import (  # noqa: E402
-    ClusterBatchSampler,
-)
+from sklearn_clmle.utils._samplers import ClusterBatchSampler  # noqa: E402
 from sklearn_clmle.embedding.training.validation import (  # noqa: E402
     nearest_cluster_of_class,
 )

@@ -1,4 +1,5 @@
-"""Mini-batch construction of CLMLE (Section 3.3), in numpy.
+"""Mini-batch construction of CLMLE (Section 3.3), in numpy (private; the
+training loops of ``sklearn_clmle.embedding`` draw their batches here).
 
 One batch: a class drawn uniformly at random; in it, the query cluster (the
 one with the highest cached loss, or a random one); the ``M - 1`` clusters

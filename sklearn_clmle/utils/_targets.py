@@ -1,13 +1,15 @@
-"""Targets of the torch estimators (private): class labels, or a binary
-indicator matrix for multi-label data, checked and encoded once for all."""
+"""Targets of the classifiers and embedders (private): class labels, or a
+binary indicator matrix for multi-label data, checked and encoded once for
+all (labels by ``encode_labels``)."""
 
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
+
+from ._validation import encode_labels
 
 
 @dataclass
@@ -28,15 +30,17 @@ class EncodedTargets:
     dtype: np.dtype
 
 
-def encode_targets(y, estimator_name, *, warn_column=True, multilabel=True):
+def encode_targets(y, estimator_name, *, warn_column=True, multilabel=True,
+                   min_classes=2):
     """Encode validated ``y`` (1-D labels or a 2-D binary indicator matrix).
 
     A sparse indicator matrix is made dense; a column vector is raveled, with
     a ``DataConversionWarning`` if ``warn_column`` (as scikit-learn's
-    classifiers do; the transformers ravel it silently).  Refuses a single
-    class, multi-class multi-output targets and labels that are constant
-    (all 0 or all 1); ``multilabel``, if a string, refuses any 2-D ``y``
-    with that explanation.
+    classifiers do; the transformers ravel it silently).  Refuses fewer
+    than ``min_classes`` classes, multi-class multi-output targets and
+    labels that are constant (all 0 or all 1); ``multilabel``, if a string,
+    refuses any 2-D ``y`` with that explanation.  Class labels are sorted
+    and encoded by ``encode_labels``.
     """
     y = y.toarray() if sparse.issparse(y) else np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -50,15 +54,13 @@ def encode_targets(y, estimator_name, *, warn_column=True, multilabel=True):
     check_classification_targets(y)
     if y.ndim == 2:
         return _encode_multilabel(y)
-    encoder = LabelEncoder().fit(y)
-    if len(encoder.classes_) < 2:
+    classes, encoded, counts = encode_labels(y, "y")
+    if len(classes) < min_classes:
         raise ValueError(
-            f"y has only one class ({encoder.classes_.tolist()[0]!r}); "
+            f"y has only one class ({classes.tolist()[0]!r}); "
             f"{estimator_name} needs at least two classes."
         )
-    encoded = encoder.transform(y).astype(np.int64)
-    counts = np.bincount(encoded, minlength=len(encoder.classes_))
-    return EncodedTargets(encoder.classes_, encoded, counts, False, y.dtype)
+    return EncodedTargets(classes, encoded.astype(np.int64), counts, False, y.dtype)
 
 
 def _encode_multilabel(y):

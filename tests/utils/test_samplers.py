@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sklearn_clmle.embedding.samplers import ClassBalancedBatchSampler, ClusterBatchSampler
+from sklearn_clmle.utils._samplers import ClassBalancedBatchSampler, ClusterBatchSampler
 
 
 def _angles(*deg):
