@@ -2,8 +2,10 @@
 ``weights_only=True`` -- a full unpickler runs arbitrary code from the file
 -- or says on its line why not (a ``# weights_only=False:`` comment).
 
-The library has no ``torch.load`` today (fitted estimators are pickled
-whole, with the module on the CPU); this test keeps any future one safe.
+Fitted estimators are pickled whole, with the module on the CPU; the one
+``torch.load`` (the torch estimators' fitted skorch callbacks, saved by
+``torch.save`` inside the estimator's pickle so that they load on the CPU)
+reads bytes of the pickle being loaded, and says so.
 The warning on loading a pickle from another version of sklearn-clmle is
 tested in ``tests/test_ecosystem.py`` (``InconsistentVersionWarning``).
 """

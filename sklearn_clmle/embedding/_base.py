@@ -271,8 +271,8 @@ class TorchInputMixin:
     def __setstate__(self, state):
         saved = state.get("callbacks_")
         if isinstance(saved, _SavedCallbacks):
-            state["callbacks_"] = torch.load(io.BytesIO(saved.data),
-                                             map_location="cpu", weights_only=False)
+            state["callbacks_"] = torch.load(  # weights_only=False: bytes of this pickle
+                io.BytesIO(saved.data), map_location="cpu", weights_only=False)
         super().__setstate__(state)
         device = self.__dict__.get("device")
         if isinstance(device, str) and device != "auto":
