@@ -140,11 +140,12 @@ class StopOnlyByCallback(NeuralNet):
         skorch's ``on_grad_computed`` callbacks (e.g.
         ``GradientNormClipping``) run between ``backward`` and the step;
         ``after()`` (the loss cache's update) follows the step."""
-        self._set_training(True)
+        self.module_.train(True)
+        self.criterion_.train(True)
         with at_step(where):
             loss, y_pred = compute()
             _check_finite(loss, where)
-            self._zero_grad_optimizer()
+            self.optimizer_.zero_grad()
             loss.backward()
             self.notify(
                 "on_grad_computed",
@@ -283,9 +284,9 @@ class EmbedderTrainer(StopOnlyByCallback):
         self.initialize_optimizer()
         for _, cb in self.callbacks_:
             if isinstance(cb, LRScheduler):
-                # learning-rate schedulers restart on the new phase's optimiser
-                cb.lr_scheduler_ = cb._get_scheduler(
-                    self, cb.policy_, **{"last_epoch": -1, **cb.kwargs})
+                # learning-rate schedulers restart on the new phase's
+                # optimiser (from last_epoch=-1, see phase_callback)
+                cb.on_train_begin(self)
             elif isinstance(cb, EarlyStopping):
                 # a new objective: its best score and patience start again
                 cb.on_train_begin(self)
@@ -311,7 +312,8 @@ class EmbedderTrainer(StopOnlyByCallback):
                        self.device)
 
     def validation_step(self, batch, **fit_params):
-        self._set_training(False)
+        self.module_.train(False)
+        self.criterion_.train(False)
         where = f"the held-out rows' loss (valid_loss) of epoch {len(self.history)}"
         X, Y = batch
         with torch.no_grad(), at_step(where):
@@ -338,7 +340,7 @@ def fit_phases(net, phases, *, optimizer, device, verbose=0, callbacks=None,
         batch_size=1,  # get_split_datasets: one entry a batch
         iterator_valid__batch_size=1 if valid is None else len(valid[0]),
         callbacks=[("step_losses", StepLosses()),
-                   *[cloned_callback(cb) for cb in (callbacks or [])]],
+                   *[phase_callback(cb) for cb in (callbacks or [])]],
         callbacks__print_log=PrintTable(),
         verbose=verbose, device=device,
     )
@@ -382,6 +384,18 @@ def held_out_rows(train_split, y):
                 f"{n} rows.")
         rows.append(idx)
     return rows[0], rows[1]
+
+
+def phase_callback(callback):
+    """``cloned_callback`` for the embedders' phases: a learning-rate
+    scheduler without a ``last_epoch`` of its own gets ``last_epoch=-1``, so
+    that it starts afresh on every phase's optimiser (skorch would resume
+    it at the epoch reached)."""
+    name, cb = callback if isinstance(callback, tuple) else (None, callback)
+    if isinstance(cb, LRScheduler) and "last_epoch" not in cb.kwargs:
+        cb = type(cb)(**{**cb.get_params(), "last_epoch": -1})
+    cb = cloned_callback(cb)
+    return cb if name is None else (name, cb)
 
 
 def cloned_callback(callback):

@@ -1,0 +1,51 @@
+"""The library uses skorch through its public API only: no private skorch
+attribute (``net._set_training``, ``cb._get_scheduler``, ...) is read or
+called anywhere in ``sklearn_clmle``, so that a skorch upgrade cannot break
+it silently."""
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+skorch = pytest.importorskip("skorch")
+
+import sklearn_clmle  # noqa: E402
+
+LIBRARY = Path(sklearn_clmle.__file__).parent
+
+
+def skorch_private_names():
+    """Private attributes (``_name``, not dunder) of skorch's net and
+    callback classes, plus ``policy_`` (LRScheduler's internal); names that
+    torch's ``nn.Module`` has too (``_modules``, which the data-parallel
+    code reads on torch modules) cannot be told apart here and are left
+    out."""
+    import skorch.callbacks
+    import torch
+
+    classes = [skorch.NeuralNet] + [
+        c for c in vars(skorch.callbacks).values()
+        if inspect.isclass(c) and issubclass(c, skorch.callbacks.Callback)]
+    names = {n for c in classes for n in dir(c)
+             if n.startswith("_") and not n.startswith("__")}
+    return (names - set(dir(torch.nn.Module()))) | {"policy_"}
+
+
+def test_no_private_skorch_attribute_in_the_library():
+    names = skorch_private_names()
+    assert {"_set_training", "_zero_grad_optimizer", "_get_scheduler"} <= names
+    used = {}
+    for path in sorted(LIBRARY.rglob("*.py")):
+        found = set(re.findall(r"\.(_?\w+)\b", path.read_text(encoding="utf-8")))
+        hits = sorted(found & names)
+        if hits:
+            used[str(path.relative_to(LIBRARY))] = hits
+    assert used == {}
+
+
+def test_the_check_sees_private_uses():
+    names = skorch_private_names()
+    found = set(re.findall(r"\.(_?\w+)\b", "net._set_training(True)\ncb.policy_"))
+    assert found & names == {"_set_training", "policy_"}
