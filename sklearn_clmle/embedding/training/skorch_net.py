@@ -2,9 +2,15 @@
 
 skorch runs the loop (epochs, batches, callbacks, validation split,
 ``History``); this module gives it what the library's loop did.  For the
-embedders, ``EmbedderTrainer`` runs the phases of ``clmle_rounds`` and
-``metric_rounds`` (one skorch epoch per warm-up epoch or round, a fresh
-optimiser per phase; ``fit_phases``).  For ``LongTailNetClassifier``:
+embedders, ``fit_phases`` runs the phases of ``clmle_rounds`` and
+``metric_rounds`` as successive ``partial_fit`` calls of one
+``EmbedderTrainer`` (one skorch epoch per warm-up epoch or round, a fresh
+optimiser per phase), through skorch's own parameters: ``iterator_train``
+(``PhaseBatches``), ``iterator_valid`` (``whole_batch``), ``train_split``
+(``HeldOut``) and callbacks (``PhaseEpochs`` begins every epoch of a phase,
+``PhaseScores`` restarts the best scores).  skorch swallows a Ctrl-C in its
+loop: ``EpochsEnded`` and ``raise_if_interrupted`` raise it again.  For
+``LongTailNetClassifier``:
 
 * ``IndexBatches``, the training iterator: batches of *row indices* in the
   order of one numpy permutation per epoch, drawn from the fit's random
@@ -33,7 +39,7 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PrintLog
+from skorch.callbacks import Callback, LRScheduler, PrintLog
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import TeeGenerator
 
@@ -116,22 +122,34 @@ class PrintTable(PrintLog):
         super().on_epoch_end(net, **kwargs)
 
 
-class StopOnlyByCallback(NeuralNet):
-    """``NeuralNet`` whose ``fit`` ends quietly only when a callback stops it
-    at an epoch's end (skorch's ``EarlyStopping`` raises
-    ``KeyboardInterrupt`` there); any other ``KeyboardInterrupt`` (Ctrl-C) is
-    re-raised, so that the library leaves the estimator unfitted.  Both
-    trainers take their steps through ``_library_step``."""
+class EpochsEnded(Callback):
+    """Records the last epoch whose ``on_epoch_end`` reached the library's
+    callbacks (which run before the user's).  skorch's ``partial_fit``
+    swallows every ``KeyboardInterrupt`` of its loop: a callback's stop at an
+    epoch's end (``EarlyStopping``) is one, a Ctrl-C is another, and
+    ``raise_if_interrupted`` tells them apart after the fact."""
 
-    def notify(self, method_name, **cb_kwargs):
-        # skorch callbacks end training by raising KeyboardInterrupt from
-        # on_epoch_end (EarlyStopping does): remember that it was one
-        try:
-            super().notify(method_name, **cb_kwargs)
-        except KeyboardInterrupt:
-            if method_name == "on_epoch_end":
-                self.stopped_by_callback_ = True
-            raise
+    def on_train_begin(self, net, **kwargs):
+        self.ended_ = len(net.history)
+
+    def on_epoch_end(self, net, **kwargs):
+        self.ended_ = len(net.history)
+
+
+def raise_if_interrupted(net):
+    """After a ``fit`` / ``partial_fit`` of ``net``: re-raise the
+    ``KeyboardInterrupt`` (Ctrl-C) that stopped an epoch before its end, so
+    that the library leaves the estimator unfitted (a half-trained model is
+    never kept); a callback's stop at an epoch's end is not one."""
+    ended = dict(net.callbacks_)["epochs_ended"].ended_
+    if len(net.history) > ended:
+        raise KeyboardInterrupt(
+            f"training was interrupted in epoch {len(net.history)}; the "
+            "estimator was left unfitted.")
+
+
+class LibraryStep:
+    """The optimiser step of both trainers (``_library_step``)."""
 
     def _library_step(self, batch, where, compute, after=None):
         """One optimiser step as the library takes it: ``compute()`` gives
@@ -157,27 +175,8 @@ class StopOnlyByCallback(NeuralNet):
                 after()
         return {"loss": loss, "y_pred": y_pred}
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """skorch's ``partial_fit``, but only a callback's stop at the end of
-        an epoch (``EarlyStopping``) ends training quietly: a
-        ``KeyboardInterrupt`` from anywhere else (``Ctrl-C``) is re-raised,
-        and the library leaves the estimator unfitted (a half-trained model
-        is never kept)."""
-        if not self.initialized_:
-            self.initialize()
-        routing_method = fit_params.pop("_routing_method", "partial_fit")
-        self.stopped_by_callback_ = False
-        self.notify("on_train_begin", X=X, y=y)
-        try:
-            self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
-        except KeyboardInterrupt:
-            if not self.stopped_by_callback_:
-                raise
-        self.notify("on_train_end", X=X, y=y)
-        return self
 
-
-class HeadNetTrainer(StopOnlyByCallback):
+class HeadNetTrainer(LibraryStep, NeuralNet):
     """``NeuralNet`` over row indices of the float32 training tensor
     ``X_t_`` (set before ``fit``), with ``forward_(X_t_, indices, device)``
     the (data-parallel) forward pass and ``loss_fn_`` the epoch's loss."""
@@ -212,18 +211,63 @@ class HeadNetTrainer(StopOnlyByCallback):
         return self._library_step(batch, self._where(), compute)
 
 
-class _PhaseBatches:
-    """The training iterator of ``EmbedderTrainer``: each pass iterates the
-    current phase's batches (row indices, drawn as the phase goes)."""
+class CurrentPhase:
+    """Holds the phase being trained (``phase``), for ``PhaseBatches``."""
 
-    def __init__(self, trainer):
-        self.trainer = trainer
+    phase = None
+
+
+class PhaseBatches:
+    """The embedders' training iterator (skorch's ``iterator_train``, with
+    ``iterator_train__current`` a ``CurrentPhase``): each pass iterates the
+    current phase's batches of row indices, drawn as the phase goes;
+    ``len`` is the phase's number of batches."""
+
+    def __init__(self, dataset, current, **kwargs):
+        self.current = current
 
     def __iter__(self):
-        return self.trainer.phase_.batches()
+        return self.current.phase.batches()
 
     def __len__(self):
-        return self.trainer.phase_.n_batches
+        return self.current.phase.n_batches
+
+
+def whole_batch(dataset, **kwargs):
+    """The embedders' ``iterator_valid``: the held-out rows in one batch."""
+    return [(dataset.X, dataset.y)]
+
+
+class HeldOut:
+    """The embedders' ``train_split``: the rows were split before the phases
+    were built (``held_out_rows``); the held-out ones (a skorch ``Dataset``,
+    or ``None``) are the validation set of every phase."""
+
+    def __init__(self, valid):
+        self.valid = valid
+
+    def __call__(self, dataset, y=None, **fit_params):
+        return dataset, self.valid
+
+
+class PhaseEpochs(Callback):
+    """Begins each epoch of the current phase (``phase_.begin``: the
+    re-clustering of a round, the history records)."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        net.phase_.begin(net.history, len(net.history) - 1 - net.phase_start_)
+
+
+class PhaseScores(Callback):
+    """At the start of each phase (a ``partial_fit``), the scores' ``*_best``
+    flags start again (``Checkpoint``'s monitor): a new objective.  Listed
+    after the user's callbacks, so that it follows their ``on_train_begin``
+    (``EpochScoring`` restores its best score from the history there)."""
+
+    def on_train_begin(self, net, **kwargs):
+        for _, cb in net.callbacks_:
+            if hasattr(cb, "best_score_") and hasattr(cb, "lower_is_better"):
+                cb.best_score_ = np.inf if cb.lower_is_better else -np.inf
 
 
 class StepLosses(Callback):
@@ -234,69 +278,23 @@ class StepLosses(Callback):
             b["train_loss"] for b in net.history[-1]["batches"] if "train_loss" in b])
 
 
-class EmbedderTrainer(StopOnlyByCallback):
-    """``NeuralNet`` running the embedders' phases (``phases_``: pairs of a
-    number of skorch epochs and a factory of the phase: the warm-up, then the
-    cluster or metric rounds, one skorch epoch each), one skorch
-    ``fit_loop`` per phase.  A phase gives the parameters of its optimiser
-    (a fresh one at each phase, on which skorch ``LRScheduler`` callbacks
-    restart, and ``EarlyStopping`` callbacks and the scores' ``*_best``
-    flags start again: each phase has its own objective), begins
-    each of its epochs (re-clustering, history records), draws the epoch's
-    batches of row indices, computes a batch's loss, updates its state after
-    the optimiser's step (the loss cache) and computes its objective on the
-    held-out rows (``valid_``, a skorch ``Dataset`` of the rows
-    ``held_out_rows`` set aside, or ``None``): ``valid_loss``, one batch of
-    all of them.  A callback's stop at an epoch's end (``EarlyStopping``)
+class EmbedderTrainer(LibraryStep, NeuralNet):
+    """``NeuralNet`` running one phase of the embedders (``phase_``: the
+    warm-up, or the cluster or metric rounds, one skorch epoch each) per
+    ``partial_fit`` (``fit_phases``).  A phase gives the parameters of its
+    optimiser (a fresh one each phase, on which skorch ``LRScheduler``
+    callbacks restart; ``EarlyStopping`` callbacks and the scores' ``*_best``
+    flags start again: each phase has its own objective), begins each of its
+    epochs (``PhaseEpochs``: re-clustering, history records), draws the
+    epoch's batches of row indices (``PhaseBatches``), computes a batch's
+    loss, updates its state after the optimiser's step (the loss cache) and
+    computes its objective on the held-out rows (``HeldOut``, one batch):
+    ``valid_loss``.  A callback's stop at an epoch's end (``EarlyStopping``)
     ends the phase: the next phase follows, and the last one ends the fit."""
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        # the rows were split before the phases were built (held_out_rows);
-        # one entry per batch of the phase (with batch_size=1, skorch's
-        # ProgressBar counts the phase's batches)
-        return np.arange(self.phase_.n_batches), self.valid_
-
-    def get_iterator(self, dataset, training=False):
-        if training:
-            return _PhaseBatches(self)
-        return [(dataset.X, dataset.y)]
 
     def get_all_learnable_params(self):
         for i, p in enumerate(self.phase_.parameters()):
             yield f"param_{i}", p
-
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        last = len(self.phases_) - 1
-        for k, (n_epochs, make) in enumerate(self.phases_):
-            if k:
-                self._start_phase(make)
-            self.phase_start_ = len(self.history)
-            try:
-                super().fit_loop(X, y, epochs=n_epochs, **fit_params)
-            except KeyboardInterrupt:
-                if k == last or not self.stopped_by_callback_:
-                    raise
-                self.stopped_by_callback_ = False
-        return self
-
-    def _start_phase(self, make):
-        self.phase_ = make()
-        self.initialize_optimizer()
-        for _, cb in self.callbacks_:
-            if isinstance(cb, LRScheduler):
-                # learning-rate schedulers restart on the new phase's
-                # optimiser (from last_epoch=-1, see phase_callback)
-                cb.on_train_begin(self)
-            elif isinstance(cb, EarlyStopping):
-                # a new objective: its best score and patience start again
-                cb.on_train_begin(self)
-            if hasattr(cb, "best_score_") and hasattr(cb, "lower_is_better"):
-                # the scores' *_best flags (Checkpoint's monitor) too
-                cb.best_score_ = np.inf if cb.lower_is_better else -np.inf
-
-    def on_epoch_begin(self, net, **kwargs):
-        super().on_epoch_begin(net, **kwargs)
-        self.phase_.begin(self.history, len(self.history) - 1 - self.phase_start_)
 
     def train_step(self, batch, **fit_params):
         phase = self.phase_
@@ -323,31 +321,42 @@ class EmbedderTrainer(StopOnlyByCallback):
 
 def fit_phases(net, phases, *, optimizer, device, verbose=0, callbacks=None,
                valid=None):
-    """Train ``net`` through ``phases`` on an ``EmbedderTrainer``; returns
-    the fitted trainer (its ``history`` and ``callbacks_``).  ``optimizer``:
-    an ``OptimizerSpec``; ``callbacks``: skorch callbacks, cloned;
-    ``valid``: ``(X, Y)`` tensors of the held-out rows, whose loss is
-    ``valid_loss``, or ``None`` (a scoring callback receives ``Y`` as a
+    """Train ``net`` through ``phases`` (pairs of a number of epochs and a
+    factory of the phase), one ``partial_fit`` of an ``EmbedderTrainer``
+    each; returns the fitted trainer (its ``history`` and ``callbacks_``).
+    ``optimizer``: an ``OptimizerSpec``; ``callbacks``: skorch callbacks,
+    cloned; ``valid``: ``(X, Y)`` tensors of the held-out rows, whose loss
+    is ``valid_loss``, or ``None`` (a scoring callback receives ``Y`` as a
     vector when it has one column)."""
     cls, kwargs = optimizer.torch_class()
     if valid is not None and valid[1].shape[1] == 1:
         valid = (valid[0], valid[1][:, 0])
+    current = CurrentPhase()
     trainer = EmbedderTrainer(
         module=net, criterion=torch.nn.Identity, optimizer=cls,
         lr=optimizer.learning_rate,
         **{f"optimizer__{k}": v for k, v in kwargs.items()},
-        max_epochs=sum(n for n, _ in phases), train_split=None,
-        batch_size=1,  # get_split_datasets: one entry a batch
+        train_split=HeldOut(None if valid is None else Dataset(*valid)),
+        # one entry of X a batch: batch_size=1 lets ProgressBar count them
+        batch_size=1, iterator_train=PhaseBatches, iterator_train__current=current,
+        iterator_valid=whole_batch,
         iterator_valid__batch_size=1 if valid is None else len(valid[0]),
-        callbacks=[("step_losses", StepLosses()),
-                   *[phase_callback(cb) for cb in (callbacks or [])]],
+        callbacks=[("epochs_ended", EpochsEnded()), ("phase_epochs", PhaseEpochs()),
+                   ("step_losses", StepLosses()),
+                   *[phase_callback(cb) for cb in (callbacks or [])],
+                   ("phase_scores", PhaseScores())],
         callbacks__print_log=PrintTable(),
         verbose=verbose, device=device,
     )
-    trainer.phases_ = phases
-    trainer.valid_ = None if valid is None else Dataset(*valid)
-    trainer.phase_ = phases[0][1]()
-    trainer.fit(np.arange(1))
+    for k, (n_epochs, make) in enumerate(phases):
+        trainer.phase_ = current.phase = make()
+        if k:
+            trainer.initialize_optimizer()
+        else:
+            trainer.initialize()
+        trainer.phase_start_ = len(trainer.history)
+        trainer.partial_fit(np.arange(trainer.phase_.n_batches), epochs=n_epochs)
+        raise_if_interrupted(trainer)
     return trainer
 
 

@@ -10,11 +10,13 @@ from ..losses import longtail as L
 from .distributed import SingleProcess
 from .skorch_net import (
     EpochLoss,
+    EpochsEnded,
     HeadNetTrainer,
     IndexBatches,
     PrintTable,
     StepLosses,
     cloned_callback,
+    raise_if_interrupted,
 )
 
 __all__ = ["AUTO_ANGULAR_MARGIN", "HeadLoss", "LOSSES", "MULTILABEL_LOSSES",
@@ -135,8 +137,8 @@ def train_head_net(net, X, y, device, rng, dp=None, *, loss, optimizer, epochs,
         iterator_train=IndexBatches, iterator_train__rng=rng,
         iterator_train__shuffle=True, iterator_valid=IndexBatches,
         train_split=train_split,
-        callbacks=[("epoch_loss", EpochLoss(loss)), ("step_losses", StepLosses()),
-                   *user],
+        callbacks=[("epochs_ended", EpochsEnded()), ("epoch_loss", EpochLoss(loss)),
+                   ("step_losses", StepLosses()), *user],
         callbacks__print_log=PrintTable(
             keys_ignored=None if loss.drw_epoch is not None else ["reweighted"]),
         verbose=verbose if dp.is_root else 0, device=device,
@@ -145,4 +147,5 @@ def train_head_net(net, X, y, device, rng, dp=None, *, loss, optimizer, epochs,
     trainer.X_t_ = X
     trainer.multilabel_ = loss.multilabel
     trainer.fit(np.arange(len(y)), y)
+    raise_if_interrupted(trainer)
     return trainer
