@@ -39,9 +39,7 @@ class WarmupPhase:
         self.batch, self.schedule = schedule.warmup_batch, schedule
         self.forward = dp.replicate(net, softmax.classifiers)
         self.n_batches = -(-X.shape[0] // self.batch)  # batches an epoch
-
-    def parameters(self):
-        return list(self.net.parameters()) + list(self.softmax.parameters())
+        self.extra = softmax.classifiers  # trained beside the network
 
     def begin(self, history, index):
         history.record("phase", "warmup")
@@ -113,12 +111,8 @@ class ClusterPhase:
         self.previous = [None] * Y.shape[1]
         self.step = 0
         self.n_batches = schedule.steps_per_round  # batches a round
-
-    def parameters(self):
-        params = list(self.net.parameters())
-        if self.softmax_weight > 0:
-            params += list(self.softmax.parameters())
-        return params
+        # trained beside the network
+        self.extra = softmax.classifiers if softmax_weight > 0 else None
 
     def begin(self, history, index):
         self.round = index + 1

@@ -65,9 +65,7 @@ class MetricPhase:
         self.forward = dp.replicate(net)
         self.step = 0
         self.n_batches = schedule.steps_per_round  # batches a round
-
-    def parameters(self):
-        return list(self.net.parameters())
+        self.extra = None  # the network alone is trained
 
     def begin(self, history, index):
         self.round = index + 1

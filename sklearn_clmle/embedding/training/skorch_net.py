@@ -89,15 +89,16 @@ class IndexBatches:
 
 
 class EpochLoss(Callback):
-    """Sets ``net.loss_fn_`` to the loss of the starting epoch
-    (``head_loss.at(epoch)``) and records ``reweighted``."""
+    """Sets the criterion's loss (``net.criterion_.loss``) to the loss of
+    the starting epoch (``head_loss.at(epoch)``) and records
+    ``reweighted``."""
 
     def __init__(self, head_loss):
         self.head_loss = head_loss
 
     def on_epoch_begin(self, net, **kwargs):
         epoch = len(net.history) - 1
-        net.loss_fn_, reweighted = self.head_loss.at(epoch)
+        net.criterion_.loss, reweighted = self.head_loss.at(epoch)
         net.history.record("reweighted", reweighted)
 
 
@@ -149,7 +150,11 @@ def raise_if_interrupted(net):
 
 
 class LibraryStep:
-    """The optimiser step of both trainers (``_library_step``)."""
+    """The training step of both trainers: ``step_parts(batch)`` gives the
+    step's name, ``compute()`` and ``after()`` (see ``_library_step``)."""
+
+    def train_step(self, batch, **fit_params):
+        return self._library_step(batch, *self.step_parts(batch))
 
     def _library_step(self, batch, where, compute, after=None):
         """One optimiser step as the library takes it: ``compute()`` gives
@@ -176,10 +181,23 @@ class LibraryStep:
         return {"loss": loss, "y_pred": y_pred}
 
 
+class EpochCriterion(torch.nn.Module):
+    """``LongTailNetClassifier``'s criterion: the loss of the current epoch
+    (``loss``, set by ``EpochLoss``) of the logits and the targets."""
+
+    def __init__(self):
+        super().__init__()
+        self.loss = None
+
+    def forward(self, y_pred, y_true):
+        return self.loss(y_pred, y_true)
+
+
 class HeadNetTrainer(LibraryStep, NeuralNet):
     """``NeuralNet`` over row indices of the float32 training tensor
     ``X_t_`` (set before ``fit``), with ``forward_(X_t_, indices, device)``
-    the (data-parallel) forward pass and ``loss_fn_`` the epoch's loss."""
+    the (data-parallel) forward pass; its criterion (``EpochCriterion``) is
+    the epoch's loss."""
 
     def infer(self, x, **fit_params):
         return self.forward_(self.X_t_, x, self.device)
@@ -193,22 +211,31 @@ class HeadNetTrainer(LibraryStep, NeuralNet):
             return (logits > 0).astype(np.int64)
         return logits.argmax(axis=1)
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.loss_fn_(y_pred, y_true.to(y_pred.device))
-
     def _where(self):
         epoch = len(self.history)
         batch = len(self.history[-1]["batches"]) if epoch else 0
         return f"epoch {epoch}, batch {batch}"
 
-    def train_step(self, batch, **fit_params):
+    def step_parts(self, batch):
         Xi, yi = unpack_data(batch)
 
         def compute():
             y_pred = self.infer(Xi)
             return self.get_loss(y_pred, yi, X=Xi, training=True), y_pred
 
-        return self._library_step(batch, self._where(), compute)
+        return self._where(), compute, None
+
+
+class PhaseModules(torch.nn.Module):
+    """The embedders' criterion: it holds the trainable modules the current
+    phase adds to the network (``extra``: the softmax term's classifiers, or
+    ``None``), so that skorch's optimiser, built on the parameters of the
+    module and of the criterion, trains the phase's parameters.  The phase
+    computes its loss itself (``phase_.loss``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.extra = None
 
 
 class CurrentPhase:
@@ -292,15 +319,10 @@ class EmbedderTrainer(LibraryStep, NeuralNet):
     ``valid_loss``.  A callback's stop at an epoch's end (``EarlyStopping``)
     ends the phase: the next phase follows, and the last one ends the fit."""
 
-    def get_all_learnable_params(self):
-        for i, p in enumerate(self.phase_.parameters()):
-            yield f"param_{i}", p
-
-    def train_step(self, batch, **fit_params):
+    def step_parts(self, batch):
         phase = self.phase_
-        return self._library_step(batch, phase.where,
-                                  lambda: (phase.loss(batch), None),
-                                  after=lambda: phase.after_step(batch))
+        return (phase.where, lambda: (phase.loss(batch), None),
+                lambda: phase.after_step(batch))
 
     def transform(self, X):
         """Unit-norm embeddings (float32 numpy, one block a head) of the
@@ -333,7 +355,7 @@ def fit_phases(net, phases, *, optimizer, device, verbose=0, callbacks=None,
         valid = (valid[0], valid[1][:, 0])
     current = CurrentPhase()
     trainer = EmbedderTrainer(
-        module=net, criterion=torch.nn.Identity, optimizer=cls,
+        module=net, criterion=PhaseModules, optimizer=cls,
         lr=optimizer.learning_rate,
         **{f"optimizer__{k}": v for k, v in kwargs.items()},
         train_split=HeldOut(None if valid is None else Dataset(*valid)),
@@ -350,10 +372,10 @@ def fit_phases(net, phases, *, optimizer, device, verbose=0, callbacks=None,
     )
     for k, (n_epochs, make) in enumerate(phases):
         trainer.phase_ = current.phase = make()
-        if k:
-            trainer.initialize_optimizer()
-        else:
+        if not k:
             trainer.initialize()
+        trainer.criterion_.extra = trainer.phase_.extra
+        trainer.initialize_optimizer()
         trainer.phase_start_ = len(trainer.history)
         trainer.partial_fit(np.arange(trainer.phase_.n_batches), epochs=n_epochs)
         raise_if_interrupted(trainer)

@@ -4,11 +4,11 @@ mini-batch loop."""
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ..losses import longtail as L
 from .distributed import SingleProcess
 from .skorch_net import (
+    EpochCriterion,
     EpochLoss,
     EpochsEnded,
     HeadNetTrainer,
@@ -130,7 +130,7 @@ def train_head_net(net, X, y, device, rng, dp=None, *, loss, optimizer, epochs,
     cls, kwargs = optimizer.torch_class()
     user = [cloned_callback(cb) for cb in (callbacks or [])]
     trainer = HeadNetTrainer(
-        module=net, criterion=torch.nn.Identity, optimizer=cls,
+        module=net, criterion=EpochCriterion, optimizer=cls,
         lr=optimizer.learning_rate,
         **{f"optimizer__{k}": v for k, v in kwargs.items()},
         max_epochs=epochs, batch_size=batch_size,
