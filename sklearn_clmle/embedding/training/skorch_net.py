@@ -15,11 +15,12 @@ loop: ``EpochsEnded`` and ``raise_if_interrupted`` raise it again.  For
 * ``IndexBatches``, the training iterator: batches of *row indices* in the
   order of one numpy permutation per epoch, drawn from the fit's random
   state (so a fit is the same with or without skorch, bit for bit);
-* ``HeadNetTrainer``, a ``NeuralNet`` whose ``infer`` runs the network on
-  the rows of the training tensor named by a batch of indices (through the
-  data-parallel context, which slices the batch over the ranks), whose loss
-  is the epoch's ``HeadLoss``, and whose step refuses a non-finite loss or an
-  overflowing optimiser step with the library's errors;
+* ``HeadNetTrainer``, a ``NeuralNet`` whose module (``RowsForward``) runs
+  the network on the rows of the training tensor named by a batch of
+  indices (through the data-parallel context, which slices the batch over
+  the ranks), whose criterion is the epoch's ``HeadLoss``, and whose step
+  refuses a non-finite loss or an overflowing optimiser step with the
+  library's errors;
 * ``EpochLoss``, the callback that sets the loss of each epoch (LDAM-DRW
   re-weights from ``drw_epoch``) and records ``reweighted`` in the history
   (``StepLosses`` records ``step_loss`` for both trainers).
@@ -33,6 +34,7 @@ built on the training rows) and score each phase's own objective on the
 held-out rows (``training.validation``).
 """
 
+import contextlib
 import math
 
 import numpy as np
@@ -45,9 +47,10 @@ from skorch.utils import TeeGenerator
 
 from .engine import _check_finite, at_step, extract, optimizer_step
 
-__all__ = ["EmbedderTrainer", "EpochLoss", "HeadNetTrainer", "IndexBatches",
-           "PrintTable", "StepLosses", "cloned_callback", "fit_phases",
-           "held_out_rows"]
+__all__ = ["EmbedderTrainer", "EpochCriterion", "EpochLoss", "EpochsEnded",
+           "HeadNetTrainer", "IndexBatches", "PrintTable", "RowsForward",
+           "StepLosses", "cloned_callback", "fit_phases", "held_out_rows",
+           "raise_if_interrupted"]
 
 
 def _dataset_rows(dataset):
@@ -132,19 +135,32 @@ class EpochsEnded(Callback):
 
     def on_train_begin(self, net, **kwargs):
         self.ended_ = len(net.history)
+        net.interrupt_ = None
 
     def on_epoch_end(self, net, **kwargs):
         self.ended_ = len(net.history)
 
 
+@contextlib.contextmanager
+def remembered(net):
+    """Keep on ``net.interrupt_`` a ``KeyboardInterrupt`` raised inside (with
+    the note of the training step it names), for ``raise_if_interrupted``."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        net.interrupt_ = exc
+        raise
+
+
 def raise_if_interrupted(net):
     """After a ``fit`` / ``partial_fit`` of ``net``: re-raise the
-    ``KeyboardInterrupt`` (Ctrl-C) that stopped an epoch before its end, so
-    that the library leaves the estimator unfitted (a half-trained model is
-    never kept); a callback's stop at an epoch's end is not one."""
+    ``KeyboardInterrupt`` (Ctrl-C) that stopped an epoch before its end
+    (the one the library's steps saw, with its note), so that the library
+    leaves the estimator unfitted (a half-trained model is never kept); a
+    callback's stop at an epoch's end is not one."""
     ended = dict(net.callbacks_)["epochs_ended"].ended_
     if len(net.history) > ended:
-        raise KeyboardInterrupt(
+        raise getattr(net, "interrupt_", None) or KeyboardInterrupt(
             f"training was interrupted in epoch {len(net.history)}; the "
             "estimator was left unfitted.")
 
@@ -154,7 +170,8 @@ class LibraryStep:
     step's name, ``compute()`` and ``after()`` (see ``_library_step``)."""
 
     def train_step(self, batch, **fit_params):
-        return self._library_step(batch, *self.step_parts(batch))
+        with remembered(self):
+            return self._library_step(batch, *self.step_parts(batch))
 
     def _library_step(self, batch, where, compute, after=None):
         """One optimiser step as the library takes it: ``compute()`` gives
@@ -193,14 +210,24 @@ class EpochCriterion(torch.nn.Module):
         return self.loss(y_pred, y_true)
 
 
-class HeadNetTrainer(LibraryStep, NeuralNet):
-    """``NeuralNet`` over row indices of the float32 training tensor
-    ``X_t_`` (set before ``fit``), with ``forward_(X_t_, indices, device)``
-    the (data-parallel) forward pass; its criterion (``EpochCriterion``) is
-    the epoch's loss."""
+class RowsForward(torch.nn.Module):
+    """``LongTailNetClassifier``'s skorch module: the network ``net`` on the
+    rows of the float32 training tensor ``X`` named by a batch of row
+    indices, through ``forward(X, rows, device)`` (the data-parallel
+    context's, which slices the batch over the ranks)."""
 
-    def infer(self, x, **fit_params):
-        return self.forward_(self.X_t_, x, self.device)
+    def __init__(self, net, X, forward, device):
+        super().__init__()
+        self.net = net
+        self.X, self.rows_forward, self.device = X, forward, device
+
+    def forward(self, rows):
+        return self.rows_forward(self.X, rows.cpu(), self.device)
+
+
+class HeadNetTrainer(LibraryStep, NeuralNet):
+    """``NeuralNet`` over row indices (its module a ``RowsForward``); its
+    criterion (``EpochCriterion``) is the epoch's loss."""
 
     def predict(self, X):
         """Encoded predictions (class indices; 0/1 per label for multi-label
@@ -239,9 +266,10 @@ class PhaseModules(torch.nn.Module):
 
 
 class CurrentPhase:
-    """Holds the phase being trained (``phase``), for ``PhaseBatches``."""
+    """Holds the phase being trained (``phase``) and its ``trainer``, for
+    ``PhaseBatches``."""
 
-    phase = None
+    phase = trainer = None
 
 
 class PhaseBatches:
@@ -254,7 +282,8 @@ class PhaseBatches:
         self.current = current
 
     def __iter__(self):
-        return self.current.phase.batches()
+        with remembered(self.current.trainer):
+            yield from self.current.phase.batches()
 
     def __len__(self):
         return self.current.phase.n_batches
@@ -282,7 +311,8 @@ class PhaseEpochs(Callback):
     re-clustering of a round, the history records)."""
 
     def on_epoch_begin(self, net, **kwargs):
-        net.phase_.begin(net.history, len(net.history) - 1 - net.phase_start_)
+        with remembered(net):
+            net.phase_.begin(net.history, len(net.history) - 1 - net.phase_start_)
 
 
 class PhaseScores(Callback):
@@ -336,7 +366,7 @@ class EmbedderTrainer(LibraryStep, NeuralNet):
         self.criterion_.train(False)
         where = f"the held-out rows' loss (valid_loss) of epoch {len(self.history)}"
         X, Y = batch
-        with torch.no_grad(), at_step(where):
+        with remembered(self), torch.no_grad(), at_step(where):
             loss = self.phase_.valid_loss(X, Y[:, None] if Y.ndim == 1 else Y)
         return {"loss": loss, "y_pred": None}
 
@@ -370,6 +400,7 @@ def fit_phases(net, phases, *, optimizer, device, verbose=0, callbacks=None,
         callbacks__print_log=PrintTable(),
         verbose=verbose, device=device,
     )
+    current.trainer = trainer
     for k, (n_epochs, make) in enumerate(phases):
         trainer.phase_ = current.phase = make()
         if not k:

@@ -14,6 +14,7 @@ from .skorch_net import (
     HeadNetTrainer,
     IndexBatches,
     PrintTable,
+    RowsForward,
     StepLosses,
     cloned_callback,
     raise_if_interrupted,
@@ -130,7 +131,8 @@ def train_head_net(net, X, y, device, rng, dp=None, *, loss, optimizer, epochs,
     cls, kwargs = optimizer.torch_class()
     user = [cloned_callback(cb) for cb in (callbacks or [])]
     trainer = HeadNetTrainer(
-        module=net, criterion=EpochCriterion, optimizer=cls,
+        module=RowsForward(net, X, dp.replicate(net), device),
+        criterion=EpochCriterion, optimizer=cls,
         lr=optimizer.learning_rate,
         **{f"optimizer__{k}": v for k, v in kwargs.items()},
         max_epochs=epochs, batch_size=batch_size,
@@ -143,8 +145,6 @@ def train_head_net(net, X, y, device, rng, dp=None, *, loss, optimizer, epochs,
             keys_ignored=None if loss.drw_epoch is not None else ["reweighted"]),
         verbose=verbose if dp.is_root else 0, device=device,
     )
-    trainer.forward_ = dp.replicate(net)
-    trainer.X_t_ = X
     trainer.multilabel_ = loss.multilabel
     trainer.fit(np.arange(len(y)), y)
     raise_if_interrupted(trainer)

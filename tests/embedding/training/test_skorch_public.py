@@ -49,3 +49,26 @@ def test_the_check_sees_private_uses():
     names = skorch_private_names()
     found = set(re.findall(r"\.(_?\w+)\b", "net._set_training(True)\ncb.policy_"))
     assert found & names == {"_set_training", "policy_"}
+
+
+def test_at_most_three_neural_net_methods_overridden():
+    """skorch does the work through its parameters and callbacks: the
+    library's nets override at most 3 of ``NeuralNet``'s methods (13 at
+    issue 22's start: fit_loop, get_iterator, get_split_datasets, notify,
+    partial_fit, on_epoch_begin, get_all_learnable_params, get_loss, infer,
+    predict, validation_step, train_step twice)."""
+    from sklearn_clmle.embedding.training import skorch_net
+
+    overridden = set()
+    for cls in vars(skorch_net).values():
+        if not (inspect.isclass(cls) and issubclass(cls, skorch.NeuralNet)):
+            continue
+        for base in cls.__mro__:
+            if base.__module__ != skorch_net.__name__:
+                continue
+            overridden |= {(base.__name__, name) for name in vars(base)
+                           if not name.startswith("__")
+                           and callable(getattr(skorch.NeuralNet, name, None))}
+    assert len(overridden) <= 3, sorted(overridden)
+    assert {name for _, name in overridden} <= {"train_step", "validation_step",
+                                                "predict"}
