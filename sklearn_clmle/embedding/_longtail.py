@@ -380,14 +380,16 @@ class LongTailNetClassifier(
         )
         self._n_backbone_out = self.module_.head.weight.shape[1]
         if self.drw_epoch_ is not None and len(self.history_) <= self.drw_epoch_:
+            trained = len(self.history_)
+            why = (f"epochs={self.epochs} ends" if trained == self.epochs else
+                   f"training stopped after {trained} of epochs={self.epochs} "
+                   "epoch(s) (a callback such as EarlyStopping stopped it)")
             warnings.warn(
-                f"loss='ldam_drw': the deferred re-weighting never ran; "
-                f"training stopped after {len(self.history_)} of "
-                f"epochs={self.epochs} epoch(s) (a callback such as "
-                "EarlyStopping stops it early), before the re-weighting "
-                f"from epoch drw_epoch_ + 1 = {self.drw_epoch_ + 1}. Lower "
-                "drw_epoch, or raise the callback's patience.",
-                UserWarning, stacklevel=2)
+                f"loss='ldam_drw': the deferred re-weighting never ran; {why} "
+                f"before the re-weighting from epoch drw_epoch_ + 1 = "
+                f"{self.drw_epoch_ + 1}. Lower drw_epoch, or train longer.",
+                # stacklevel: the user's fit, above fit's two decorators
+                UserWarning, stacklevel=5)
 
     @property
     def _n_features_out(self):

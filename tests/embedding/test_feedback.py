@@ -239,8 +239,14 @@ def test_warning_when_training_stops_before_the_deferred_reweighting():
                train_split=split,
                callbacks=[EarlyStopping(patience=1, threshold=1e9)])
     with pytest.warns(UserWarning, match=r"re-weighting never ran; training "
-                                         r"stopped after 2 of epochs=12"):
+                                         r"stopped after 2 of epochs=12 .*EarlyStopping"
+                                         r".* from epoch drw_epoch_ \+ 1 = 9") as rec:
         est.fit(X, y)
+    assert rec[0].filename == __file__  # points at the user's call
+    # a drw_epoch beyond the epochs never re-weights either
+    with pytest.warns(UserWarning, match=r"never ran; epochs=3 ends before the "
+                                         r"re-weighting from epoch drw_epoch_ \+ 1 = 6"):
+        make("LongTailNetClassifier", loss="ldam_drw", epochs=3, drw_epoch=5).fit(X, y)
     assert est.drw_epoch_ == 8 and not any(est.history_[:, "reweighted"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")

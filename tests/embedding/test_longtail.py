@@ -323,6 +323,7 @@ def test_angular_losses_predict_with_scaled_cosines_without_margin(loss):
     "epochs, drw_epoch, expected",
     [(6, None, 4), (3, None, 2), (4, 1, 1), (3, 0, 0), (3, 10, 10)],
 )
+@pytest.mark.filterwarnings("ignore:loss='ldam_drw'.*never ran:UserWarning")
 def test_drw_switches_on_at_drw_epoch(epochs, drw_epoch, expected):
     X, y = _blobs()
     clf = LongTailNetClassifier(**{**TINY, "epochs": epochs}, loss="ldam_drw",
