@@ -381,8 +381,10 @@ class LongTailNetClassifier(
         self._n_backbone_out = self.module_.head.weight.shape[1]
         if self.drw_epoch_ is not None and len(self.history_) <= self.drw_epoch_:
             trained = len(self.history_)
-            why = (f"epochs={self.epochs} ends" if trained == self.epochs else
-                   f"training stopped after {trained} of epochs={self.epochs} "
+            # the epochs budget (epochs_, where epochs may be "auto")
+            budget = getattr(self, "epochs_", self.epochs)
+            why = (f"epochs={budget} ends" if trained == budget else
+                   f"training stopped after {trained} of epochs={budget} "
                    "epoch(s) (a callback such as EarlyStopping stopped it)")
             warnings.warn(
                 f"loss='ldam_drw': the deferred re-weighting never ran; {why} "
