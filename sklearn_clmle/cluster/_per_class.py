@@ -5,6 +5,7 @@ the training loops of the embedders (``PerClassClustering``) and for
 
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -33,7 +34,8 @@ class PerClassClusters(NamedTuple):
 
 
 def cluster_per_class(X, y, cluster_size, rng, *, init="auto", previous=None,
-                      max_iter=300, algorithm="lloyd", trivial="mean"):
+                      max_iter=300, algorithm="lloyd", trivial="mean",
+                      map_tasks=None):
     """Split every class into ``max(1, n_c // cluster_size)`` equal-size
     clusters with ``SphericalKMeans(equal_size=True)``.
 
@@ -46,7 +48,8 @@ def cluster_per_class(X, y, cluster_size, rng, *, init="auto", previous=None,
     cluster_size : int
         ``l``, the target cluster size.
     rng : RandomState
-        Draws the seed of every k-means run.
+        Draws the seed of every k-means run, all of them first, in class
+        order.
     init : str, default="auto"
         ``SphericalKMeans``'s ``init``.
     previous : ndarray of shape (n_samples,), default=None
@@ -66,45 +69,33 @@ def cluster_per_class(X, y, cluster_size, rng, *, init="auto", previous=None,
         (``KNearestClusterClassifier``): a class with as many clusters as
         rows (``cluster_size=1``) gets its rows as centroids, a class with
         one cluster runs k-means, and every class draws a seed.
+    map_tasks : callable, default=None
+        ``map_tasks(fn, tasks, costs)``, the list ``[fn(t) for t in tasks]``
+        however computed: the classes' clusterings are independent (their
+        seeds drawn first), so a data-parallel fit may share them among its
+        ranks; ``costs``: the relative cost of each task (``n_c * k``).
+        ``None``: one after the other.
 
     Returns
     -------
     PerClassClusters
         ``(labels, cluster_classes, centers, sizes)``.
     """
+    tasks = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        k = max(1, idx.shape[0] // cluster_size)
+        draws = trivial == "samples" or k > 1
+        tasks.append((idx, k, rng.randint(np.iinfo(np.int32).max) if draws else None))
+    run = partial(_cluster_class, X, init, previous, max_iter, algorithm, trivial)
+    if map_tasks is None:
+        results = [run(task) for task in tasks]
+    else:
+        results = map_tasks(run, tasks, [idx.shape[0] * k for idx, k, _ in tasks])
     labels = np.empty(y.shape[0], dtype=np.intp)
     classes, centers, sizes = [], [], []
     offset = 0
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        Xc = X[idx]
-        n_c = idx.shape[0]
-        k = max(1, n_c // cluster_size)
-        seed = rng.randint(np.iinfo(np.int32).max) if trivial == "samples" else None
-        if trivial == "mean" and k == 1:
-            labels_c = np.zeros(n_c, dtype=np.intp)
-            mean = np.asarray(Xc.mean(axis=0)).reshape(1, -1)
-            norm = np.linalg.norm(mean)
-            centers_c = mean / norm if norm > 0 else _dense(Xc[:1])
-        elif trivial == "samples" and k == n_c and k > 1:
-            labels_c = np.arange(k, dtype=np.intp)
-            centers_c = _dense(Xc).copy()
-        else:
-            init_c = init
-            if previous is not None and k > 1:
-                _, prev = np.unique(previous[idx], return_inverse=True)
-                if prev.max() + 1 == k:
-                    # previous clusters' mean directions on the new features
-                    sums, empty = update_centers(
-                        Xc, np.ones(n_c, dtype=Xc.dtype), prev, k)
-                    init_c = init if empty.any() else sums
-            if seed is None:
-                seed = rng.randint(np.iinfo(np.int32).max)
-            km = SphericalKMeans(
-                k, init=init_c, equal_size=True, max_iter=max_iter,
-                random_state=seed, algorithm=algorithm,
-            ).fit(Xc)
-            labels_c, centers_c = km.labels_, km.cluster_centers_
+    for c, (idx, k, _), (labels_c, centers_c) in zip(np.unique(y), tasks, results):
         labels[idx] = labels_c + offset
         classes.append(np.full(k, c))
         centers.append(np.asarray(centers_c, dtype=X.dtype))
@@ -114,6 +105,30 @@ def cluster_per_class(X, y, cluster_size, rng, *, init="auto", previous=None,
                             np.concatenate(centers), np.concatenate(sizes))
 
 
+def _cluster_class(X, init, previous, max_iter, algorithm, trivial, task):
+    """Labels and centroids of one class's ``(rows, k, seed)``."""
+    idx, k, seed = task
+    Xc = X[idx]
+    n_c = idx.shape[0]
+    if trivial == "mean" and k == 1:
+        mean = np.asarray(Xc.mean(axis=0)).reshape(1, -1)
+        norm = np.linalg.norm(mean)
+        return (np.zeros(n_c, dtype=np.intp),
+                mean / norm if norm > 0 else _dense(Xc[:1]))
+    if trivial == "samples" and k == n_c and k > 1:
+        return np.arange(k, dtype=np.intp), _dense(Xc).copy()
+    init_c = init
+    if previous is not None and k > 1:
+        _, prev = np.unique(previous[idx], return_inverse=True)
+        if prev.max() + 1 == k:
+            # previous clusters' mean directions on the new features
+            sums, empty = update_centers(Xc, np.ones(n_c, dtype=Xc.dtype), prev, k)
+            init_c = init if empty.any() else sums
+    km = SphericalKMeans(k, init=init_c, equal_size=True, max_iter=max_iter,
+                         random_state=seed, algorithm=algorithm).fit(Xc)
+    return km.labels_, km.cluster_centers_
+
+
 def _dense(X):
     return X.toarray() if sparse.issparse(X) else X
 
@@ -121,19 +136,18 @@ def _dense(X):
 @dataclass(frozen=True)
 class PerClassClustering:
     """``cluster_per_class`` as the training loops call it:
-    ``clustering(features, y, rng, previous=None)`` gives ``(cluster_of,
-    cluster_classes, centroids)``, k-means++ seeding (re-clustering starts
-    from the previous clusters), 20 k-means iterations, and no
-    ``ConvergenceWarning``
-    of identical embeddings (fewer distinct centroids; the equal-size
-    partition is still valid)."""
+    ``clustering(features, y, rng, previous=None, map_tasks=None)`` gives
+    ``(cluster_of, cluster_classes, centroids)``, with k-means++ seeding
+    (re-clustering starts from the previous clusters), 20 k-means
+    iterations, and no ``ConvergenceWarning`` of identical embeddings (fewer
+    distinct centroids; the equal-size partition is still valid)."""
 
     cluster_size: int
 
-    def __call__(self, features, y, rng, previous=None):
+    def __call__(self, features, y, rng, previous=None, map_tasks=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             out = cluster_per_class(features, y, self.cluster_size, rng,
                                     init="k-means++", previous=previous,
-                                    max_iter=20)
+                                    max_iter=20, map_tasks=map_tasks)
         return out.labels, out.cluster_classes, out.centers

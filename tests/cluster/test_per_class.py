@@ -61,6 +61,25 @@ def test_both_callers_get_exactly_its_clusters():
     np.testing.assert_array_equal(clf.cluster_classes_, want.cluster_classes)
 
 
+@pytest.mark.parametrize("trivial", ["mean", "samples"])
+def test_tasks_mapped_elsewhere_give_the_same_clusters(trivial):
+    # a data-parallel fit shares the classes' k-means runs among its ranks
+    X = _unit(40, seed=2)
+    y = np.repeat([0, 1, 2], [20, 15, 5])
+    seen = []
+
+    def map_tasks(fn, tasks, costs):
+        seen.append(costs)
+        return [fn(t) for t in reversed(tasks)][::-1]
+
+    a = cluster_per_class(X, y, 6, np.random.RandomState(0), trivial=trivial)
+    b = cluster_per_class(X, y, 6, np.random.RandomState(0), trivial=trivial,
+                          map_tasks=map_tasks)
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    assert seen == [[20 * 3, 15 * 2, 5 * 1]]  # n_c * k
+
+
 @pytest.mark.parametrize("module", ["sklearn_clmle.cluster._per_class",
                                     "sklearn_clmle.utils._samplers",
                                     "sklearn_clmle.utils._targets"])
