@@ -1,0 +1,73 @@
+"""The rows ``CLMLEClassifier`` judges its candidates on (private).
+
+Small data: ``K`` stratified folds, every row held out once (pooled
+out-of-fold scores), at the cost of ``K`` embedder fits on ``(K - 1) / K``
+of the rows plus the refit on all of them.  Large data: one stratified
+hold-out, whose embedder is kept (no refit), so that the selection costs
+about one fit.
+"""
+
+import numpy as np
+
+# cv="auto": folds up to this many training rows, one hold-out above.
+LARGE_N = 20_000
+N_FOLDS = 2
+# The hold-out of large data: this share of every class, at most this many rows.
+HOLDOUT_SHARE = 0.1
+MAX_HOLDOUT = 10_000
+
+
+def fold_splits(y_idx, n_folds, rng):
+    """``n_folds`` stratified ``(train, held)`` index pairs: the rows of
+    every class with at least two rows are dealt to the folds in turn after
+    a shuffle (so each such class keeps a training row in every part); a
+    class of one row stays in every training part and is never held out.
+    Folds that hold out nothing are dropped."""
+    fold = np.full(y_idx.shape[0], -1)
+    counts = np.bincount(y_idx)
+    start = 0
+    for c in np.flatnonzero(counts >= 2):
+        idx = rng.permutation(np.flatnonzero(y_idx == c))
+        # rotate the first fold of each class, so that small classes do not
+        # all land in fold 0
+        fold[idx] = (np.arange(idx.shape[0]) + start) % n_folds
+        start += idx.shape[0]
+    splits = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f))
+              for f in range(n_folds)]
+    return [(tr, he) for tr, he in splits if he.size]
+
+
+def holdout_split(y_idx, share, rng):
+    """One stratified ``(train, held)`` pair: ``round(share * n_c)`` rows of
+    every class with at least two rows (at least one), capped at
+    ``MAX_HOLDOUT`` rows in all."""
+    counts = np.bincount(y_idx)
+    share = min(share, MAX_HOLDOUT / y_idx.shape[0])
+    train, held = [], []
+    for c in np.flatnonzero(counts):
+        idx = rng.permutation(np.flatnonzero(y_idx == c))
+        k = 0 if counts[c] < 2 else max(1, int(round(share * counts[c])))
+        held.append(idx[:k])
+        train.append(idx[k:])
+    return [(np.sort(np.concatenate(train)), np.sort(np.concatenate(held)))]
+
+
+def resolve_cv(cv, y_idx, rng):
+    """``(splits, refit)``: the ``(train, held)`` pairs of ``cv`` and
+    whether the embedder is refitted on all rows afterwards (folds: yes;
+    a hold-out share: no, its embedder is kept).  ``cv``: ``"auto"``, an
+    int (folds) or a float in (0, 1) (a hold-out share)."""
+    n = y_idx.shape[0]
+    if isinstance(cv, str):  # "auto"
+        cv = N_FOLDS if n <= LARGE_N else HOLDOUT_SHARE
+    if isinstance(cv, float):
+        splits, refit = holdout_split(y_idx, cv, rng), False
+    else:
+        splits, refit = fold_splits(y_idx, int(cv), rng), True
+    if not splits or any(he.size == 0 for _, he in splits):
+        raise ValueError(
+            "y has no class with two or more samples, so no row can be held "
+            "out to choose the classifier; every class needs at least 2 rows "
+            "for CLMLEClassifier (use the Pipeline of CLMLEEmbedder and "
+            "KNearestClusterClassifier for such data).")
+    return splits, refit
