@@ -52,6 +52,9 @@ from sklearn_clmle.embedding._auto import curve_cap, hidden_units  # noqa: E402
 OURS = "CLMLEClassifier (defaults)"
 PIPELINE = "Pipeline (paper's form)"
 REFERENCE = "logit-adjusted CE"
+# ablation rows (run with --methods): each part of CLMLEClassifier removed
+NO_SOFTMAX = "CLMLEClassifier, no softmax head"
+FORMULA = "CLMLEClassifier, formula budget"
 FIELDS = ["dataset", "seed", "method", "balanced_accuracy", "fit_seconds",
           "n_train", "n_features", "n_classes", "detail"]
 
@@ -85,6 +88,14 @@ def fit_method(method, split, seed):
     if method == OURS:
         clf = CLMLEClassifier(random_state=seed).fit(split.X_train, split.y_train)
         return clf, f"selected={clf.selected_}; budget={clf.budget_}"
+    if method == NO_SOFTMAX:
+        clf = CLMLEClassifier(candidates=["rule", "rule + linear", "linear"],
+                              random_state=seed).fit(split.X_train, split.y_train)
+        return clf, f"selected={clf.selected_}"
+    if method == FORMULA:  # an explicit n_rounds: no curve, clip(60000/n) passes
+        clf = CLMLEClassifier(CLMLEEmbedder(n_rounds=5), random_state=seed)
+        clf.fit(split.X_train, split.y_train)
+        return clf, f"selected={clf.selected_}"
     if method == PIPELINE:
         pipe = make_pipeline(CLMLEEmbedder(random_state=seed),
                              KNearestClusterClassifier(random_state=seed))
@@ -136,7 +147,9 @@ def report(out, md, command):
         table.setdefault((r["dataset"], r["method"]), {})[int(r["seed"])] = \
             float(r["balanced_accuracy"])
     datasets = [d for d in CORPUS if any(k[0] == d for k in table)]
-    methods = [OURS, PIPELINE, REFERENCE]
+    present = {r["method"] for r in rows}
+    methods = [m for m in (OURS, PIPELINE, REFERENCE, NO_SOFTMAX, FORMULA)
+               if m in present]
     lines = ["# CLMLEClassifier on the validation corpus (balanced accuracy, %)\n",
              f"Command: `{command}`; validation splits only "
              "(`benchmarks/corpus.py`), mean ± std over seeds; "
