@@ -84,10 +84,45 @@ def la_ce(split, seed):
     return final.fit(split.X_train, split.y_train), f"epochs={best}"
 
 
+def candidate_scores(clf, split):
+    """Validation balanced accuracy (%) of every candidate on ``clf``'s
+    refitted embedder (the parts fitted as ``fit`` fits the selected one):
+    what the selection could have chosen."""
+    from scipy.special import logsumexp
+
+    from sklearn_clmle.classifier import _candidates
+    from sklearn_clmle.classifier._clmle_classifier import _rule_columns
+    from sklearn_clmle.neighbors import _head
+
+    y_idx = np.searchsorted(clf.classes_, split.y_train)
+    n_classes = len(clf.classes_)
+    Z, Z_val = clf.embedder_.transform(split.X_train), clf.embedder_.transform(split.X_test)
+    parts = {}
+    if clf.rule_params_.get("scale") is not None:
+        rule = KNearestClusterClassifier(random_state=0, head="none",
+                                         **clf.rule_params_).fit(Z, y_idx)
+        parts["rule"] = _rule_columns(rule, Z_val, n_classes)
+    if clf.linear_C_ is not None:
+        log_prior = np.log(np.bincount(y_idx, minlength=n_classes) / len(y_idx))
+        parts["linear"] = _head.adjusted_log_proba(
+            _head.fit(Z, y_idx, clf.linear_C_), Z_val, log_prior, n_classes)
+    if hasattr(clf.embedder_, "head_log_proba"):
+        parts["softmax"] = clf.embedder_.head_log_proba(split.X_test)
+    out = {}
+    for cand in _candidates.CANDIDATES:
+        if all(p in parts for p in cand):
+            total = sum(parts[p] for p in cand)
+            pred = clf.classes_[(total - logsumexp(total, axis=1, keepdims=True)).argmax(1)]
+            out[_candidates.name_of(cand)] = round(
+                100 * balanced_accuracy_score(split.y_test, pred), 2)
+    return out
+
+
 def fit_method(method, split, seed):
     if method == OURS:
         clf = CLMLEClassifier(random_state=seed).fit(split.X_train, split.y_train)
-        return clf, f"selected={clf.selected_}; budget={clf.budget_}"
+        return clf, (f"selected={clf.selected_}; budget={clf.budget_}; "
+                     f"candidates={candidate_scores(clf, split)}")
     if method == NO_SOFTMAX:
         clf = CLMLEClassifier(candidates=["rule", "rule + linear", "linear"],
                               random_state=seed).fit(split.X_train, split.y_train)
