@@ -20,12 +20,14 @@ MIN_EPOCHS, MAX_EPOCHS = 15, 100
 DEFAULT_ROUNDS = 5
 
 # The budget read from a validation curve (``epochs="auto"`` with held-out
-# rows): rounds of one pass over the training rows (at least
-# CURVE_MIN_STEPS steps), stopped once the held-out loss has not improved for
-# CURVE_PATIENCE rounds, under a cap of ``clip(3 * 60000 / n, 30, 300)``
-# passes (three times the formula's budget, at least 30 passes).
+# rows): at most CURVE_ROUNDS rounds (each a re-clustering and a held-out
+# score) share a cap of ``clip(3 * 60000 / n, 30, 300)`` passes (three times
+# the formula's budget, at least 30 passes), a round at least one pass and
+# CURVE_MIN_STEPS steps; training stops once the held-out loss has not
+# improved for CURVE_PATIENCE rounds.
+CURVE_ROUNDS = 25
 CURVE_MIN_STEPS = 10
-CURVE_PATIENCE = 5
+CURVE_PATIENCE = 4
 CURVE_CAP_FACTOR = 3
 CURVE_MIN_CAP, CURVE_MAX_CAP = 30, 300
 
@@ -112,8 +114,9 @@ def resolve(est, n_samples, n_features, n_classes=2, curve=False):
 
     ``curve``: held-out rows exist, so that ``epochs="auto"`` (with
     ``n_rounds`` and ``steps_per_round`` "auto") reads the budget from their
-    loss: ``s.curve`` is then True, rounds are one pass (``CURVE_MIN_STEPS``
-    steps at least), and ``n_rounds`` is the cap (``curve_cap``)."""
+    loss: ``s.curve`` is then True, a round is ``curve_cap / CURVE_ROUNDS``
+    passes (one pass and ``CURVE_MIN_STEPS`` steps at least), and
+    ``n_rounds`` reaches the cap."""
     params = est.get_params(deep=False)
 
     def pick(name, auto_value):
@@ -132,7 +135,8 @@ def resolve(est, n_samples, n_features, n_classes=2, curve=False):
     s.curve = bool(curve) and all(
         params[name] == "auto" for name in ("epochs", "n_rounds", "steps_per_round"))
     if s.curve:
-        s.steps_per_round = max(CURVE_MIN_STEPS, math.ceil(n_samples / batch))
+        passes = max(1.0, curve_cap(n_samples) / CURVE_ROUNDS)
+        s.steps_per_round = max(CURVE_MIN_STEPS, math.ceil(passes * n_samples / batch))
         per_round = s.steps_per_round * batch / n_samples
         s.n_rounds = max(1, math.ceil(curve_cap(n_samples) / per_round))
         s.epochs = s.warmup_epochs + math.ceil(s.n_rounds * per_round)

@@ -1,8 +1,8 @@
 """The budget read from a validation curve, and the kept softmax head (private).
 
 With held-out rows (a ``train_split``, or the folds of ``CLMLEClassifier``)
-``CLMLEEmbedder(epochs="auto")`` runs rounds of one pass each under a cap
-(``_auto.curve_cap``) and stops once the held-out loss (``valid_loss``, the
+``CLMLEEmbedder(epochs="auto")`` runs up to ``_auto.CURVE_ROUNDS`` rounds
+sharing a cap of passes (``_auto.curve_cap``) and stops once the held-out loss (``valid_loss``, the
 rounds' own objective on the held-out rows) has not improved for
 ``_auto.CURVE_PATIENCE`` rounds: ``curve_stopping`` is that skorch
 ``EarlyStopping``; ``best_round`` reads the round of lowest held-out loss

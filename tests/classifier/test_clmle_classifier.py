@@ -32,6 +32,7 @@ def problem(seed=0, counts=(60, 25, 10)):
 
 def fitted(**params):
     X, y = problem()
+    params.setdefault("cv", 2)
     clf = CLMLEClassifier(CLMLEEmbedder(**TINY), random_state=0, **params)
     return clf.fit(X, y), X, y
 
@@ -64,11 +65,17 @@ def test_auto_cv_switches_to_a_kept_holdout_above_the_threshold():
     rng = np.random.RandomState(0)
     small = np.repeat([0, 1], [100, 50])
     splits, refit = resolve_cv("auto", small, rng)
-    assert len(splits) == 2 and refit
+    assert len(splits) == 1 and refit
+    assert np.bincount(small[splits[0][1]]).tolist() == [25, 12]
     big = np.repeat([0, 1], [LARGE_N, 10])
     splits, refit = resolve_cv("auto", big, rng)
     assert len(splits) == 1 and not refit
     assert len(splits[0][1]) == 2000 + 1
+    splits, refit = resolve_cv(3, small, rng)
+    assert len(splits) == 3 and refit
+    assert resolve_cv(0.2, big, rng, refit=True)[1]
+    with pytest.raises(ValueError, match="refit_embedder=False"):
+        resolve_cv(2, small, rng, refit=False)
     with pytest.raises(ValueError, match="two or more samples"):
         resolve_cv("auto", np.array([0, 1, 2]), rng)
 
@@ -158,7 +165,8 @@ def test_rule_settings_are_chosen_on_unseen_rows():
 
 def test_holdout_mode_keeps_the_part_embedder():
     X, y = problem()
-    clf = CLMLEClassifier(CLMLEEmbedder(**TINY), cv=0.3, random_state=0).fit(X, y)
+    clf = CLMLEClassifier(CLMLEEmbedder(**TINY), cv=0.3, refit_embedder=False,
+                          random_state=0).fit(X, y)
     assert clf.n_splits_ == 1 and not clf.refit_embedder_
     assert "split1_test_score" not in clf.cv_results_
     # the kept embedder never trained on the held-out rows

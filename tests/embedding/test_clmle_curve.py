@@ -70,7 +70,9 @@ def test_curve_budget_stops_after_patience_and_records_the_best_round():
     emb = CLMLEEmbedder(**SMALL, train_split=split).fit(X, y)
     n_train = 105
     batch = 3 * emb.n_samples_per_cluster_
-    assert emb.steps_per_round_ == max(_auto.CURVE_MIN_STEPS, -(-n_train // batch))
+    passes = max(1.0, _auto.curve_cap(n_train) / _auto.CURVE_ROUNDS)
+    assert emb.steps_per_round_ == max(_auto.CURVE_MIN_STEPS,
+                                       int(np.ceil(passes * n_train / batch)))
     per_round = emb.steps_per_round_ * batch / n_train
     assert emb.n_rounds_ == int(np.ceil(_auto.curve_cap(n_train) / per_round))
     rounds = [r for r in emb.history_ if r["phase"] == "cluster"]
