@@ -11,8 +11,9 @@ deep long-tail baselines, on the same backbone, budget and data.
 Results go to ``local_results/suite/`` at the repository root, which git
 ignores, so that a run leaves the checkout clean (``--results`` to choose
 another folder); ``--refresh-committed`` writes them to the committed
-``benchmarks/results/suite/`` instead.  The files: ``suite_<data>.csv`` (one row per seed and method: balanced accuracy, macro
-F1, G-mean, many / medium / few-shot recall, fit and predict seconds),
+``benchmarks/results/suite/`` instead.  The files: ``suite_<data>.csv``
+(one row per seed and method: balanced accuracy, macro F1, G-mean, many /
+medium / few-shot recall, fit and predict seconds),
 ``suite_<data>_per_class.csv``, ``suite_<data>.md`` (mean ± std over seeds),
 ``suite_<data>_recall.png`` (per-class recall against class frequency),
 ``suite_summary.md`` and ``suite_bacc_vs_ir.png`` (balanced accuracy against
