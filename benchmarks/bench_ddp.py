@@ -159,9 +159,11 @@ def main():
             row[key] = float(np.median([r[key] for r in mine]))
         row["all_samples_per_s"] = " / ".join(f"{r['samples_per_s']:.0f}" for r in mine)
         rows.append(row)
-    base = rows[0]["samples_per_s"]
+    # (a) is the reference; without it (--configs b,c) the column says n/a
+    base = rows[0]["samples_per_s"] if rows[0]["config"].startswith("(a)") else None
     for row in rows:
-        row["ratio_vs_a"] = row["samples_per_s"] / base
+        row["ratio_vs_a"] = (f"{row['samples_per_s'] / base:.2f}x" if base
+                             else "n/a")
         row["clustering_share"] = row["clustering_s"] / row["fit_s"]
     r = rows[0]
     lines = [
@@ -192,7 +194,7 @@ def main():
     for row in rows:
         lines.append(
             f"| {row['config']} | {row['fit_s']:.1f} | {row['samples_per_s']:.0f} | "
-            f"{row['ratio_vs_a']:.2f}x | {row['all_samples_per_s']} "
+            f"{row['ratio_vs_a']} | {row['all_samples_per_s']} "
             f"| {row['warmup_s']:.1f} | {row['rounds_s']:.1f} "
             f"| {row['clustering_s']:.1f} | {100 * row['clustering_share']:.1f} % "
             f"| {row['world_size_']} | {row['knn_bacc']:.3f} |"
