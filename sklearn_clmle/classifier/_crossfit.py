@@ -10,6 +10,8 @@ once, at the cost of ``K`` fits on ``(K - 1) / K`` of the rows.
 
 import numpy as np
 
+from ..neighbors import _auto
+
 # cv="auto": a quarter held out and a refit up to this many training rows,
 # a tenth held out and its embedder kept above.
 LARGE_N = 20_000
@@ -40,18 +42,11 @@ def fold_splits(y_idx, n_folds, rng):
 
 
 def holdout_split(y_idx, share, rng):
-    """One stratified ``(train, held)`` pair: ``round(share * n_c)`` rows of
-    every class with at least two rows (at least one), capped at
-    ``MAX_HOLDOUT`` rows in all."""
-    counts = np.bincount(y_idx)
-    share = min(share, MAX_HOLDOUT / y_idx.shape[0])
-    train, held = [], []
-    for c in np.flatnonzero(counts):
-        idx = rng.permutation(np.flatnonzero(y_idx == c))
-        k = 0 if counts[c] < 2 else max(1, int(round(share * counts[c])))
-        held.append(idx[:k])
-        train.append(idx[k:])
-    return [(np.sort(np.concatenate(train)), np.sort(np.concatenate(held)))]
+    """One stratified ``(train, held)`` pair in a list (``neighbors``'
+    hold-out: ``round(share * n_c)`` rows of every class with at least two
+    rows, at least one, at most ``MAX_HOLDOUT`` rows in all), or ``[]``."""
+    split = _auto.holdout_split(y_idx, rng, share, MAX_HOLDOUT)
+    return [] if split is None else [split]
 
 
 def resolve_cv(cv, y_idx, rng, refit="auto"):

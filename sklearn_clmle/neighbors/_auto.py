@@ -69,12 +69,14 @@ def candidate_cluster_sizes(class_counts):
     return sorted(out, key=order.get)
 
 
-def holdout_split(y_idx, rng):
+def holdout_split(y_idx, rng, share=HOLDOUT_SHARE, max_rows=MAX_HOLDOUT):
     """Stratified hold-out: (train, held-out) index arrays, or ``None`` when
-    no class has two samples."""
+    no class has two samples.  ``round(share * n_c)`` rows of every class
+    with two or more (at least one), the share lowered so that at most
+    ``max_rows`` are held out."""
     counts = np.bincount(y_idx)
     n = y_idx.shape[0]
-    share = min(HOLDOUT_SHARE, MAX_HOLDOUT / n)
+    share = min(share, max_rows / n)
     train, held = [], []
     for c in np.flatnonzero(counts):
         idx = rng.permutation(np.flatnonzero(y_idx == c))
