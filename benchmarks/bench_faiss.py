@@ -6,8 +6,8 @@ frequencies, each row its sub-centre plus Gaussian noise, normalised; cosine
 to its sub-centre about 0.7; seeded):
 
 1. Spherical k-means, k = 4,096, 20 iterations (``tol=0``), one run seeded
-   with k random rows (faiss's own seeding; also what ``init="auto"`` means
-   with ``algorithm="faiss"``), on 1,000,000 rows: ``SphericalKMeans(
+   with k random rows (faiss's own seeding; ``init="random", n_init=1``),
+   on 1,000,000 rows: ``SphericalKMeans(
    algorithm="faiss")`` against ``faiss.Kmeans(d, k, niter=20,
    spherical=True)`` called directly (its ``train`` plus the
    ``index.search(X, 1)`` that gives the labels, which ``fit`` returns);
@@ -136,10 +136,8 @@ def kmeans_method(method, X, k, n_iter):
 
     if method in ("ours_faiss", "ours_numpy"):
         algorithm = "faiss" if method == "ours_faiss" else "lloyd"
-        # init="auto" is "random" (one run) with algorithm="faiss"; the numpy
-        # path is given the same seeding explicitly
-        init = "auto" if algorithm == "faiss" else "random"
-        est = SphericalKMeans(k, init=init, n_init=1, max_iter=n_iter, tol=0,
+        # faiss.Kmeans's seeding (k random rows, one run) on both paths
+        est = SphericalKMeans(k, init="random", n_init=1, max_iter=n_iter, tol=0,
                               algorithm=algorithm, random_state=SEED + 1)
         t = time.perf_counter()
         est.fit(X)

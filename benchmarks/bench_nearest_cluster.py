@@ -1,11 +1,17 @@
 """Benchmark: KNearestClusterClassifier against instance k-nearest neighbours.
 
-Part 1 - predict throughput.  Unit-norm synthetic features, n_train=200,000,
-d=64, long-tailed classes (exponential profile, imbalance ratio 100) with 10
-and with 1,000 classes, ``cluster_size=200``; the same query set for every
-method.  ``KNearestClusterClassifier`` (exact blocked search) against
-``KNeighborsClassifier(algorithm="brute")`` and ``(algorithm="kd_tree")``,
-all with 10 neighbours.  Fit (clustering) time reported beside it.
+Part 1 - predict throughput.  Unit-norm synthetic features, d=64, long-tailed
+classes (exponential profile, imbalance ratio 100) with 10 and with 1,000
+classes, each class a mixture of ``--modes`` Gaussian modes, at every
+``--sizes`` (training rows x queries: 100,000 x 2,000 and 200,000 x 10,000 by
+default), ``cluster_size=200`` and the other settings at their defaults; the
+same query set for every method.  ``KNearestClusterClassifier`` (exact
+blocked search) against ``KNeighborsClassifier(algorithm="brute")`` and
+``(algorithm="kd_tree")``, all with 10 neighbours.  Fit (clustering) time
+reported beside it, and the share of each stage of
+``KNearestClusterClassifier.predict`` (from cProfile over 10 calls: the
+centroid product, the top-k selection, the rule's scores, the head,
+validation and row normalisation, the rest).
 
 Part 2 - balanced accuracy on real features: long-tailed Fashion-MNIST
 (imbalance ratio 100, the full balanced test set), pixels / 255, PCA to 64
@@ -15,7 +21,7 @@ table also gives instance kNN at its best k *on the test set* (an oracle, the
 strongest form of the baseline).
 
 Run ``python benchmarks/bench_nearest_cluster.py`` (``--quick`` for a smoke
-run).  Results: ``benchmarks/results/neighbors/nearest_cluster.{md,csv}``.
+run).  Results: ``benchmarks/results/neighbors/<--out>.{md,csv}``.
 """
 
 import argparse
@@ -33,6 +39,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import normalize
 
 from sklearn_clmle import KNearestClusterClassifier
+from sklearn_clmle.neighbors._rule import NearestClusterRuleMixin
 
 RESULTS = Path(__file__).resolve().parent / "results" / "neighbors"
 
@@ -42,15 +49,73 @@ def long_tailed_sizes(n_total, n_classes, ratio):
     return np.maximum(1, np.round(profile / profile.sum() * n_total)).astype(int)
 
 
-def synthetic(n_train, n_query, n_features, n_classes, ratio, seed=0, dtype="float32"):
+def synthetic(n_train, n_query, n_features, n_classes, ratio, seed=0, dtype="float32",
+              modes=1):
+    """Unit rows around ``modes`` random directions per class (noise 0.15)."""
     rng = np.random.default_rng(seed)
-    means = normalize(rng.normal(size=(n_classes, n_features)))
+    means = normalize(rng.normal(size=(n_classes * modes, n_features)))
     sizes = long_tailed_sizes(n_train, n_classes, ratio)
     y = np.repeat(np.arange(n_classes), sizes)
-    X = normalize(means[y] + rng.normal(scale=0.15, size=(len(y), n_features)))
+    mode = y * modes + (rng.integers(0, modes, len(y)) if modes > 1 else 0)
+    X = normalize(means[mode] + rng.normal(scale=0.15, size=(len(y), n_features)))
     yq = rng.integers(0, n_classes, size=n_query)
-    Xq = normalize(means[yq] + rng.normal(scale=0.15, size=(n_query, n_features)))
+    mode_q = yq * modes + (rng.integers(0, modes, n_query) if modes > 1 else 0)
+    Xq = normalize(means[mode_q] + rng.normal(scale=0.15, size=(n_query, n_features)))
     return X.astype(dtype), y, Xq.astype(dtype), yq
+
+
+# Stages of KNearestClusterClassifier.predict: (label, function name, file,
+# "cum" for the time in the function and what it calls, "own" for the time
+# in its own lines: CentroidIndex.query's own time is its matrix product).
+STAGES = [
+    ("centroid product", "query", "neighbors/_scoring.py", "own"),
+    ("top-k selection", "top_k", "neighbors/_scoring.py", "cum"),
+    ("rule scores", "segment_scores", "neighbors/_scoring.py", "cum"),
+    ("rule scores", "best_class", "neighbors/_scoring.py", "cum"),
+    ("rule scores", "dense_scores", "neighbors/_scoring.py", "cum"),
+    ("head", "_head_log_proba", "neighbors/_rule.py", "cum"),
+    ("head", "combine", "neighbors/_head.py", "cum"),
+    ("validation", "_validate_for_predict", "neighbors/_nearest_cluster.py", "cum"),
+    ("row normalisation", "_unit_rows", "neighbors/_rule.py", "cum"),
+    ("row normalisation", "_row_block", "neighbors/_rule.py", "cum"),
+]
+
+
+def stage_shares(est, Xq, repeats=10):
+    """Share of each stage (``STAGES``) of ``est.predict(Xq)`` under cProfile,
+    the rest (block loop, threads, label lookup) as "other"."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(repeats):
+        est.predict(Xq)
+    prof.disable()
+    stats = pstats.Stats(prof).stats
+    # the head normalises its blocks of rows too (``_row_block`` called from
+    # the ``block`` closure of ``_head_log_proba``): counted in the head only
+    head_block = next(c.co_firstlineno for c in
+                      NearestClusterRuleMixin._head_log_proba.__code__.co_consts
+                      if getattr(c, "co_name", None) == "block")
+
+    def seconds(name, path, which):
+        total = 0.0
+        for (file, _, func), (_, _, tt, ct, callers) in stats.items():
+            if func != name or not file.replace("\\", "/").endswith(path):
+                continue
+            total += tt if which == "own" else ct
+            if name == "_row_block":
+                total -= sum(v[3] for (f, line, fn), v in callers.items()
+                             if fn == "block" and line == head_block)
+        return total
+
+    total = seconds("predict", "neighbors/_nearest_cluster.py", "cum")
+    shares = {}
+    for label, name, path, which in STAGES:
+        shares[label] = shares.get(label, 0.0) + seconds(name, path, which) / total
+    shares["other"] = 1.0 - sum(shares.values())
+    return shares
 
 
 def timed(fn, min_seconds=1.0):
@@ -68,39 +133,49 @@ def timed(fn, min_seconds=1.0):
 
 def throughput(args):
     rows = []
-    for n_classes in args.n_classes:
+    for (n_train, n_query), n_classes in itertools.product(args.sizes, args.n_classes):
         X, y, Xq, yq = synthetic(
-            args.n_train, args.n_query, args.n_features, n_classes, args.ratio,
-            dtype=args.dtype,
+            n_train, n_query, args.n_features, n_classes, args.ratio,
+            dtype=args.dtype, modes=args.modes,
         )
         methods = {
             "KNearestClusterClassifier": KNearestClusterClassifier(
                 n_neighbors=10, cluster_size=args.cluster_size, random_state=0
             ),
             "KNeighbors brute": KNeighborsClassifier(10, algorithm="brute"),
-            "KNeighbors kd_tree": KNeighborsClassifier(10, algorithm="kd_tree"),
         }
+        if not args.skip_kd_tree:
+            methods["KNeighbors kd_tree"] = KNeighborsClassifier(10, algorithm="kd_tree")
+        first = len(rows)
         for name, est in methods.items():
             t0 = time.perf_counter()
             est.fit(X, y)
             fit_s = time.perf_counter() - t0
             Xq_run = Xq if "kd_tree" not in name else Xq[: args.n_query_tree]
             pred_s, pred = timed(lambda: est.predict(Xq_run))
-            rows.append(
-                dict(
-                    n_classes=n_classes,
-                    method=name,
-                    n_centroids=getattr(est, "cluster_centers_", X).shape[0],
-                    fit_s=fit_s,
-                    queries=len(Xq_run),
-                    predict_s=pred_s,
-                    queries_per_s=len(Xq_run) / pred_s,
-                    balanced_acc=balanced_accuracy_score(yq[: len(Xq_run)], pred),
-                )
+            row = dict(
+                n_train=n_train,
+                n_classes=n_classes,
+                method=name,
+                n_centroids=getattr(est, "cluster_centers_", X).shape[0],
+                fit_s=fit_s,
+                queries=len(Xq_run),
+                predict_s=pred_s,
+                queries_per_s=len(Xq_run) / pred_s,
+                balanced_acc=balanced_accuracy_score(yq[: len(Xq_run)], pred),
+                settings="",
+                stage_shares="",
             )
+            if name == "KNearestClusterClassifier":
+                row["settings"] = (f"scale={est.scale_:g}, aggregate={est.aggregate_}, "
+                                   f"prior_correction={est.prior_correction_:g}, "
+                                   f"head={est.head_}")
+                row["stage_shares"] = "; ".join(
+                    f"{k} {100 * v:.0f} %" for k, v in stage_shares(est, Xq).items())
+            rows.append(row)
             print(rows[-1], flush=True)
-        ours = rows[-3]["queries_per_s"]
-        for r in rows[-3:]:
+        ours = rows[first]["queries_per_s"]
+        for r in rows[first:]:
             r["speedup_of_ours"] = ours / r["queries_per_s"]
     return rows
 
@@ -222,22 +297,38 @@ def write(args, tp_rows, acc_rows):
         "",
         "## Predict throughput",
         "",
-        f"Synthetic unit-norm {args.dtype} features, n_train={args.n_train:,}, "
-        f"d={args.n_features}, "
-        f"exponential long tail (imbalance ratio {args.ratio:g}), cluster_size="
-        f"{args.cluster_size}, 10 neighbours for every method; {args.n_query:,} "
-        f"queries (the first {args.n_query_tree:,} of them for kd_tree).",
+        f"Synthetic unit-norm {args.dtype} features, d={args.n_features}, "
+        f"exponential long tail (imbalance ratio {args.ratio:g}), {args.modes} "
+        f"Gaussian mode(s) a class; KNearestClusterClassifier with cluster_size="
+        f"{args.cluster_size} and its other settings at their defaults (those "
+        "chosen are listed below), 10 neighbours for every method; "
+        f"the first {args.n_query_tree:,} queries for kd_tree.  Times are the best "
+        "of repeated predict calls.",
         "",
-        "| classes | method | centroids / points searched | fit (s) | queries/s "
-        "| ours × faster | balanced acc. |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| n_train | queries | classes | method | centroids / points searched "
+        "| fit (s) | queries/s | ours × faster | balanced acc. |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in tp_rows:
         lines.append(
-            f"| {r['n_classes']} | {r['method']} | {r['n_centroids']:,} | "
+            f"| {r['n_train']:,} | {r['queries']:,} | {r['n_classes']} | "
+            f"{r['method']} | {r['n_centroids']:,} | "
             f"{r['fit_s']:.2f} | {r['queries_per_s']:,.0f} | "
             f"{r['speedup_of_ours']:.0f}× | {r['balanced_acc']:.3f} |"
         )
+    ours = [r for r in tp_rows if r["stage_shares"]]
+    if ours:
+        lines += [
+            "",
+            "Stages of `KNearestClusterClassifier.predict` (share of its time "
+            "under cProfile, 10 calls on all the queries) and the settings "
+            "`\"auto\"` chose:",
+            "",
+            "| n_train | queries | classes | stages | settings |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        lines += [f"| {r['n_train']:,} | {r['queries']:,} | {r['n_classes']} | "
+                  f"{r['stage_shares']} | {r['settings']} |" for r in ours]
     if acc_rows:
         a = np.array([[r["knn_bacc"], r["knn_oracle_bacc"], r["ours_bacc"]] for r in acc_rows])
         lines += [
@@ -278,8 +369,13 @@ def write(args, tp_rows, acc_rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-train", type=int, default=200_000)
-    parser.add_argument("--n-query", type=int, default=10_000)
+    parser.add_argument(
+        "--sizes", nargs="+", default=["100000x2000", "200000x10000"],
+        help="training rows x queries of the throughput part",
+    )
+    parser.add_argument("--modes", type=int, default=8,
+                        help="Gaussian modes a class in the throughput part")
+    parser.add_argument("--skip-kd-tree", action="store_true")
     parser.add_argument("--n-query-tree", type=int, default=1_000)
     parser.add_argument("--n-features", type=int, default=64)
     parser.add_argument("--n-classes", type=int, nargs="+", default=[10, 1000])
@@ -297,8 +393,9 @@ def main():
     parser.add_argument("--out", default="nearest_cluster")
     args = parser.parse_args()
     if args.quick:
-        args.n_train, args.n_query, args.n_query_tree = 20_000, 1_000, 200
+        args.sizes, args.n_query_tree = ["20000x1000"], 200
         args.seeds = [0]
+    args.sizes = [tuple(int(v) for v in size.lower().split("x")) for size in args.sizes]
     tp = [] if args.skip_throughput else throughput(args)
     acc = [] if args.skip_fashion else accuracy(args)
     write(args, tp, acc)

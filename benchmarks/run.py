@@ -8,9 +8,12 @@ deep long-tail baselines, on the same backbone, budget and data.
     python -m benchmarks.run --datasets fmnist-ir100 --methods CE,CLMLE --seeds 0
     python -m benchmarks.run --list                  # data sets and methods
 
-Results go to ``benchmarks/results/suite/`` (``--results`` to change):
-``suite_<data>.csv`` (one row per seed and method: balanced accuracy, macro
-F1, G-mean, many / medium / few-shot recall, fit and predict seconds),
+Results go to ``local_results/suite/`` at the repository root, which git
+ignores, so that a run leaves the checkout clean (``--results`` to choose
+another folder); ``--refresh-committed`` writes them to the committed
+``benchmarks/results/suite/`` instead.  The files: ``suite_<data>.csv``
+(one row per seed and method: balanced accuracy, macro F1, G-mean, many /
+medium / few-shot recall, fit and predict seconds),
 ``suite_<data>_per_class.csv``, ``suite_<data>.md`` (mean ± std over seeds),
 ``suite_<data>_recall.png`` (per-class recall against class frequency),
 ``suite_summary.md`` and ``suite_bacc_vs_ir.png`` (balanced accuracy against
@@ -31,7 +34,11 @@ from benchmarks.suite import datasets as ds
 from benchmarks.suite import report
 from benchmarks.suite.methods import METHODS, Context, Skip, build, config_for
 
+# the committed results (--refresh-committed), and where a run writes by
+# default: a folder git ignores (.gitignore), so that `make demo` leaves a
+# fresh clone clean
 RESULTS = common.RESULTS / "suite"
+LOCAL_RESULTS = Path(__file__).resolve().parents[1] / "local_results" / "suite"
 QUICK = ["digits-ir10"]
 
 
@@ -58,7 +65,13 @@ def parse_args(argv=None):
     parser.add_argument("--datasets", help="comma-separated names or substrings")
     parser.add_argument("--methods", help="comma-separated names or substrings")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated ints")
-    parser.add_argument("--results", type=Path, default=RESULTS)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--results", type=Path, default=LOCAL_RESULTS,
+                       help="folder of the tables and plots (default: "
+                            "local_results/suite/, ignored by git)")
+    where.add_argument("--refresh-committed", action="store_const", dest="results",
+                       const=RESULTS,
+                       help="write to the committed benchmarks/results/suite/")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch / BLAS threads (default 1: the committed "
                              "results; robust when the CPU is shared)")
@@ -153,6 +166,7 @@ def main(argv=None):
     seeds = [int(s) for s in args.seeds.split(",")]
     results = args.results
     results.mkdir(parents=True, exist_ok=True)
+    print(f"results go to {results}", flush=True)
     if not args.report_only:
         _set_threads(args.threads)
         bar = tqdm(total=len(datasets) * len(seeds) * len(methods), unit="fit",

@@ -7,10 +7,12 @@ estimators) never import torch.
 """
 
 from ._version import __version__
+from .classifier import CLMLEClassifier
 from .cluster import SphericalKMeans
 from .neighbors import KNearestClusterClassifier
 
 __all__ = [
+    "CLMLEClassifier",
     "CLMLEEmbedder",
     "KNearestClusterClassifier",
     "LongTailNetClassifier",

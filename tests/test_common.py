@@ -31,6 +31,14 @@ EXPECTED_FAILURES = {
         "check_estimators_dtypes": ZERO_ROWS,
         "check_estimator_sparse_tag": SPARSE_ZERO_ROWS,
     },
+    "CLMLEClassifier": {
+        "check_methods_subset_invariance": (
+            "the embedder's float32 outputs differ by about 1e-8 between batch "
+            "sizes (torch's matrix products), and the rule's temperature and "
+            "log-probabilities amplify that past the check's 1e-7 tolerance "
+            "(about 4e-6 on the check's data); predict is identical, tested "
+            "in tests/classifier/test_clmle_classifier.py"),
+    },
     "CLMLEEmbedder": {},
     "LongTailNetClassifier": {},
     "MetricEmbedder": {},

@@ -198,6 +198,14 @@ def clmle_defaults(ctx):
                          KNearestClusterClassifier(random_state=ctx.seed))
 
 
+def clmle_classifier_defaults(ctx):
+    """``CLMLEClassifier`` as a new user fits it: only ``random_state``
+    (its budget is read from its own held-out curves)."""
+    from sklearn_clmle import CLMLEClassifier
+
+    return CLMLEClassifier(random_state=ctx.seed)
+
+
 def _metric(loss):
     def factory(ctx):
         from sklearn_clmle import MetricEmbedder
@@ -261,6 +269,7 @@ METHODS = {
     "LMLE + k-NN": ("embedding", _metric("lmle")),
     "CLMLE + k-nearest clusters": ("embedding", clmle),
     "CLMLE (defaults)": ("embedding", clmle_defaults),
+    "CLMLEClassifier (defaults)": ("embedding", clmle_classifier_defaults),
 }
 
 OURS = "CLMLE + k-nearest clusters"

@@ -154,10 +154,11 @@ class SphericalKMeans(
     ``algorithm="faiss"`` clusters a float32 copy of the unit rows (none for
     C-contiguous float32 ``X``; a sparse ``X`` is made dense, a block of rows
     at a time, into ``n_samples * n_features * 4`` bytes).  It honours
-    ``n_clusters``, ``init`` (seeds drawn by this library from
-    ``random_state``; ``"auto"`` is ``"random"``, faiss's own seeding, with
-    one run), ``n_init``, ``max_iter`` and ``tol`` (faiss runs one iteration
-    a call; the stopping rule is the numpy path's), ``sample_weight`` and
+    ``n_clusters``, ``init`` and ``n_init`` (seeds drawn by this library from
+    ``random_state``, ``"auto"`` meaning what it means on the numpy path, so
+    that both paths start from the same centroids), ``max_iter`` and ``tol``
+    (faiss runs one iteration a call; the stopping rule is the numpy
+    path's), ``sample_weight`` and
     ``equal_size`` (the equal-size phase starts from faiss's centroids and
     runs in numpy).  faiss's seed, ``nredo`` and row sub-sampling are not
     used (every row counts).  It differs in two ways: faiss computes in
@@ -239,7 +240,6 @@ class SphericalKMeans(
         if isinstance(init, str) and init == "auto":
             large = X.shape[0] * self.n_clusters > _KMEANS_PARALLEL_ABOVE
             init = "k-means||" if large else "k-means++"
-            init = "random" if self.algorithm == "faiss" else init
         return _seeding.initial_centers(init, X, self.n_clusters, sample_weight, rng,
                                         n_threads, getattr(self, "_init_array", None))
 

@@ -16,6 +16,20 @@ import numpy as np
 # 60,000 samples seen, but at least 15 and at most 100 passes.
 BUDGET_SAMPLES = 60_000
 MIN_EPOCHS, MAX_EPOCHS = 15, 100
+# Alternation rounds of n_rounds="auto" without held-out rows.
+DEFAULT_ROUNDS = 5
+
+# The budget read from a validation curve (``epochs="auto"`` with held-out
+# rows): at most CURVE_ROUNDS rounds (each a re-clustering and a held-out
+# score) share a cap of ``clip(3 * 60000 / n, 30, 300)`` passes (three times
+# the formula's budget, at least 30 passes), a round at least one pass and
+# CURVE_MIN_STEPS steps; training stops once the held-out loss has not
+# improved for CURVE_PATIENCE rounds.
+CURVE_ROUNDS = 25
+CURVE_MIN_STEPS = 10
+CURVE_PATIENCE = 4
+CURVE_CAP_FACTOR = 3
+CURVE_MIN_CAP, CURVE_MAX_CAP = 30, 300
 
 # Weight decay on small training sets, where the default network over-fits.
 SMALL_N = 5000
@@ -35,11 +49,25 @@ def cluster_size(n):
     return int(min(200, max(10, round(math.sqrt(n)))))
 
 
-def hidden_units(n_features):
-    """An MLP ``(w, w // 2)`` with ``w`` the power of two at or above four
-    times the number of features, between 64 and 256."""
-    width = 2 ** math.ceil(math.log2(max(1, 4 * n_features)))
-    width = int(min(256, max(64, width)))
+def curve_cap(n):
+    """The most passes a curve-read budget may take: ``clip(3 * 60000 / n,
+    30, 300)``."""
+    return int(min(CURVE_MAX_CAP,
+                   max(CURVE_MIN_CAP, round(CURVE_CAP_FACTOR * BUDGET_SAMPLES / n))))
+
+
+def hidden_units(n_features, n_classes=2, n_samples=None):
+    """An MLP ``(w, w // 2)``: ``w`` the power of two at or above the larger
+    of four times the number of features and sixteen times the number of
+    classes, between 64 and 256; ``w`` is at most the power of two at or
+    below ``n_samples / 2`` (never below 64), so that a few hundred rows do
+    not get the widest network.  (Before the class and row terms, a
+    16-feature, 26-class table got ``(64, 32)``.)"""
+    width = 2 ** math.ceil(math.log2(max(1, 4 * n_features, 16 * n_classes)))
+    upper = 256
+    if n_samples is not None:
+        upper = min(upper, 2 ** math.floor(math.log2(max(2, n_samples / 2))))
+    width = int(min(max(64, upper), max(64, width)))
     return (width, width // 2)
 
 
@@ -81,8 +109,14 @@ class Settings(SimpleNamespace):
     ``CLMLEEmbedder`` builds the parts its training loops receive."""
 
 
-def resolve(est, n_samples, n_features):
-    """``Settings`` of ``est`` (a ``CLMLEEmbedder``) for this training set."""
+def resolve(est, n_samples, n_features, n_classes=2, curve=False):
+    """``Settings`` of ``est`` (a ``CLMLEEmbedder``) for this training set.
+
+    ``curve``: held-out rows exist, so that ``epochs="auto"`` (with
+    ``n_rounds`` and ``steps_per_round`` "auto") reads the budget from their
+    loss: ``s.curve`` is then True, a round is ``curve_cap / CURVE_ROUNDS``
+    passes (one pass and ``CURVE_MIN_STEPS`` steps at least), and
+    ``n_rounds`` reaches the cap."""
     params = est.get_params(deep=False)
 
     def pick(name, auto_value):
@@ -90,14 +124,25 @@ def resolve(est, n_samples, n_features):
         return auto_value if isinstance(value, str) and value == "auto" else value
 
     s = Settings(**params)
-    s.hidden_units = tuple(pick("hidden_units", hidden_units(n_features)))
+    s.hidden_units = tuple(pick("hidden_units", hidden_units(
+        n_features, n_classes, n_samples)))
     s.cluster_size = pick("cluster_size", cluster_size(n_samples))
     s.n_samples_per_cluster = pick("n_samples_per_cluster",
                                    int(min(20, s.cluster_size)))
     s.weight_decay = pick("weight_decay", weight_decay(n_samples))
-    s.epochs = pick("epochs", epochs(n_samples))
     batch = s.n_clusters_per_batch * s.n_samples_per_cluster
     s.warmup_batch = est.warmup_batch_size or batch
+    s.curve = bool(curve) and all(
+        params[name] == "auto" for name in ("epochs", "n_rounds", "steps_per_round"))
+    if s.curve:
+        passes = max(1.0, curve_cap(n_samples) / CURVE_ROUNDS)
+        s.steps_per_round = max(CURVE_MIN_STEPS, math.ceil(passes * n_samples / batch))
+        per_round = s.steps_per_round * batch / n_samples
+        s.n_rounds = max(1, math.ceil(curve_cap(n_samples) / per_round))
+        s.epochs = s.warmup_epochs + math.ceil(s.n_rounds * per_round)
+        return s
+    s.n_rounds = pick("n_rounds", DEFAULT_ROUNDS)
+    s.epochs = pick("epochs", epochs(n_samples))
     left = max(0, s.epochs - s.warmup_epochs) * n_samples
     s.steps_per_round = pick(
         "steps_per_round", max(1, round(left / (s.n_rounds * batch))))

@@ -1,10 +1,12 @@
 """CLMLEEmbedder: a torch backbone trained with the cluster-based large-margin loss."""
 
+import math
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
+from sklearn.utils.validation import check_is_fitted
 
 from ..cluster._per_class import PerClassClustering
 from ..utils._persistence import VersionedPickleMixin
@@ -18,7 +20,9 @@ from ._base import (
     WARMUP_CONSTRAINTS,
     EmbedderMixin,
     TorchInputMixin,
+    resolve_device,
 )
+from ._curve import best_round, curve_monitor, curve_stopping, head_log_proba
 from ._docs import fill_doc
 from .losses.cluster import ClusterLoss
 from .losses.longtail import SoftmaxTerm
@@ -278,7 +282,7 @@ class CLMLEEmbedder(
         "scale": [Interval(Real, 0, F32_MAX, closed="neither")],
         "query": [StrOptions({"hardest", "uniform"})],
         "cost_sensitive": ["boolean"],
-        "n_rounds": [Interval(Integral, 1, None, closed="left")],
+        "n_rounds": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "steps_per_round": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "softmax_weight": [Interval(Real, 0, F32_MAX, closed="left")],
@@ -306,7 +310,7 @@ class CLMLEEmbedder(
         scale=64.0,
         query="hardest",
         cost_sensitive=True,
-        n_rounds=5,
+        n_rounds="auto",
         steps_per_round="auto",
         epochs="auto",
         warmup_epochs=5,
@@ -370,17 +374,64 @@ class CLMLEEmbedder(
             Y, self.margin_between, self.margin_within)
         self.class_margins_between_ = class_margins(
             Y, self.margin_between_, self.margin_power)
-        settings = resolve(self, X.shape[0], int(np.prod(X.shape[1:])))
+        n_classes = max(len(np.unique(Y[:, j])) for j in range(Y.shape[1]))
+        settings = resolve(self, X.shape[0], int(np.prod(X.shape[1:])),
+                           n_classes, curve=valid is not None)
         for name in ("hidden_units", "cluster_size", "n_samples_per_cluster",
-                     "epochs", "steps_per_round", "weight_decay"):
+                     "n_rounds", "steps_per_round", "weight_decay"):
             setattr(self, name + "_", getattr(settings, name))
         parts = self._training_parts(settings, Y)
         parts["valid"] = valid
+        monitor = None
+        if settings.curve:
+            extra, monitor = curve_monitor(valid, self._multilabel,
+                                           settings.softmax_weight)
+            parts["callbacks"] = [*(self.callbacks or []), *extra,
+                                  ("curve_budget", curve_stopping(monitor, self.verbose))]
+        kept = {}
+
+        def softmax(device):
+            kept["softmax"] = parts["softmax"](device)
+            return kept["softmax"]
+
         self.module_, self.history_ = self._train_module(
             X, Y, lambda: self._build_net(self.n_labels_),
-            lambda net, X_t, device, rng, dp: train(net, X_t, Y, device, rng, dp,
-                                                    **parts),
+            lambda net, X_t, device, rng, dp: train(
+                net, X_t, Y, device, rng, dp, **{**parts, "softmax": softmax}),
         )
+        self.softmax_head_ = kept["softmax"].classifiers.cpu().eval()
+        self.best_round_ = (best_round(self.history_, monitor) if settings.curve
+                            else None)
+        per_round = (settings.steps_per_round * settings.n_clusters_per_batch
+                     * settings.n_samples_per_cluster / X.shape[0])
+        rounds = self.best_round_ if settings.curve else settings.n_rounds
+        self.epochs_ = (settings.epochs if not settings.curve else
+                        settings.warmup_epochs + math.ceil(rounds * per_round))
+
+    def head_log_proba(self, X):
+        """Log-probabilities of the softmax head kept from training.
+
+        The linear classifier of the warm-up's (and, with ``softmax_weight >
+        0``, the rounds') softmax term, on the raw head; trained with
+        ``warmup_class_weight``, its outputs here have no training offset, so
+        for ``"logit_adjusted"`` they estimate the class-balanced posterior
+        (Menon et al.'s post-hoc form).  Single-label ``y`` only.
+
+        {{params_X_samples}}
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes), float64
+            Rows are log-probabilities over ``classes_``.
+        """
+        check_is_fitted(self)
+        if self.n_labels_ != 1:
+            raise ValueError(
+                "head_log_proba is defined for single-label y; this "
+                f"CLMLEEmbedder was fitted on {self.n_labels_} labels.")
+        X, _ = self._validate_X(X, reset=False)
+        return head_log_proba(self.module_, self.softmax_head_[0], X,
+                              self.batch_size, resolve_device(self.device))
 
     def _training_parts(self, s, Y):
         """What the training loops receive (``training.clmle_rounds``): the

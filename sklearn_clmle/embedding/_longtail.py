@@ -15,10 +15,17 @@ from sklearn.base import (
 from ..utils._persistence import VersionedPickleMixin
 from ..utils._targets import encode_targets
 from ..utils._validation import Interval, StrOptions
+from skorch.callbacks import EarlyStopping
+
+from ._auto import curve_cap
+from ._auto import epochs as formula_epochs
 from ._base import F32_MAX, SHARED_CONSTRAINTS, TorchInputMixin
 from ._docs import fill_doc
 from ._head_predictions import COSINE_LOSSES as _COSINE_LOSSES
 from ._head_predictions import HeadPredictionsMixin
+
+# epochs="auto" with held-out rows: stop this many epochs after the best.
+HEAD_PATIENCE = 10
 from .nn.heads import HeadNet
 from .training.engine import OptimizerSpec
 from .training.supervised import LOSSES, MULTILABEL_LOSSES, HeadLoss, train_head_net
@@ -121,8 +128,12 @@ class LongTailNetClassifier(
         For ``"ldam_drw"``: number of epochs trained without weights before
         the deferred re-weighting switches on (epochs ``drw_epoch + 1`` onward
         are re-weighted).  ``None``: ``2 * epochs // 3``.
-    epochs : int, default=15
-        Passes over the training set.
+    epochs : int or "auto", default="auto"
+        Passes over the training set.  ``"auto"``: with a ``train_split``,
+        read from the held-out rows' curve: up to ``clip(3 * 60000 / n, 30,
+        300)`` epochs, stopping 10 epochs after the lowest ``valid_loss``,
+        whose weights are kept (``epochs_`` is that epoch); without held-out
+        rows ``clip(60000 / n, 15, 100)`` (``CLMLEEmbedder``'s formula).
     batch_size : int, default=128
         Training batch size (the last batch of an epoch may be smaller).
     {{optimizer}}
@@ -162,6 +173,10 @@ class LongTailNetClassifier(
     class_counts_ : ndarray of shape (n_classes,) or (2, n_labels)
         Training count of each class, as used by the losses; for multi-label
         ``y``, the negatives (row 0) and positives (row 1) of each label.
+    epochs_ : int
+        The epochs used: ``epochs``, what ``"auto"``'s formula gave, or with
+        a ``train_split`` the epoch of lowest ``valid_loss`` (the weights
+        kept).
     drw_epoch_ : int or None
         Epochs trained before the re-weighting of ``"ldam_drw"`` (``None``
         for the other losses).  A ``UserWarning`` says when training stopped
@@ -275,7 +290,7 @@ class LongTailNetClassifier(
         "angular_margin": [StrOptions({"auto"}),
                            Interval(Real, 0, math.pi, closed="left")],
         "drw_epoch": [None, Interval(Integral, 0, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "weight_decay": [Interval(Real, 0, F32_MAX, closed="left")],
     }
 
@@ -306,7 +321,7 @@ class LongTailNetClassifier(
         angular_scale=30.0,
         angular_margin="auto",
         drw_epoch=None,
-        epochs=15,
+        epochs="auto",
         batch_size=128,
         optimizer="adam",
         learning_rate=1e-3,
@@ -353,7 +368,7 @@ class LongTailNetClassifier(
     def _head_loss(self):
         """The loss of this fit with its settings (``training.supervised``)."""
         return HeadLoss.resolve(
-            self.loss, self.class_counts_, self._multilabel, epochs=self.epochs,
+            self.loss, self.class_counts_, self._multilabel, epochs=self.epochs_,
             drw_epoch=self.drw_epoch, angular_margin=self.angular_margin,
             tau=self.tau, gamma=self.gamma, beta=self.beta,
             ldam_max_margin=self.ldam_max_margin, angular_scale=self.angular_scale)
@@ -366,6 +381,17 @@ class LongTailNetClassifier(
         self.classes_ = targets.classes
         self.class_counts_ = targets.counts
         y_enc = targets.encoded
+        curve = self.epochs == "auto" and self.train_split is not None
+        if self.epochs != "auto":
+            self.epochs_ = self.epochs
+        else:
+            n = X.shape[0]
+            self.epochs_ = curve_cap(n) if curve else formula_epochs(n)
+        callbacks = self.callbacks
+        if curve:
+            callbacks = [*(callbacks or []), ("curve_budget", EarlyStopping(
+                monitor="valid_loss", patience=HEAD_PATIENCE, load_best=True,
+                sink=print if self.verbose else (lambda *a: None)))]
         loss = self._head_loss()
         self.drw_epoch_, self.angular_margin_ = loss.drw_epoch, loss.angular_margin
         self.module_, self.history_ = self._train_module(
@@ -374,8 +400,8 @@ class LongTailNetClassifier(
                 net, X_t, y_enc, device, rng, dp, loss=loss,
                 optimizer=OptimizerSpec(self.optimizer, self.learning_rate,
                                         self.weight_decay),
-                epochs=self.epochs, batch_size=self.batch_size,
-                verbose=self.verbose, callbacks=self.callbacks,
+                epochs=self.epochs_, batch_size=self.batch_size,
+                verbose=self.verbose, callbacks=callbacks,
                 train_split=self.train_split),
         )
         self._n_backbone_out = self.module_.head.weight.shape[1]
@@ -392,6 +418,9 @@ class LongTailNetClassifier(
                 f"{self.drw_epoch_ + 1}. Lower drw_epoch, or train longer.",
                 # stacklevel: the user's fit, above fit's two decorators
                 UserWarning, stacklevel=5)
+        if curve:
+            losses = [row["valid_loss"] for row in self.history_]
+            self.epochs_ = int(min(range(len(losses)), key=losses.__getitem__)) + 1
 
     @property
     def _n_features_out(self):

@@ -71,12 +71,14 @@ def candidate_cluster_sizes(class_counts):
     return sorted(out, key=order.get)
 
 
-def holdout_split(y_idx, rng):
+def holdout_split(y_idx, rng, share=HOLDOUT_SHARE, max_rows=MAX_HOLDOUT):
     """Stratified hold-out: (train, held-out) index arrays, or ``None`` when
-    no class has two samples."""
+    no class has two samples.  ``round(share * n_c)`` rows of every class
+    with two or more (at least one), the share lowered so that at most
+    ``max_rows`` are held out."""
     counts = np.bincount(y_idx)
     n = y_idx.shape[0]
-    share = min(HOLDOUT_SHARE, MAX_HOLDOUT / n)
+    share = min(share, max_rows / n)
     train, held = [], []
     for c in np.flatnonzero(counts):
         idx = rng.permutation(np.flatnonzero(y_idx == c))
@@ -178,8 +180,7 @@ def resolve(est, X, y_idx, rng):
     and ``_cluster_classes``; nothing of it is changed.
     """
     rule = (est.cluster_size, est.scale, est.prior_correction, est.aggregate)
-    n_classes = len(est.classes_)
-    head = "none" if n_classes < 2 else est.head
+    head = "none" if len(est.classes_) < 2 else est.head
     splits = None
     if any(p == "auto" for p in rule) or head == "auto" or (
             head != "none" and est.head_C == "auto"):
@@ -191,8 +192,24 @@ def resolve(est, X, y_idx, rng):
         head = "none" if head == "auto" else head
         C = est.head_C if est.head_C != "auto" else _head.FALLBACK_C
         return rule + (head, None if head == "none" else C), None
+    parts = [(X[train], y_idx[train], X[held], y_idx[held])
+             for train, held in splits]
+    return search(est, parts, np.bincount(y_idx), rng)
+
+
+def search(est, parts, class_counts, rng):
+    """Choose ``est``'s ``"auto"`` settings on held-out rows: ``parts`` is a
+    list of ``(X_train, y_train, X_held, y_held)`` (unit-norm features,
+    encoded labels; the features of different parts may come from different
+    embeddings, e.g. ``CLMLEClassifier``'s cross-fitted embedders), scored on
+    the pooled held-out predictions.  ``class_counts``: the training set's
+    class sizes (the candidate cluster sizes).  Returns the best setting
+    ``(cluster_size, scale, prior_correction, aggregate, head, head_C)`` and
+    the scores of every candidate."""
+    n_classes = len(est.classes_)
+    head = "none" if n_classes < 2 else est.head
     log_prior = np.log(est.class_prior_)
-    y_held = np.concatenate([y_idx[held] for _, held in splits])
+    y_held = np.concatenate([part[3] for part in parts])
 
     def candidates(value, auto):
         return auto if value == "auto" else (value,)
@@ -201,19 +218,19 @@ def resolve(est, X, y_idx, rng):
         return balanced_accuracy(y_held, np.concatenate(predictions),
                                        n_classes)
 
-    sizes = (candidate_cluster_sizes(np.bincount(y_idx))
+    sizes = (candidate_cluster_sizes(class_counts)
              if est.cluster_size == "auto" else [est.cluster_size])
     scales = candidates(est.scale, SCALES)
     taus = candidates(est.prior_correction, PRIOR_CORRECTIONS)
     aggregates = candidates(est.aggregate, AGGREGATES)
     predictions, retrieved = {}, {}
     for size in sizes:
-        for i, (train, held) in enumerate(splits):
+        for i, (X_train, y_train, X_held, _) in enumerate(parts):
             centers, owners, _ = est._cluster_classes(
-                X[train], y_idx[train], size, rng, max_iter=MAX_ITER)
+                X_train, y_train, size, rng, max_iter=MAX_ITER)
             index = _scoring.CentroidIndex(centers, est.algorithm, est.n_neighbors)
-            idx, sims = index.query(X[held], min(est.n_neighbors,
-                                                 centers.shape[0]))
+            idx, sims = index.query(X_held, min(est.n_neighbors,
+                                                centers.shape[0]))
             retrieved[size, i] = (sims, owners[idx])
             grid = predict_grid(sims, owners[idx], log_prior, n_classes,
                                       scales, taus, aggregates)
@@ -227,17 +244,17 @@ def resolve(est, X, y_idx, rng):
     Cs = _head.C_VALUES if est.head_C == "auto" else (est.head_C,)
     head_preds = {}
     size, scale, tau, agg = best
-    for i, (train, held) in enumerate(splits if heads else ()):
+    for i, (X_train, y_train, X_held, _) in enumerate(parts if heads else ()):
         sims, owner_idx = retrieved[size, i]
         rows, classes, rule_scores = _scoring.segment_scores(
             sims, owner_idx, n_classes, scale, agg)
         floor = _scoring.floor_score(scale, sims.shape[1])
         dense = _scoring.dense_scores(
             rows, classes, rule_scores - tau * log_prior[classes],
-            len(held), n_classes, floor)
+            X_held.shape[0], n_classes, floor)
         for C in Cs:
-            model = _head.fit(X[train], y_idx[train], C)
-            log_proba = _head.adjusted_log_proba(model, X[held], log_prior,
+            model = _head.fit(X_train, y_train, C)
+            log_proba = _head.adjusted_log_proba(model, X_held, log_prior,
                                                  n_classes)
             for name in heads:
                 head_preds.setdefault(best + (name, C), []).append(

@@ -95,3 +95,18 @@ def test_unknown_names_are_refused():
     with pytest.raises(SystemExit, match="unknown method 'nope'"):
         run.main(["--methods", "nope", "--list"])
     assert set(METHODS) >= {"CE", "triplet + k-NN", "LMLE + k-NN"}
+
+
+def test_results_leave_the_checkout_clean_unless_told_otherwise():
+    # `make demo` (--quick) and every run write to a folder git ignores; the
+    # committed results are refreshed on request only
+    assert run.parse_args(["--quick"]).results == run.LOCAL_RESULTS
+    assert run.parse_args([]).results == run.LOCAL_RESULTS
+    assert run.parse_args(["--quick", "--refresh-committed"]).results == run.RESULTS
+    assert run.RESULTS == run.common.RESULTS / "suite"
+    root = run.RESULTS.parents[2]
+    assert run.LOCAL_RESULTS.parent.parent == root
+    ignored = {line.strip() for line in (root / ".gitignore").read_text().splitlines()}
+    assert "local_results/" in ignored
+    with pytest.raises(SystemExit):  # one or the other
+        run.parse_args(["--results", "x", "--refresh-committed"])

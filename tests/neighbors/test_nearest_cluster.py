@@ -138,6 +138,48 @@ def test_matches_naive_reference(aggregate, algorithm):
     assert_array_equal(clf.classes_[clf.predict_proba(Xq).argmax(1)], pred)
 
 
+def naive_top_k(sims, k):
+    """The k first columns of a stable sort by decreasing similarity, in
+    increasing column order."""
+    return np.sort(np.argsort(-sims, axis=1, kind="stable")[:, :k], axis=1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_columns", [3, 256, 257, 496, 995, 2000])
+@pytest.mark.parametrize("k", [1, 10, 100, 200])
+def test_top_k_matches_a_stable_sort(dtype, n_columns, k):
+    rng = np.random.default_rng(n_columns + k)
+    sims = rng.uniform(-1, 1, size=(60, n_columns)).astype(dtype)
+    sims[:, ::3] = np.round(sims[:, ::3], 1)  # many ties at every rank
+    sims[:5] = 0.25  # rows that are one tie
+    k = min(k, n_columns)
+    idx, values = _scoring.top_k(sims, k)
+    expected = naive_top_k(sims, k) if k < n_columns else np.arange(n_columns)
+    assert_array_equal(idx, np.broadcast_to(expected, (60, k)))
+    assert_array_equal(values, np.take_along_axis(sims, idx, axis=1))
+    kth = np.sort(sims, axis=1)[:, n_columns - k]
+    assert_array_equal(_scoring.kth_largest(sims, k) if k < n_columns else kth, kth)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("aggregate", ["min", "max"])
+def test_matches_naive_reference_with_many_centroids_and_ties(dtype, aggregate):
+    # 700 centroids (the wide rows are sorted in chunks), and training points
+    # repeated across classes: centroids tied at every query's k-th
+    # similarity, where the lowest centroid index must be kept.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(500, 6)).astype(dtype)
+    X = np.r_[X, X[:200]]
+    y = np.r_[rng.integers(0, 5, 500), rng.integers(0, 5, 200)]
+    clf = KNearestClusterClassifier(
+        n_neighbors=10, cluster_size=1, scale=4.0, aggregate=aggregate,
+        prior_correction=0.0, head="none", random_state=0,
+    ).fit(X, y)
+    assert clf.cluster_centers_.shape[0] == 700
+    Xq = np.r_[X[:100], rng.normal(size=(300, 6)).astype(dtype)]
+    assert_array_equal(clf.predict(Xq), brute_rule(clf, Xq))
+
+
 def test_cluster_counts_and_sizes_per_class():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(137, 4))

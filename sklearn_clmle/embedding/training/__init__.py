@@ -2,8 +2,10 @@
 (``skorch_net``): what the loops share (``engine``), CLMLE's warm-up and
 cluster rounds as phases (``clmle_rounds``), the metric-learning rounds of
 ``MetricEmbedder`` (``metric_rounds``), the supervised epochs of
-``LongTailNetClassifier`` (``supervised``), the embedders' loss on held-out
-rows (``validation``) and data-parallel training (``distributed``).
+``LongTailNetClassifier`` (``supervised``), the re-clustering that starts
+the rounds of both embedders (``recluster``), the embedders' loss on
+held-out rows (``validation``) and data-parallel training
+(``distributed``).
 
 The phases are re-exported here (``WarmupPhase``, ``ClusterPhase``,
 ``MetricPhase``); the factories of the rounds stay in their modules, so that

@@ -20,10 +20,8 @@ from torch import nn
 from . import validation
 from .distributed import SingleProcess
 from .skorch_net import fit_phases
-from .engine import (
-    _check_finite_embeddings,
-    at_step,
-)
+from .engine import at_step
+from .recluster import recluster
 
 
 class WarmupPhase:
@@ -67,24 +65,6 @@ def _sample_clusters(sampler, indices):
     return uniq, inverse
 
 
-def _recluster(cluster, net, X, Y, device, rng, previous, dp, batch_size, where):
-    """Per-class clusterings (``cluster``) of every label on fresh
-    embeddings: embedded by all ranks, clustered on rank 0, shared with every
-    rank."""
-    dim = net.heads[0].out_features
-    feats = dp.extract(net, X, batch_size, device)
-
-    def on_root():
-        _check_finite_embeddings(feats, where)
-        return [
-            cluster(feats[:, j * dim:(j + 1) * dim], Y[:, j], rng,
-                    previous=previous[j])
-            for j in range(Y.shape[1])
-        ]
-
-    return dp.on_root(on_root, rng)
-
-
 class ClusterPhase:
     """Rounds of clustering on fresh embeddings, each followed by
     ``schedule.steps_per_round`` steps of the cluster loss.
@@ -119,9 +99,9 @@ class ClusterPhase:
         tic = time.perf_counter()
         where = f"round {self.round}, re-clustering"
         with at_step(where):
-            clusterings = _recluster(self.cluster, self.net, self.X, self.Y,
-                                     self.device, self.rng, self.previous, self.dp,
-                                     self.schedule.batch_size, where)
+            clusterings = recluster(self.cluster, self.net, self.X, self.Y,
+                                    self.device, self.rng, self.previous, self.dp,
+                                    self.schedule.batch_size, where)
             self.samplers = []
             for j, (cluster_of, classes, centroids) in enumerate(clusterings):
                 self.previous[j] = cluster_of

@@ -116,6 +116,9 @@ class SingleProcess:
     def on_root(self, fn, rng):
         return fn()
 
+    def map_tasks(self, fn, tasks, costs):
+        return [fn(task) for task in tasks]
+
 
 def _bounds(n, world_size):
     """Start of each rank's contiguous slice of ``n`` rows, and the end."""
@@ -302,39 +305,30 @@ class DataParallel:
         return list(full.unbind(dim=1))
 
     # -- re-clustering ---------------------------------------------------------
+    # (``training.recluster``): every rank embeds a share of the rows and
+    # clusters a share of the classes; all of both are gathered on every rank.
 
     def extract(self, net, X, batch_size, device):
-        """Embeddings of all of ``X`` on rank 0 (``None`` elsewhere): each
-        rank embeds a contiguous run of whole ``batch_size`` batches (the
-        batches a 1-process extraction would run), rank 0 gathers them."""
+        """Embeddings of all of ``X`` on every rank: each rank embeds a
+        contiguous run of whole ``batch_size`` batches (the batches a
+        1-process extraction would run), then they are all-gathered."""
         n_batches = -(-X.shape[0] // batch_size)
         stops = [min(X.shape[0], b * batch_size)
                  for b in _bounds(n_batches, self.world_size)]
         sizes = [b - a for a, b in pairwise(stops)]
         local = torch.from_numpy(_extract(
             net, X[stops[self.rank]:stops[self.rank + 1]], batch_size, device))
-        buf = local.new_zeros((max(sizes), local.shape[1]), device=self.comm_device)
-        buf[:local.shape[0]] = local
-        parts = [torch.empty_like(buf) for _ in sizes] if self.is_root else None
-        self.dist.gather(buf, parts, dst=0)
-        if not self.is_root:
-            return None
-        return torch.cat([p[:s] for p, s in zip(parts, sizes)]).cpu().numpy()
+        return self._all_gather_rows(local, sizes).numpy()
 
     def on_root(self, fn, rng):
-        """``fn()`` on rank 0 only (the clustering), its result and the
-        random state after it broadcast to every rank; an exception raised
-        by ``fn`` is raised on every rank."""
+        """``fn()`` on rank 0 only (the check of the embeddings), its result
+        and the random state after it broadcast to every rank; an exception
+        raised by ``fn`` is raised on every rank."""
         if self.is_root:
             try:
                 value = fn()
             except Exception as exc:  # raised on every rank
-                error = exc
-                try:
-                    pickle.dumps(exc)
-                except Exception:
-                    error = RuntimeError(f"{type(exc).__name__}: {exc}")
-                self._broadcast((False, error, None))
+                self._broadcast((False, _picklable(exc), None))
                 raise
             self._broadcast((True, value, rng.get_state()))
             return value
@@ -344,3 +338,54 @@ class DataParallel:
             raise value
         rng.set_state(state)
         return value
+
+    def map_tasks(self, fn, tasks, costs):
+        """``[fn(task) for task in tasks]`` on every rank, each rank running a
+        share of the tasks (``_share``: balanced by ``costs``), the results
+        all-gathered.  ``fn`` must not use shared random state (the
+        clusterings' seeds are drawn before).  If tasks raise, the exception
+        of the first of them (in task order: the one a 1-process loop would
+        meet) is raised on every rank."""
+        results, failed = {}, None
+        for i in _share(costs, self.world_size)[self.rank]:
+            try:
+                results[i] = fn(tasks[i])
+            except Exception as exc:  # raised on every rank, below
+                failed = (i, exc)
+                break
+        sent = None if failed is None else (failed[0], _picklable(failed[1]))
+        gathered = self._all_gather_object((results if sent is None else {}, sent))
+        errors = [(err[0], rank, err[1]) for rank, (_, err) in enumerate(gathered)
+                  if err is not None]
+        if errors:
+            _, rank, exc = min(errors, key=lambda e: e[:2])
+            if rank == self.rank:
+                raise failed[1]
+            exc.add_note(f"raised on rank {rank} of the data-parallel fit")
+            raise exc
+        for part, _ in gathered:
+            results.update(part)
+        return [results[i] for i in range(len(tasks))]
+
+
+def _share(costs, world_size):
+    """Task indices of every rank: the costliest task first, each to the
+    rank with the least cost so far (the lowest rank on a tie); the same
+    on every rank."""
+    load = [0] * world_size
+    shares = [[] for _ in range(world_size)]
+    for i in sorted(range(len(costs)), key=lambda i: (-costs[i], i)):
+        rank = min(range(world_size), key=lambda r: (load[r], r))
+        shares[rank].append(i)
+        load[rank] += costs[i]
+    return [sorted(share) for share in shares]
+
+
+def _picklable(exc):
+    """``exc``, or a ``RuntimeError`` carrying its message if it does not
+    pickle (it has to travel to the other ranks)."""
+    try:
+        pickle.dumps(exc)
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc

@@ -15,29 +15,8 @@ import time
 import torch
 
 from . import validation
-from .engine import (
-    _check_finite_embeddings,
-    at_step,
-)
-
-
-def _recluster(cluster, batches, net, X, y, device, rng, previous, history,
-               where, dp, batch_size):
-    """Re-cluster every class on fresh embeddings (embedded by all ranks,
-    clustered on rank 0); the round's batch sampler."""
-    tic = time.perf_counter()
-    feats = dp.extract(net, X, batch_size, device)
-
-    def on_root():
-        _check_finite_embeddings(feats, where)
-        return cluster(feats, y, rng, previous=previous)
-
-    cluster_of, classes, centroids = dp.on_root(on_root, rng)
-    sampler = batches(cluster_of, classes, centroids)
-    history.record("n_clusters", len(sampler.sizes))
-    history.record("cluster_sizes", sampler.sizes.tolist())
-    history.record("clustering_dur", time.perf_counter() - tic)
-    return sampler, cluster_of
+from .engine import at_step
+from .recluster import recluster
 
 
 class MetricPhase:
@@ -74,11 +53,15 @@ class MetricPhase:
         if self.reclustered:
             where = f"round {self.round}, re-clustering"
             with at_step(where):
-                self.sampler, self.cluster_of = _recluster(
-                    self.cluster, self.make_sampler, self.net, self.X, self.y,
-                    self.device, self.rng, self.cluster_of, history, where, self.dp,
-                    self.schedule.batch_size,
-                )
+                tic = time.perf_counter()
+                [(self.cluster_of, classes, centroids)] = recluster(
+                    self.cluster, self.net, self.X, self.y[:, None], self.device,
+                    self.rng, [self.cluster_of], self.dp, self.schedule.batch_size,
+                    where)
+                self.sampler = self.make_sampler(self.cluster_of, classes, centroids)
+            history.record("n_clusters", len(self.sampler.sizes))
+            history.record("cluster_sizes", self.sampler.sizes.tolist())
+            history.record("clustering_dur", time.perf_counter() - tic)
 
     def batches(self):
         for t in range(self.schedule.steps_per_round):

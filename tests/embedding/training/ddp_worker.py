@@ -118,7 +118,7 @@ def _worker(rank, world_size, outdir, port):
         CLMLEEmbedder(bn, **tiny).fit(X, y)
     except ValueError as exc:
         errors["batchnorm"] = str(exc)
-    # embeddings checked (and clustered) on rank 0 only: its error reaches rank 1
+    # embeddings checked on rank 0 only: its error reaches rank 1
     class NaNModule(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -131,6 +131,29 @@ def _worker(rank, world_size, outdir, port):
         CLMLEEmbedder(NaNModule(), **dict(tiny, warmup_epochs=0)).fit(X, y)
     except FloatingPointError as exc:
         errors["nan_embeddings"] = " | ".join([str(exc), *getattr(exc, "__notes__", [])])
+    # the clusterings' tasks, shared among the ranks and gathered on each
+    from sklearn_clmle.embedding.training.distributed import data_parallel
+
+    dp = data_parallel("auto", "cpu")
+    ran = []
+
+    def square(t):
+        ran.append(t)
+        return t * t, rank
+
+    out["share/results"] = np.array(dp.map_tasks(square, list(range(5)),
+                                                 [5, 1, 4, 2, 3]))
+    out["share/ran"] = np.array(ran)
+
+    def failing(t):
+        if t in (3, 4):
+            raise ValueError(f"task {t} failed on rank {rank}")
+        return t
+
+    try:
+        dp.map_tasks(failing, list(range(5)), [5, 1, 4, 2, 3])
+    except ValueError as exc:
+        errors["task"] = " | ".join([str(exc), *getattr(exc, "__notes__", [])])
     for key, msg in errors.items():
         out["error/" + key] = np.array(msg)
     np.savez(os.path.join(outdir, f"rank{rank}.npz"), **out)

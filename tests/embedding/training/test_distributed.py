@@ -117,6 +117,23 @@ def test_refusals_are_raised_on_every_rank(ranks):
         assert ("raised on rank 0" in msg) == (rank == 1)
 
 
+def test_tasks_are_shared_among_the_ranks_and_gathered_on_each(ranks):
+    # costs 5, 1, 4, 2, 3: rank 0 runs tasks 0, 1, 3 and rank 1 tasks 2, 4
+    # (distributed._share); both end with every result, in task order
+    r0, r1 = ranks
+    np.testing.assert_array_equal(r0["share/ran"], [0, 1, 3])
+    np.testing.assert_array_equal(r1["share/ran"], [2, 4])
+    for r in ranks:
+        np.testing.assert_array_equal(
+            r["share/results"], [[0, 0], [1, 0], [4, 1], [9, 0], [16, 1]])
+    # tasks 3 (rank 0) and 4 (rank 1) fail: task 3's error, the one a
+    # 1-process loop meets first, is raised on both ranks
+    for rank, r in enumerate(ranks):
+        msg = str(r["error/task"])
+        assert msg.startswith("task 3 failed on rank 0")
+        assert ("raised on rank 0 of the data-parallel fit" in msg) == (rank == 1)
+
+
 ESTIMATORS = [CLMLEEmbedder, MetricEmbedder, LongTailNetClassifier]
 
 

@@ -54,6 +54,43 @@ def test_per_class_clustering_is_cluster_per_class_with_its_size():
         np.testing.assert_array_equal(g, w)
 
 
+def test_classes_clustered_in_any_order_give_the_serial_clustering():
+    # a data-parallel fit clusters its ranks' shares of the classes: the
+    # seeds are drawn first, in class order, so the order in which the
+    # classes are clustered changes nothing, nor does the random state left
+    rng_data = np.random.RandomState(0)
+    F = rng_data.normal(size=(150, 4))
+    F /= np.linalg.norm(F, axis=1, keepdims=True)
+    y = np.repeat([0, 1, 2, 3], [70, 40, 25, 15])
+    seen = []
+
+    def backwards(fn, tasks, costs):
+        seen.append(list(costs))
+        return [fn(t) for t in tasks[::-1]][::-1]
+
+    for previous in (None, np.arange(150) % 3):
+        rng_a, rng_b = np.random.RandomState(1), np.random.RandomState(1)
+        want = cluster_per_class(F, y, 20, rng_a, previous=previous)
+        got = PerClassClustering(20)(F, y, rng_b, previous=previous,
+                                     map_tasks=backwards)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+        assert rng_a.randint(10**9) == rng_b.randint(10**9)
+    # cost of a class: its rows x its clusters (70 // 20 = 3 clusters ...)
+    assert seen[0] == [70 * 3, 40 * 2, 25 * 1, 15 * 1]
+
+
+def test_share_of_the_tasks_balances_their_costs():
+    from sklearn_clmle.embedding.training.distributed import _share
+
+    # the costliest first, each to the least loaded rank (lowest on a tie)
+    shares = _share([5, 1, 4, 2, 3], 2)
+    # 5 -> r0; 4 -> r1; 3 -> r1 (4 < 5); 2 -> r0 (5 < 7); 1 -> r0 (7 = 7, lowest)
+    assert shares == [[0, 1, 3], [2, 4]]
+    assert _share([1, 1, 1], 4) == [[0], [1], [2], []]
+    assert _share([], 2) == [[], []]
+
+
 def test_cluster_rounds_run_on_hand_built_parts():
     """No estimator anywhere: a net, two losses' worth of settings and a
     sampler factory go in, a history comes out, and the parts are used as

@@ -1,0 +1,72 @@
+"""What cross-fitting costs: ``CLMLEClassifier()`` against one
+``CLMLEEmbedder()`` fit on the same rows, both with defaults::
+
+    python benchmarks/bench_clmle_classifier_cost.py
+    python benchmarks/bench_clmle_classifier_cost.py --sizes 600,3000
+
+Rows: long-tailed Fashion-MNIST training images (imbalance ratio 10, flat
+784 features) at each size.  Targets (issue 21): at most 2.5x below 5,000
+rows, at most 1.4x above 20,000.  Both fits run in the same process, one
+after the other, under the benchmarks' lock, torch on one thread; the ratio
+is what to quote.  Writes ``benchmarks/results/clmle/classifier_cost.md``.
+"""
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import results_dir  # noqa: E402
+from sklearn_clmle import CLMLEClassifier, CLMLEEmbedder  # noqa: E402
+from sklearn_clmle.datasets import load_fashion_mnist, make_long_tailed  # noqa: E402
+
+
+def data(n, seed=0):
+    X, y = load_fashion_mnist(subset="train", return_X_y=True)
+    # the exponential profile (IR 10, 10 classes) keeps about 3.9 n_max rows
+    X, y = make_long_tailed(X, y, imbalance_ratio=10, n_max=min(6000, int(n / 3.8)),
+                            random_state=seed)
+    rng = np.random.RandomState(seed)
+    keep = np.sort(rng.permutation(len(y))[:n])
+    return (X[keep] / 255.0).astype(np.float32), y[keep]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="600,3000,22000")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    lines = ["# CLMLEClassifier's cost against one CLMLEEmbedder fit\n",
+             "Command: `python benchmarks/bench_clmle_classifier_cost.py "
+             + " ".join(argv if argv is not None else sys.argv[1:])
+             + "`; long-tailed Fashion-MNIST (IR 10), defaults, seed 0, torch "
+             "on one thread, the two fits one after the other in one process.\n",
+             "| rows | CLMLEEmbedder() s | CLMLEClassifier() s | ratio | cv | selected | refit budget |",
+             "| ---: | ---: | ---: | ---: | --- | --- | --- |"]
+    for n in [int(s) for s in args.sizes.split(",")]:
+        X, y = data(n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tic = time.perf_counter()
+            CLMLEEmbedder(random_state=0).fit(X, y)
+            one = time.perf_counter() - tic
+            tic = time.perf_counter()
+            clf = CLMLEClassifier(random_state=0).fit(X, y)
+            ours = time.perf_counter() - tic
+        cv = f"{clf.n_splits_} folds + refit" if clf.refit_embedder_ else "hold-out, kept"
+        lines.append(f"| {len(y)} | {one:.1f} | {ours:.1f} | {ours / one:.2f} | {cv} | "
+                     f"{clf.selected_} | {clf.budget_} |")
+        print(lines[-1], flush=True)
+    out = results_dir("clmle") / "classifier_cost.md"
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,540 @@
+"""CLMLEClassifier: the embedder and the classifier, chosen on unseen rows."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ..neighbors import KNearestClusterClassifier
+from ..neighbors import _auto as rule_auto
+from ..neighbors import _head
+from ..utils._docs import fill_doc
+from ..utils._persistence import unfit_on_failure
+from ..utils._validation import Interval, StrOptions, _fit_context
+from . import _candidates
+from ._crossfit import resolve_cv
+
+
+class _LazyTestParams:
+    """``CLMLEClassifier._test_params`` for the estimator checks: tiny
+    embedder settings, built on first access (importing torch then)."""
+
+    def __get__(self, obj, owner):
+        from ..embedding import CLMLEEmbedder
+        from ..embedding._base import EMBEDDER_TEST_PARAMS
+
+        return {"embedder": CLMLEEmbedder(**EMBEDDER_TEST_PARAMS),
+                "rule": KNearestClusterClassifier(n_neighbors=3)}
+
+
+@fill_doc
+class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """CLMLE embedder and classifier in one estimator, chosen on unseen rows.
+
+    A cross-fitted meta-estimator in the manner of scikit-learn's
+    ``StackingClassifier`` and ``CalibratedClassifierCV``: the training rows
+    are split (``cv``); for every part an embedder (``embedder``, by default
+    ``CLMLEEmbedder()``) is fitted on the rest and the held-out rows are
+    embedded by it, so that every candidate classifier is judged on rows that
+    no part of it was fitted on.  The candidates (see Notes) are the
+    k-nearest-cluster rule of the paper (``rule``, by default
+    ``KNearestClusterClassifier()``, its ``"auto"`` settings chosen on those
+    held-out embeddings), a logit-adjusted linear head on the embedding, the
+    embedder's own logit-adjusted softmax head, and their log-probability
+    ensembles.  The best by pooled held-out balanced accuracy is selected;
+    the embedder is refitted on all rows with the training budget read from
+    the held-out loss curves, and the selected classifier is fitted on its
+    embeddings with the settings found.
+
+    Parameters
+    ----------
+    embedder : estimator or None, default=None
+        The embedder (``fit(X, y)`` / ``transform(X)``), cloned; ``None``:
+        ``CLMLEEmbedder()``.  It receives every fold's split as its
+        ``train_split`` (so a ``CLMLEEmbedder`` with ``epochs="auto"`` reads
+        its budget from the held-out rows), and its ``head_log_proba`` (if it
+        has one) is the ``"softmax"`` part.  Nested parameters are reachable
+        as ``embedder__margin_between`` (``GridSearchCV``).
+    rule : estimator or None, default=None
+        The k-nearest-cluster classifier, cloned; ``None``:
+        ``KNearestClusterClassifier()``.  Its ``"auto"`` settings (cluster
+        size, temperature, prior correction, aggregate) are chosen on the
+        held-out embeddings; its ``head`` is not used (the heads are
+        candidates of this estimator).
+    cv : "auto", int or float, default="auto"
+        How rows are held out.  An int ``K >= 2``: ``K`` stratified folds
+        (each row of a class with two or more rows is held out once; a class
+        of one row stays in every training part).  A float in ``(0, 1)``: one
+        stratified hold-out of that share of every class (at least one row of
+        a class with two or more, at most 10,000 rows).  ``"auto"``: a
+        hold-out of 25 % up to 20,000 rows, of 10 % above; see Notes for why.
+    refit_embedder : "auto" or bool, default="auto"
+        Whether the embedder is fitted again on all rows after the
+        selection.  ``"auto"``: yes up to 20,000 rows (and always with
+        folds), no above, where the hold-out's embedder is kept.
+    candidates : "auto" or list of str, default="auto"
+        The candidates compared: ``"auto"`` all of those in Notes that the
+        embedder supports; or a list of names such as ``["rule", "rule +
+        linear"]``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the splits and, where theirs is ``None``, the embedders' and
+        the rule's ``random_state``.
+    verbose : int, default=0
+        Print one line per fitted part.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    embedder_ : estimator
+        The fitted embedder used by ``predict``.
+    rule_ : KNearestClusterClassifier or None
+        The rule fitted on ``embedder_``'s embeddings of all rows, when the
+        selected candidate uses it.
+    linear_head_ : LogisticRegression or None
+        The linear head fitted on those embeddings, when selected.
+    selected_ : str
+        The selected candidate, e.g. ``"rule + softmax"``.
+    rule_params_ : dict
+        The rule's settings chosen on the held-out embeddings.
+    linear_C_ : float
+        ``C`` of the linear head, chosen on the held-out embeddings.
+    budget_ : dict or None
+        The refit's training budget (``n_rounds``, ``steps_per_round``,
+        ``epochs``) read from the held-out loss curves (the median best
+        round over the folds), or ``None`` when the embedder's own settings
+        were used.
+    cv_results_ : dict of ndarray
+        One entry per candidate, as ``GridSearchCV.cv_results_``:
+        ``candidate``, ``params``, ``split{k}_test_score``,
+        ``mean_test_score``, ``std_test_score``, ``pooled_test_score`` (the
+        balanced accuracy of all held-out rows together, which selects) and
+        ``rank_test_score``.
+    n_splits_ : int
+        Number of held-out parts.
+    refit_embedder_ : bool
+        Whether ``embedder_`` was refitted on all rows.
+    {{features_in_}}
+
+    See Also
+    --------
+    CLMLEEmbedder : The embedder (the paper's loss).
+    KNearestClusterClassifier : The paper's rule (Eq. 10).
+    sklearn.ensemble.StackingClassifier : Cross-fitted stacking.
+
+    Notes
+    -----
+    **Why one estimator.**  In ``Pipeline([CLMLEEmbedder(),
+    KNearestClusterClassifier()])`` the classifier can only choose its
+    settings on embeddings of rows the embedder was trained on, where every
+    class is nearly separable and every candidate looks good.  Here the
+    choice is made on rows the embedder never saw.
+
+    **Candidates**, in their order of preference on a tie: ``"rule"``,
+    ``"rule + linear"``, ``"linear"``, ``"softmax"``, ``"rule + softmax"``,
+    ``"linear + softmax"``, ``"rule + linear + softmax"``.  ``"rule"`` is the
+    k-nearest-cluster rule's probabilities (``predict_proba``, floored at
+    ``1e-12``); ``"linear"`` a multinomial logistic regression (``C`` in
+    ``(1, 10)``, chosen on the held-out rows) whose log-probabilities have the
+    log class priors of its training rows subtracted (post-hoc logit
+    adjustment, Menon et al. 2021); ``"softmax"`` the embedder's
+    ``head_log_proba``.  A sum is a product of experts: the parts'
+    log-probabilities added and renormalised.
+
+    **Rows held out.**  Up to 20,000 rows a quarter is held out: the
+    embedder that is judged sees three quarters of the data, close to the
+    refit on all of them, and the selection costs 0.75 of a fit before the
+    refit (two folds cost a whole fit and scored the same within noise on
+    the seven smallest sets of the validation corpus).  Above 20,000 rows a
+    tenth is a reliable judge and a second fit costs more than the rows it
+    adds, so the hold-out's embedder is kept: about one fit.  Folds
+    (``cv=K``) judge every row once, at ``K`` fits on ``(K - 1) / K`` of the
+    rows.
+
+    **Budget.**  A ``CLMLEEmbedder`` with ``epochs``, ``n_rounds`` and
+    ``steps_per_round`` all ``"auto"`` trains each part in rounds (up to 25
+    sharing a cap of ``clip(3 * 60000 / n, 30, 300)`` passes) until its
+    held-out class-balanced head loss stops improving (``best_round_``); the
+    refit runs the median best round of the parts, each round as many
+    passes over all rows as a part's round made over its rows.
+
+    References
+    ----------
+    {{ref_clmle}}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_clmle import CLMLEClassifier, CLMLEEmbedder
+    >>> rng = np.random.RandomState(0)
+    >>> y = np.repeat([0, 1, 2], [60, 20, 10])
+    >>> X = rng.normal(size=(90, 5)) + 3 * np.eye(5)[y]
+    >>> clf = CLMLEClassifier(
+    ...     CLMLEEmbedder(hidden_units=(16,), embedding_dim=8, cluster_size=10,
+    ...                   warmup_epochs=2, n_rounds=2, steps_per_round=5),
+    ...     random_state=0).fit(X, y)
+    >>> clf.selected_ in clf.cv_results_["candidate"]
+    True
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    """
+
+    _parameter_constraints = {
+        "embedder": [None, HasMethods(["fit", "transform"])],
+        "rule": [None, HasMethods(["fit", "predict_proba"])],
+        "cv": [StrOptions({"auto"}), Interval(Integral, 2, None, closed="left"),
+               Interval(Real, 0, 1, closed="neither")],
+        "refit_embedder": [StrOptions({"auto"}), "boolean"],
+        "candidates": [StrOptions({"auto"}), list],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    _test_params = _LazyTestParams()
+
+    def __init__(self, embedder=None, rule=None, *, cv="auto", refit_embedder="auto",
+                 candidates="auto", random_state=None, verbose=0):
+        self.embedder = embedder
+        self.rule = rule
+        self.cv = cv
+        self.refit_embedder = refit_embedder
+        self.candidates = candidates
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- fit ------------------------------------------------------------------
+
+    def _embedder(self):
+        if self.embedder is not None:
+            return self.embedder
+        from ..embedding import CLMLEEmbedder
+
+        return CLMLEEmbedder()
+
+    def _rule(self):
+        return self.rule if self.rule is not None else KNearestClusterClassifier()
+
+    def _candidate_list(self, has_softmax):
+        if isinstance(self.candidates, str):
+            chosen = [c for c in _candidates.CANDIDATES
+                      if has_softmax or "softmax" not in c]
+        else:
+            if not self.candidates:
+                raise ValueError("candidates=[] names no candidate; pass 'auto' "
+                                 "or a list such as ['rule', 'rule + linear'].")
+            chosen = [_candidates.parse(str(name)) for name in self.candidates]
+            if not has_softmax and any("softmax" in c for c in chosen):
+                raise ValueError(
+                    f"candidates={self.candidates!r} uses 'softmax', but the "
+                    f"embedder {type(self._embedder()).__name__} has no "
+                    "head_log_proba (a CLMLEEmbedder fitted on single-label y "
+                    "has one).")
+        return chosen
+
+    @staticmethod
+    def _seeded(est, seed):
+        params = est.get_params(deep=False)
+        if "random_state" in params and params["random_state"] is None:
+            est.set_params(random_state=seed)
+        return est
+
+    def _fit_part(self, X, y, train, held, seed):
+        from ..embedding._curve import FixedSplit
+
+        emb = self._seeded(clone(self._embedder()), seed)
+        if "train_split" in emb.get_params(deep=False):
+            emb.set_params(train_split=FixedSplit(train, held))
+            emb.fit(X, y)
+        else:
+            emb.fit(X[train], y[train])
+        return emb
+
+    @unfit_on_failure
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Cross-fit the embedder, choose the classifier, refit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or images
+            Training data, as the embedder takes it (flat features, or
+            ``(n, H, W)`` / ``(n, C, H, W)`` images for a CNN backbone).
+        y : array-like of shape (n_samples,)
+            Class labels (at least two classes).
+
+        {{returns_self}}
+        """
+        X, y = validate_data(self, X, y, allow_nd=True, dtype=None,
+                             ensure_min_samples=2, multi_output=True)
+        if type_of_target(y) in ("multilabel-indicator", "multiclass-multioutput"):
+            raise ValueError(
+                "CLMLEClassifier takes single-label y (one class per row); for "
+                "a multi-label indicator y use Pipeline([CLMLEEmbedder(), "
+                "KNearestClusterClassifier()]), which supports it.")
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"CLMLEClassifier needs at least 2 classes in y; got 1 class "
+                f"({self.classes_[0]!r}).")
+        y_idx = encoder.transform(y)
+        n_classes = len(self.classes_)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        splits, refit = resolve_cv(self.cv, y_idx, rng, self.refit_embedder)
+
+        # the parts: an embedder per split, its embeddings of both sides
+        parts, embedders = [], []
+        for k, (train, held) in enumerate(splits):
+            emb = self._fit_part(X, y, train, held, seed)
+            embedders.append(emb)
+            soft = (emb.head_log_proba(X[held])
+                    if _has_softmax_head(emb) else None)
+            parts.append(dict(train=train, held=held, Z_train=emb.transform(X[train]),
+                              Z_held=emb.transform(X[held]), softmax=soft))
+            if self.verbose:
+                print(f"[CLMLEClassifier] part {k + 1}/{len(splits)}: embedder "
+                      f"fitted on {len(train)} rows, {len(held)} held out")
+        has_softmax = all(p["softmax"] is not None for p in parts)
+        chosen = self._candidate_list(has_softmax)
+        uses = {p for c in chosen for p in c}
+
+        # the rule's settings, on the held-out embeddings
+        probe = clone(self._rule()).set_params(head="none")
+        probe.classes_ = np.arange(n_classes)
+        probe.class_prior_ = np.bincount(y_idx, minlength=n_classes) / len(y_idx)
+        rule_setting = (None, None, None, None)
+        if "rule" in uses:
+            rule_setting, _ = rule_auto.search(
+                probe, [(p["Z_train"], y_idx[p["train"]], p["Z_held"],
+                         y_idx[p["held"]]) for p in parts],
+                np.bincount(y_idx, minlength=n_classes), rng)
+        self.rule_params_ = dict(zip(
+            ("cluster_size", "scale", "prior_correction", "aggregate"),
+            rule_setting[:4]))
+
+        # every part's log-probabilities on its held-out rows
+        y_held = np.concatenate([y_idx[p["held"]] for p in parts])
+        for p in parts:
+            y_tr = y_idx[p["train"]]
+            p["log_proba"] = {}
+            if "rule" in uses:
+                rule = self._fit_rule(p["Z_train"], y_tr, seed)
+                p["log_proba"]["rule"] = _rule_columns(rule, p["Z_held"], n_classes)
+            if "softmax" in uses:
+                p["log_proba"]["softmax"] = p["softmax"]
+            if "linear" in uses:
+                log_prior = np.log(np.bincount(y_tr, minlength=n_classes)
+                                   / len(y_tr))
+                p["linear"] = {}
+                for C in _head.C_VALUES:
+                    model = _head.fit(p["Z_train"], y_tr, C)
+                    p["linear"][C] = _head.adjusted_log_proba(
+                        model, p["Z_held"], log_prior, n_classes)
+        self.linear_C_ = None
+        if "linear" in uses:
+            linear_scores = [_candidates.balanced_accuracy(
+                y_held, np.concatenate([p["linear"][C].argmax(1) for p in parts]),
+                n_classes) for C in _head.C_VALUES]
+            self.linear_C_ = _head.C_VALUES[int(np.argmax(linear_scores))]
+            for p in parts:
+                p["log_proba"]["linear"] = p["linear"][self.linear_C_]
+
+        self.cv_results_ = self._score(chosen, parts, y_idx, n_classes)
+        best = int(np.argmin(self.cv_results_["rank_test_score"]))
+        self.selected_ = self.cv_results_["candidate"][best]
+        selected = _candidates.parse(self.selected_)
+
+        # refit: the embedder on all rows (with the curve's budget), then
+        # the selected classifier's parts on its embeddings of all rows
+        self.n_splits_ = len(splits)
+        self.refit_embedder_ = refit
+        self.budget_ = _budget(embedders, splits, X.shape[0]) if refit else None
+        if refit:
+            emb = self._seeded(clone(self._embedder()), seed)
+            if self.budget_ is not None:
+                emb.set_params(**self.budget_)
+            self.embedder_ = emb.fit(X, y)
+        else:
+            self.embedder_ = embedders[0]
+        Z = self.embedder_.transform(X)
+        self.rule_ = (self._fit_rule(Z, y_idx, seed) if "rule" in selected
+                      else None)
+        self.linear_head_ = None
+        if "linear" in selected:
+            self.linear_head_ = _head.fit(Z, y_idx, self.linear_C_)
+            self._log_prior = np.log(np.bincount(y_idx, minlength=n_classes)
+                                     / len(y_idx))
+        self._selected = selected
+        return self
+
+    def _fit_rule(self, Z, y_idx, seed):
+        rule = self._seeded(clone(self._rule()), seed)
+        return rule.set_params(head="none", **self.rule_params_).fit(Z, y_idx)
+
+    def _score(self, chosen, parts, y_idx, n_classes):
+        """``cv_results_`` of the candidates ``chosen``."""
+        y_held = np.concatenate([y_idx[p["held"]] for p in parts])
+        rows = []
+        for cand in chosen:
+            preds = [_candidates.combine(p["log_proba"], cand).argmax(1)
+                     for p in parts]
+            split_scores = [_candidates.balanced_accuracy(
+                y_idx[p["held"]], pred, n_classes) for p, pred in zip(parts, preds)]
+            pooled = _candidates.balanced_accuracy(y_held, np.concatenate(preds),
+                                                   n_classes)
+            params = {}
+            if "rule" in cand:
+                params.update(self.rule_params_)
+            if "linear" in cand:
+                params["linear_C"] = self.linear_C_
+            rows.append((cand, params, split_scores, pooled))
+        # rank by the pooled score; ties keep the order of preference
+        order = sorted(range(len(rows)), key=lambda i: (-round(rows[i][3], 12),
+                                                         _candidates.CANDIDATES.index(rows[i][0])))
+        ranks = np.empty(len(rows), dtype=np.int32)
+        ranks[order] = np.arange(1, len(rows) + 1)
+        results = {
+            "candidate": np.array([_candidates.name_of(r[0]) for r in rows], dtype=object),
+            "params": [r[1] for r in rows],
+        }
+        for k in range(len(parts)):
+            results[f"split{k}_test_score"] = np.array([r[2][k] for r in rows])
+        split = np.array([r[2] for r in rows])
+        results["mean_test_score"] = split.mean(axis=1)
+        results["std_test_score"] = split.std(axis=1)
+        results["pooled_test_score"] = np.array([r[3] for r in rows])
+        results["rank_test_score"] = ranks
+        return results
+
+    # -- predict ----------------------------------------------------------------
+
+    def _log_proba(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, allow_nd=True, dtype=None)
+        Z = self.embedder_.transform(X)
+        n_classes = len(self.classes_)
+        log_probas = {}
+        if self.rule_ is not None:
+            log_probas["rule"] = _rule_columns(self.rule_, Z, n_classes)
+        if self.linear_head_ is not None:
+            log_probas["linear"] = _head.adjusted_log_proba(
+                self.linear_head_, Z, self._log_prior, n_classes)
+        if "softmax" in self._selected:
+            log_probas["softmax"] = self.embedder_.head_log_proba(X)
+        return _candidates.combine(log_probas, self._selected)
+
+    def predict_log_proba(self, X):
+        """Log-probabilities of the selected candidate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or images
+            Query data, as for ``fit``.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Rows are normalised log-probabilities over ``classes_``.
+        """
+        return self._log_proba(X)
+
+    def predict_proba(self, X):
+        """Probabilities of the selected candidate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or images
+            Query data, as for ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to one.
+        """
+        return np.exp(self._log_proba(X))
+
+    def decision_function(self, X):
+        """Log-probabilities of the selected candidate (their difference for
+        two classes, as in scikit-learn).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or images
+            Query data, as for ``fit``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            The score of every class; for two classes that of ``classes_[1]``
+            minus that of ``classes_[0]``.
+        """
+        scores = self._log_proba(X)
+        if len(self.classes_) == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
+    def predict(self, X):
+        """Class of highest probability under the selected candidate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or images
+            Query data, as for ``fit``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Class labels.
+        """
+        best = self._log_proba(X).argmax(axis=1)
+        return self.classes_[best]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+def _has_softmax_head(emb):
+    return (hasattr(emb, "head_log_proba")
+            and getattr(emb, "n_labels_", 1) == 1
+            and getattr(emb, "softmax_head_", None) is not None)
+
+
+def _rule_columns(rule, Z, n_classes):
+    """The rule's floored log-probabilities in the columns of the encoded
+    classes (a rule fitted on encoded labels may lack some)."""
+    out = np.full((Z.shape[0], n_classes), np.log(_candidates.PROBA_FLOOR))
+    out[:, np.asarray(rule.classes_, dtype=int)] = _candidates.rule_log_proba(rule, Z)
+    return out - logsumexp(out, axis=1, keepdims=True)
+
+
+def _budget(embedders, splits, n):
+    """The refit's ``n_rounds`` / ``steps_per_round`` / ``epochs`` from the
+    parts' best rounds (``None`` unless every part read one)."""
+    rounds, passes = [], []
+    for emb, (train, _) in zip(embedders, splits):
+        best = getattr(emb, "best_round_", None)
+        if best is None:
+            return None
+        batch = emb.n_clusters_per_batch * emb.n_samples_per_cluster_
+        rounds.append(best)
+        passes.append(emb.steps_per_round_ * batch / len(train))
+    n_rounds = max(1, int(round(float(np.median(rounds)))))
+    per_round = float(np.mean(passes))
+    batch = embedders[0].n_clusters_per_batch * embedders[0].n_samples_per_cluster_
+    steps = max(1, int(round(per_round * n / batch)))
+    epochs = embedders[0].warmup_epochs + int(np.ceil(n_rounds * per_round))
+    return {"n_rounds": n_rounds, "steps_per_round": steps, "epochs": epochs}

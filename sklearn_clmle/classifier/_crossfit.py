@@ -1,0 +1,77 @@
+"""The rows ``CLMLEClassifier`` judges its candidates on (private).
+
+``"auto"``: one stratified hold-out of a quarter of the rows up to
+``LARGE_N`` rows (its embedder sees three quarters of the data, close to
+what the refit on all rows sees, and the selection costs 0.75 of a fit
+before the refit), a tenth above (at most ``MAX_HOLDOUT`` rows), whose
+embedder is kept.  ``K`` stratified folds on request: every row held out
+once, at the cost of ``K`` fits on ``(K - 1) / K`` of the rows.
+"""
+
+import numpy as np
+
+from ..neighbors import _auto
+
+# cv="auto": a quarter held out and a refit up to this many training rows,
+# a tenth held out and its embedder kept above.
+LARGE_N = 20_000
+SMALL_HOLDOUT_SHARE = 0.25
+HOLDOUT_SHARE = 0.1
+# A hold-out never takes more rows than this.
+MAX_HOLDOUT = 10_000
+
+
+def fold_splits(y_idx, n_folds, rng):
+    """``n_folds`` stratified ``(train, held)`` index pairs: the rows of
+    every class with at least two rows are dealt to the folds in turn after
+    a shuffle (so each such class keeps a training row in every part); a
+    class of one row stays in every training part and is never held out.
+    Folds that hold out nothing are dropped."""
+    fold = np.full(y_idx.shape[0], -1)
+    counts = np.bincount(y_idx)
+    start = 0
+    for c in np.flatnonzero(counts >= 2):
+        idx = rng.permutation(np.flatnonzero(y_idx == c))
+        # rotate the first fold of each class, so that small classes do not
+        # all land in fold 0
+        fold[idx] = (np.arange(idx.shape[0]) + start) % n_folds
+        start += idx.shape[0]
+    splits = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f))
+              for f in range(n_folds)]
+    return [(tr, he) for tr, he in splits if he.size]
+
+
+def holdout_split(y_idx, share, rng):
+    """One stratified ``(train, held)`` pair in a list (``neighbors``'
+    hold-out: ``round(share * n_c)`` rows of every class with at least two
+    rows, at least one, at most ``MAX_HOLDOUT`` rows in all), or ``[]``."""
+    split = _auto.holdout_split(y_idx, rng, share, MAX_HOLDOUT)
+    return [] if split is None else [split]
+
+
+def resolve_cv(cv, y_idx, rng, refit="auto"):
+    """``(splits, refit)``: the ``(train, held)`` pairs of ``cv`` and
+    whether the embedder is refitted on all rows afterwards.  ``cv``:
+    ``"auto"``, an int (folds) or a float in (0, 1) (a hold-out share);
+    ``refit``: ``"auto"`` (up to ``LARGE_N`` rows, or always for folds) or
+    a bool (a kept embedder needs a single hold-out)."""
+    n = y_idx.shape[0]
+    if isinstance(cv, str):  # "auto"
+        cv = SMALL_HOLDOUT_SHARE if n <= LARGE_N else HOLDOUT_SHARE
+    if isinstance(cv, float):
+        splits = holdout_split(y_idx, cv, rng)
+        refit = n <= LARGE_N if refit == "auto" else bool(refit)
+    else:
+        if refit is False:
+            raise ValueError(
+                f"refit_embedder=False keeps the embedder of a single hold-out; "
+                f"cv={cv} asks for {cv} folds: pass a float cv (a hold-out "
+                "share) or refit_embedder=True.")
+        splits, refit = fold_splits(y_idx, int(cv), rng), True
+    if not splits or any(he.size == 0 for _, he in splits):
+        raise ValueError(
+            "y has no class with two or more samples, so no row can be held "
+            "out to choose the classifier; every class needs at least 2 rows "
+            "for CLMLEClassifier (use the Pipeline of CLMLEEmbedder and "
+            "KNearestClusterClassifier for such data).")
+    return splits, refit

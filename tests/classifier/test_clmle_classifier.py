@@ -1,0 +1,248 @@
+"""CLMLEClassifier: cross-fitting, candidates judged on unseen rows, refit."""
+
+import pickle
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_clmle import CLMLEClassifier, CLMLEEmbedder, KNearestClusterClassifier
+from sklearn_clmle.classifier import _candidates
+from sklearn_clmle.classifier._clmle_classifier import _budget
+from sklearn_clmle.classifier._crossfit import (
+    LARGE_N,
+    fold_splits,
+    holdout_split,
+    resolve_cv,
+)
+
+TINY = dict(hidden_units=(16,), embedding_dim=4, cluster_size=5,
+            n_clusters_per_batch=4, n_samples_per_cluster=5, warmup_epochs=2,
+            n_rounds=2, steps_per_round=4, device="cpu")
+
+
+def problem(seed=0, counts=(60, 25, 10)):
+    rng = np.random.RandomState(seed)
+    y = np.repeat(np.arange(len(counts)), counts)
+    X = rng.normal(size=(len(y), 5)) + 2.5 * np.eye(5)[y]
+    return X.astype(np.float32), np.array(["a", "b", "c", "d", "e"])[y]
+
+
+def fitted(**params):
+    X, y = problem()
+    params.setdefault("cv", 2)
+    clf = CLMLEClassifier(CLMLEEmbedder(**TINY), random_state=0, **params)
+    return clf.fit(X, y), X, y
+
+
+# -- the rows held out --------------------------------------------------------
+
+def test_fold_splits_hold_each_row_of_a_splittable_class_out_once():
+    y = np.repeat([0, 1, 2, 3], [7, 4, 2, 1])
+    splits = fold_splits(y, 2, np.random.RandomState(0))
+    held = np.concatenate([h for _, h in splits])
+    assert sorted(held.tolist()) == list(range(13))  # all but the singleton
+    for train, h in splits:
+        assert np.intersect1d(train, h).size == 0
+        assert 13 in train  # the one-row class is always trained on
+        # every class keeps a training row
+        assert set(y[train]) == {0, 1, 2, 3}
+        # stratified: each class split as evenly as possible
+        for c, n in zip(range(3), (7, 4, 2)):
+            assert np.sum(y[h] == c) in (n // 2, n - n // 2)
+
+
+def test_holdout_split_shares():
+    y = np.repeat([0, 1, 2], [100, 20, 1])
+    [(train, held)] = holdout_split(y, 0.1, np.random.RandomState(0))
+    assert np.bincount(y[held], minlength=3).tolist() == [10, 2, 0]
+    assert len(train) + len(held) == 121
+
+
+def test_auto_cv_switches_to_a_kept_holdout_above_the_threshold():
+    rng = np.random.RandomState(0)
+    small = np.repeat([0, 1], [100, 50])
+    splits, refit = resolve_cv("auto", small, rng)
+    assert len(splits) == 1 and refit
+    assert np.bincount(small[splits[0][1]]).tolist() == [25, 12]
+    big = np.repeat([0, 1], [LARGE_N, 10])
+    splits, refit = resolve_cv("auto", big, rng)
+    assert len(splits) == 1 and not refit
+    assert len(splits[0][1]) == 2000 + 1
+    splits, refit = resolve_cv(3, small, rng)
+    assert len(splits) == 3 and refit
+    assert resolve_cv(0.2, big, rng, refit=True)[1]
+    with pytest.raises(ValueError, match="refit_embedder=False"):
+        resolve_cv(2, small, rng, refit=False)
+    with pytest.raises(ValueError, match="two or more samples"):
+        resolve_cv("auto", np.array([0, 1, 2]), rng)
+
+
+# -- candidates ---------------------------------------------------------------
+
+def test_combine_is_the_renormalised_product_of_experts():
+    rng = np.random.RandomState(0)
+    parts = {name: np.log(rng.dirichlet(np.ones(3), size=4)) for name in
+             _candidates.PARTS}
+    out = _candidates.combine(parts, ("rule", "softmax"))
+    naive = parts["rule"] + parts["softmax"]
+    naive -= logsumexp(naive, axis=1, keepdims=True)
+    np.testing.assert_allclose(out, naive)
+    np.testing.assert_allclose(np.exp(out).sum(1), 1)
+    assert _candidates.parse("rule + linear") == ("rule", "linear")
+    with pytest.raises(ValueError, match="unknown candidate"):
+        _candidates.parse("rule + knn")
+
+
+def test_budget_is_the_median_best_round_in_passes_of_all_rows():
+    class Part:
+        n_clusters_per_batch, n_samples_per_cluster_, warmup_epochs = 4, 5, 2
+
+        def __init__(self, best, steps):
+            self.best_round_, self.steps_per_round_ = best, steps
+
+    splits = [(np.arange(50), None), (np.arange(50), None), (np.arange(50), None)]
+    parts = [Part(3, 10), Part(7, 10), Part(5, 10)]
+    # a round: 10 steps x 20 rows / 50 training rows = 4 passes
+    assert _budget(parts, splits, 200) == {
+        "n_rounds": 5, "steps_per_round": 40, "epochs": 2 + 20}
+    parts[1].best_round_ = None
+    assert _budget(parts, splits, 200) is None
+
+
+# -- the estimator --------------------------------------------------------------
+
+def test_selection_is_the_best_pooled_held_out_score():
+    clf, X, y = fitted()
+    res = clf.cv_results_
+    assert list(res["candidate"]) == [_candidates.name_of(c) for c in _candidates.CANDIDATES]
+    best = res["pooled_test_score"].max()
+    winners = [c for c, s in zip(res["candidate"], res["pooled_test_score"])
+               if round(s, 12) == round(best, 12)]
+    assert clf.selected_ == winners[0]  # first in the order of preference
+    assert res["rank_test_score"][list(res["candidate"]).index(clf.selected_)] == 1
+    assert sorted(res["rank_test_score"]) == list(range(1, 8))
+    np.testing.assert_allclose(
+        res["mean_test_score"], (res["split0_test_score"] + res["split1_test_score"]) / 2)
+    assert clf.n_splits_ == 2 and clf.refit_embedder_
+    assert clf.budget_ is None  # explicit n_rounds: the embedder's own budget
+
+
+@pytest.mark.parametrize("candidate", ["rule", "linear", "softmax", "rule + softmax",
+                                       "rule + linear + softmax"])
+def test_prediction_is_the_selected_combination(candidate):
+    clf, X, y = fitted(candidates=[candidate])
+    assert clf.selected_ == candidate
+    Z = clf.embedder_.transform(X)
+    parts = {}
+    if "rule" in candidate:
+        assert clf.rule_.get_params()["scale"] == clf.rule_params_["scale"]
+        parts["rule"] = np.log(np.maximum(clf.rule_.predict_proba(Z), 1e-12))
+    else:
+        assert clf.rule_ is None
+    if "linear" in candidate:
+        prior = np.bincount(np.searchsorted(clf.classes_, y)) / len(y)
+        parts["linear"] = clf.linear_head_.predict_log_proba(Z) - np.log(prior)
+    if "softmax" in candidate:
+        parts["softmax"] = clf.embedder_.head_log_proba(X)
+    total = sum(parts.values())
+    total -= logsumexp(total, axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_log_proba(X), total, atol=1e-9)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1)
+    assert (clf.predict(X) == clf.classes_[total.argmax(1)]).all()
+    assert clf.decision_function(X).shape == (len(X), 3)
+
+
+def test_rule_settings_are_chosen_on_unseen_rows():
+    clf, X, y = fitted(candidates=["rule"])
+    assert set(clf.rule_params_) == {"cluster_size", "scale", "prior_correction",
+                                     "aggregate"}
+    assert clf.rule_.head_ == "none"
+    assert clf.rule_.scale_ == clf.rule_params_["scale"]
+
+
+def test_holdout_mode_keeps_the_part_embedder():
+    X, y = problem()
+    clf = CLMLEClassifier(CLMLEEmbedder(**TINY), cv=0.3, refit_embedder=False,
+                          random_state=0).fit(X, y)
+    assert clf.n_splits_ == 1 and not clf.refit_embedder_
+    assert "split1_test_score" not in clf.cv_results_
+    # the kept embedder never trained on the held-out rows
+    assert clf.embedder_.train_split is not None
+
+
+def test_curve_budget_reaches_the_refit(monkeypatch):
+    from sklearn_clmle.embedding import _auto
+    monkeypatch.setattr(_auto, "CURVE_MIN_CAP", 12)
+    monkeypatch.setattr(_auto, "CURVE_MAX_CAP", 12)
+    X, y = problem()
+    params = {k: v for k, v in TINY.items() if k not in ("n_rounds", "steps_per_round")}
+    clf = CLMLEClassifier(CLMLEEmbedder(**params), candidates=["rule"],
+                          random_state=0).fit(X, y)
+    assert clf.budget_ is not None
+    emb = clf.embedder_
+    assert emb.n_rounds == clf.budget_["n_rounds"] == emb.n_rounds_
+    assert emb.steps_per_round_ == clf.budget_["steps_per_round"]
+    assert emb.train_split is None and emb.best_round_ is None
+
+
+def test_binary_decision_function_is_the_difference():
+    X, y = problem(counts=(40, 12))
+    clf = CLMLEClassifier(CLMLEEmbedder(**TINY), random_state=0).fit(X, y)
+    logp = clf.predict_log_proba(X)
+    np.testing.assert_allclose(clf.decision_function(X), logp[:, 1] - logp[:, 0])
+
+
+def test_nested_params_grid_search_pickle_and_clone():
+    X, y = problem()
+    clf = CLMLEClassifier(CLMLEEmbedder(**TINY), candidates=["rule", "linear"],
+                          random_state=0)
+    assert "embedder__margin_between" in clf.get_params()
+    search = GridSearchCV(clf, {"embedder__margin_between": [0.0, 0.2]}, cv=2,
+                          scoring="balanced_accuracy").fit(X, y)
+    assert search.best_estimator_.embedder_.margin_between_[0] in (0.0, 0.2)
+    fitted_clf = search.best_estimator_
+    again = pickle.loads(pickle.dumps(fitted_clf))
+    np.testing.assert_array_equal(again.predict_proba(X), fitted_clf.predict_proba(X))
+    assert clone(clf).get_params()["embedder"] is not clf.embedder
+
+
+def test_same_seed_same_model_and_inputs_untouched():
+    X, y = problem()
+    X0, y0 = X.copy(), y.copy()
+    a = CLMLEClassifier(CLMLEEmbedder(**TINY), random_state=3).fit(X, y)
+    b = CLMLEClassifier(CLMLEEmbedder(**TINY), random_state=3).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+
+
+def test_bad_input_is_refused_clearly():
+    X, y = problem()
+    est = CLMLEClassifier(CLMLEEmbedder(**TINY))
+    with pytest.raises(ValueError, match="single-label"):
+        est.fit(X, np.eye(3)[np.searchsorted(["a", "b", "c"], y)].astype(int))
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        est.fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="unknown candidate"):
+        CLMLEClassifier(CLMLEEmbedder(**TINY), candidates=["rules"]).fit(X, y)
+    with pytest.raises(ValueError, match="cv"):
+        CLMLEClassifier(cv=1).fit(X, y)
+    from sklearn_clmle import MetricEmbedder
+    with pytest.raises(ValueError, match="head_log_proba"):
+        CLMLEClassifier(MetricEmbedder(hidden_units=(8,), embedding_dim=4,
+                                       warmup_epochs=1, n_rounds=1, steps_per_round=2),
+                        candidates=["softmax"]).fit(X, y)
+
+
+def test_metric_embedder_without_softmax_head_competes_without_it():
+    from sklearn_clmle import MetricEmbedder
+    X, y = problem()
+    clf = CLMLEClassifier(MetricEmbedder(hidden_units=(8,), embedding_dim=4,
+                                         warmup_epochs=1, n_rounds=1,
+                                         steps_per_round=2, device="cpu"),
+                          random_state=0).fit(X, y)
+    assert not any("softmax" in c for c in clf.cv_results_["candidate"])
+    assert len(clf.cv_results_["candidate"]) == 3
