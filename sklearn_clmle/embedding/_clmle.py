@@ -153,11 +153,11 @@ class CLMLEEmbedder(
         Class labels; for multi-label ``y``, ``[0, 1]`` for every label.
     n_labels_ : int
         Number of heads: 1, or the number of columns of a multi-label ``y``.
-    margin_between_ : ndarray of shape (n_labels_,)
+    margin_between_ : ndarray of shape (`n_labels_`,)
         ``a1`` used for each head (that of its most frequent class).
     class_margins_between_ : list of ndarray of shape (n_classes,)
         Per head, the between-class margin of each class (``margin_power``).
-    margin_within_ : ndarray of shape (n_labels_,)
+    margin_within_ : ndarray of shape (`n_labels_`,)
         ``a2`` used for each head.
     {{input_shape_}}
     hidden_units_, cluster_size_, n_samples_per_cluster_, epochs_, \
