@@ -116,7 +116,7 @@ FRAGMENTS = {
             Number of processes that trained the model (1 for a plain fit).
         n_features_in_ : int
             Number of features (``X.shape[1]``) seen during fit.
-        feature_names_in_ : ndarray of shape (n_features_in_,)
+        feature_names_in_ : ndarray of shape (`n_features_in_`,)
             Names of features seen during fit; only when ``X`` has string feature
             names.
         """,
