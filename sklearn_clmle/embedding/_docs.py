@@ -102,9 +102,10 @@ FRAGMENTS = {
             Samples.
         """,
     "fit_X": """
-        X : array-like of shape (n_samples, n_features) or \
-                (n_samples, height, width) or (n_samples, channels, height, width)
-            Training samples (numeric, finite).
+        X : array-like of shape (n_samples, ...)
+            Training samples (numeric, finite): ``(n_samples, n_features)``,
+            or images as ``(n_samples, height, width)`` or ``(n_samples,
+            channels, height, width)``.
         """,
     # -- attributes ----------------------------------------------------------
     "input_shape_": """
