@@ -62,10 +62,9 @@ class LongTailNetClassifier(
         ``input_shape`` of length 2 or 3.
         {{module_class}}
     {{input_shape, hidden_units}}
-    loss : {"ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal", \
-            "class_balanced_focal", "cosface", "arcface"}, \
-            default="logit_adjusted"
-        Training loss, with ``n_c`` the training count of class ``c``:
+    loss : str, default="logit_adjusted"
+        Training loss, one of the following, with ``n_c`` the training count
+        of class ``c``:
 
         - ``"ce"``: softmax cross-entropy.
         - ``"weighted_ce"``: cross-entropy with class weights ``n / (C n_c)``
