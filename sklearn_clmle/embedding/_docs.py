@@ -39,10 +39,8 @@ FRAGMENTS = {
     "batch_size": """
         batch_size : int, default=256
             Rows per forward pass in ``transform``, feature re-extraction and
-            the held-out rows' loss.  On a CPU the default small CNN ran about
-            twice as fast at 240 rows as at 1024 (its activations stay in
-            cache) and the MLP 15 % slower
-            (``benchmarks/results/embedder/embedder.md``); raise it on a GPU.
+            the held-out rows' loss.  The default suits a CPU's caches (the
+            small CNN's activations stay in cache); raise it on a GPU.
         """,
     "device": """
         device : {"auto", "cpu", "cuda"} or str, default="auto"
