@@ -123,7 +123,9 @@ class SphericalKMeans(
     n_iter_ : int
         Number of iterations of the kept run.
 
-    {{features_in_}}
+    {{n_features_in_}}
+
+    {{feature_names_in_}}
 
     See Also
     --------

@@ -12,7 +12,7 @@ __all__ = ["FRAGMENTS", "fill_doc"]
 
 FRAGMENTS = {
     # -- parameters ----------------------------------------------------------
-    "module_class": """
+    "module_class_notes": """
         A ``torch.nn.Module`` *class* is instantiated at ``fit`` with the
         ``module__*`` parameters, e.g. ``module=MyNet, module__width=64``;
         they are parameters like any other (``get_params``, ``set_params``,
@@ -33,6 +33,8 @@ FRAGMENTS = {
             ``optimizer(params, lr=..., weight_decay=...)``.  The embedders
             (``CLMLEEmbedder``, ``MetricEmbedder``) build a fresh one for the
             warm-up and one for the rounds.
+        """,
+    "learning_rate": """
         learning_rate : float, default=1e-3
             Learning rate.
         """,
@@ -99,7 +101,7 @@ FRAGMENTS = {
         X : array-like of the training samples' shape
             Samples.
         """,
-    "fit_X": """
+    "X_fit": """
         X : array-like of shape (n_samples, ...)
             Training samples (numeric, finite): ``(n_samples, n_features)``,
             or images as ``(n_samples, height, width)`` or ``(n_samples,
@@ -110,14 +112,9 @@ FRAGMENTS = {
         input_shape_ : tuple of int
             Shape of one sample as fed to the backbone.
         """,
-    "fit_attributes": """
+    "world_size_": """
         world_size_ : int
             Number of processes that trained the model (1 for a plain fit).
-        n_features_in_ : int
-            Number of features (``X.shape[1]``) seen during fit.
-        feature_names_in_ : ndarray of shape (`n_features_in_`,)
-            Names of features seen during fit; only when ``X`` has string feature
-            names.
         """,
     # -- notes -----------------------------------------------------------------
     "phases_notes": """
@@ -158,5 +155,16 @@ FRAGMENTS = {
         .distributed``; a launch script: ``examples/torchrun_fit.py``.
         """,
 }
+
+# the former names, until every docstring uses the new ones
+FRAGMENTS["module_class"] = FRAGMENTS["module_class_notes"]
+FRAGMENTS["fit_X"] = FRAGMENTS["X_fit"]
+FRAGMENTS["fit_attributes"] = FRAGMENTS["world_size_"] + """
+        n_features_in_ : int
+            Number of features (``X.shape[1]``) seen during fit.
+        feature_names_in_ : ndarray of shape (`n_features_in_`,)
+            Names of features seen during fit; only when ``X`` has string feature
+            names.
+        """
 
 fill_doc = doc_filler(FRAGMENTS)
