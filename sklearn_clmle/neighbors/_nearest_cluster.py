@@ -148,7 +148,9 @@ class KNearestClusterClassifier(
     estimators_ : list of KNearestClusterClassifier
         Multi-label ``y`` only: one fitted binary classifier per label.
 
-    {{features_in_}}
+    {{n_features_in_}}
+
+    {{feature_names_in_}}
 
     See Also
     --------
