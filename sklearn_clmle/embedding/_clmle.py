@@ -60,7 +60,7 @@ class CLMLEEmbedder(
         pooling, a ``hidden_units[-1]``-wide linear layer) for images given as
         3-D ``(n, H, W)`` / 4-D ``(n, C, H, W)`` arrays or flat with an
         ``input_shape`` of length 2 or 3.
-        {{module_class}}
+        {{module_class_notes}}
     {{input_shape}}
     hidden_units : tuple of int or "auto", default="auto"
         Widths of the default MLP (ignored when ``module`` is given).
@@ -132,7 +132,7 @@ class CLMLEEmbedder(
         weights), kept as an auxiliary term next to the cluster loss during the
         rounds.  ``0`` trains the rounds with the cluster loss alone, as in the
         paper.  ``1.0`` was chosen on validation splits.
-    {{optimizer}}
+    {{optimizer, learning_rate}}
     weight_decay : float or "auto", default="auto"
         Weight decay.  ``"auto"``: ``1e-3`` below 5,000 training samples
         (small sets over-fit the default network), else 0.
@@ -165,7 +165,7 @@ class CLMLEEmbedder(
         and ``dur``; ``step_loss`` lists the loss of every step; with a
         ``train_split``, ``valid_loss`` (see Notes).  For instance
         ``history_[-1, "step_loss"]`` or ``history_[:, "train_loss"]``.
-    {{fit_attributes}}
+    {{world_size_, n_features_in_, feature_names_in_}}
 
     See Also
     --------
