@@ -60,7 +60,7 @@ class LongTailNetClassifier(
         ``hidden_units[-1]``-wide linear layer) for images given as 3-D
         ``(n, H, W)`` / 4-D ``(n, C, H, W)`` arrays or flat with an
         ``input_shape`` of length 2 or 3.
-        {{module_class}}
+        {{module_class_notes}}
     {{input_shape, hidden_units}}
     loss : str, default="logit_adjusted"
         Training loss, one of the following, with ``n_c`` the training count
@@ -123,7 +123,7 @@ class LongTailNetClassifier(
         Passes over the training set.
     batch_size : int, default=128
         Training batch size (the last batch of an epoch may be smaller).
-    {{optimizer}}
+    {{optimizer, learning_rate}}
     weight_decay : float, default=0.0
         Weight decay.
     {{device}}
@@ -174,7 +174,7 @@ class LongTailNetClassifier(
         library's ``step_loss`` (every batch's loss) and ``reweighted``
         (whether class weights were applied that epoch); e.g.
         ``history_[:, "train_loss"]``.
-    {{fit_attributes}}
+    {{world_size_, n_features_in_, feature_names_in_}}
 
     See Also
     --------
