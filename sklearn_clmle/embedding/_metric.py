@@ -77,7 +77,7 @@ class MetricEmbedder(
         ``embedding_dim`` is added on top.  ``None``: the default backbone of
         :class:`CLMLEEmbedder` (an MLP with ``hidden_units`` for flat
         features, a small CNN for images).
-        {{module_class}}
+        {{module_class_notes}}
     {{input_shape, hidden_units}}
     embedding_dim : int, default=64
         Dimension of the embedding.
@@ -116,7 +116,7 @@ class MetricEmbedder(
         Batch size of the warm-up; ``None``: the metric batch size (``P * K``
         for the triplet loss, ``n_clusters_per_batch * n_samples_per_cluster``
         for LMLE).
-    {{optimizer}}
+    {{optimizer, learning_rate}}
     weight_decay : float, default=0.0
         Weight decay.
     {{batch_size, device, random_state, distributed, callbacks, train_split, verbose}}
@@ -134,7 +134,7 @@ class MetricEmbedder(
         ``train_loss``, ``dur``; for LMLE also ``n_clusters`` and
         ``cluster_sizes`` of that round's clustering; with a ``train_split``,
         ``valid_loss``, see Notes).
-    {{fit_attributes}}
+    {{world_size_, n_features_in_, feature_names_in_}}
 
     See Also
     --------
