@@ -156,15 +156,4 @@ FRAGMENTS = {
         """,
 }
 
-# the former names, until every docstring uses the new ones
-FRAGMENTS["module_class"] = FRAGMENTS["module_class_notes"]
-FRAGMENTS["fit_X"] = FRAGMENTS["X_fit"]
-FRAGMENTS["fit_attributes"] = FRAGMENTS["world_size_"] + """
-        n_features_in_ : int
-            Number of features (``X.shape[1]``) seen during fit.
-        feature_names_in_ : ndarray of shape (`n_features_in_`,)
-            Names of features seen during fit; only when ``X`` has string feature
-            names.
-        """
-
 fill_doc = doc_filler(FRAGMENTS)
