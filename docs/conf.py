@@ -102,7 +102,6 @@ sphinx_gallery_conf = {
     "ignore_pattern": r"__init__\.py",
     "download_all_examples": False,
     "within_subsection_order": "FileNameSortKey",
-    "reference_url": {"sklearn_clmle": None},
     "doc_module": ("sklearn_clmle",),
     "backreferences_dir": "gen_modules/backreferences",
     "abort_on_example_error": True,
