@@ -2,6 +2,10 @@
 #   make demo   - create .venv, install the package, run the main job on bundled data
 #                 (the benchmark suite's quick mode: long-tailed digits, 3 seeds)
 #   make test   - create .venv if needed, install with test extras, run the tests
+# and:
+#   make docs       - install the docs extra, build docs/_build/html (-W -n),
+#                     running every example of the gallery
+#   make docs-quick - the same without running the examples (CI)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -9,9 +13,9 @@ PY := $(VENV)/bin/python
 # pip from resolving skorch's torch requirement to a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo test test-all bench-kmeans bench-sparse-text clean
+.PHONY: demo test test-all docs docs-quick bench-kmeans bench-sparse-text clean
 
-$(VENV)/.installed: setup.py
+$(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_PIN)"
@@ -20,6 +24,19 @@ $(VENV)/.installed: setup.py
 
 demo: $(VENV)/.installed
 	$(PY) -m benchmarks.run --quick
+
+# the docs extra on top of the test install (torch already pinned above)
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[docs]"
+	touch $@
+
+SPHINXOPTS ?=
+SPHINXBUILD = $(PY) -m sphinx -W --keep-going -n -b html
+docs: $(VENV)/.docs-installed
+	$(SPHINXBUILD) $(SPHINXOPTS) docs docs/_build/html
+
+docs-quick: $(VENV)/.docs-installed
+	$(SPHINXBUILD) -D plot_gallery=0 $(SPHINXOPTS) docs docs/_build/html
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -m "not slow"
@@ -35,4 +52,5 @@ bench-sparse-text: $(VENV)/.installed
 	$(PY) benchmarks/bench_sparse_text.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache docs/_build docs/api \
+		docs/auto_examples docs/gen_modules

@@ -130,7 +130,10 @@ if plt is not None:
     ax.set_title("Long-tailed digits: recall from head to tail")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "examples"
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / "demo_per_class_recall.png", dpi=100)
-    print(f"\nplot saved to {out / 'demo_per_class_recall.png'}")
+    # run as a script, keep a copy beside the benchmarks' plots (the
+    # documentation's gallery, which defines no __file__, shows the figure)
+    if "__file__" in globals():
+        out = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "examples"
+        out.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out / "demo_per_class_recall.png", dpi=100)
+        print(f"\nplot saved to {out / 'demo_per_class_recall.png'}")

@@ -120,7 +120,10 @@ if plt is not None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "examples"
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / "demo_attributes_bacc.png", dpi=100)
-    print(f"\nplot saved to {out / 'demo_attributes_bacc.png'}")
+    # run as a script, keep a copy beside the benchmarks' plots (the
+    # documentation's gallery, which defines no __file__, shows the figure)
+    if "__file__" in globals():
+        out = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "examples"
+        out.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out / "demo_attributes_bacc.png", dpi=100)
+        print(f"\nplot saved to {out / 'demo_attributes_bacc.png'}")

@@ -84,8 +84,11 @@ if plt is not None:
     ax.set_xticks(range(10))
     ax.legend()
     ax.set_title("Per-class spherical clusters, cluster size l = 20")
-    out = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "examples"
-    out.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(out / "demo_cluster_sizes.png", dpi=100)
-    print(f"plot saved to {out / 'demo_cluster_sizes.png'}")
+    # run as a script, keep a copy beside the benchmarks' plots (the
+    # documentation's gallery, which defines no __file__, shows the figure)
+    if "__file__" in globals():
+        out = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "examples"
+        out.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out / "demo_cluster_sizes.png", dpi=100)
+        print(f"plot saved to {out / 'demo_cluster_sizes.png'}")

@@ -55,8 +55,7 @@ class SphericalKMeans(
     n_clusters : int, default=8
         The number of clusters.
 
-    init : {"auto", "k-means++", "k-means||", "random"} or array-like of \
-            shape (n_clusters, n_features), default="auto"
+    init : {"auto", "k-means++", "k-means||", "random"} or array-like, default="auto"
         How the centroids are seeded.
 
         - ``"k-means++"``: greedy k-means++ with the dissimilarity
@@ -75,7 +74,8 @@ class SphericalKMeans(
           ``10**7``, else ``"k-means++"``.
         - ``"random"``: ``n_clusters`` distinct samples drawn at random
           (weighted by ``sample_weight``).
-        - an array: the initial centroids; its rows are normalised.
+        - an array of shape ``(n_clusters, n_features)``: the initial
+          centroids; its rows are normalised.
 
     n_init : "auto" or int, default="auto"
         Number of runs with different seeds; the run with the lowest
@@ -123,7 +123,9 @@ class SphericalKMeans(
     n_iter_ : int
         Number of iterations of the kept run.
 
-    {{features_in_}}
+    {{n_features_in_}}
+
+    {{feature_names_in_}}
 
     See Also
     --------

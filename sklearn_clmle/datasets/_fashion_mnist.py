@@ -188,7 +188,9 @@ def load_fashion_mnist(path=None, *, subset="train", return_X_y=False):
         The 60,000 training images, the 10,000 test images, or both (training
         images first).
 
-    {{return_X_y_bunch}}
+    {{return_X_y}}
+
+    {{returns_bunch}}
 
         data : ndarray of shape (n_samples, 784), dtype uint8
             Flattened images (row-major), grey levels 0-255.

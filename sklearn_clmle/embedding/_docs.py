@@ -12,7 +12,7 @@ __all__ = ["FRAGMENTS", "fill_doc"]
 
 FRAGMENTS = {
     # -- parameters ----------------------------------------------------------
-    "module_class": """
+    "module_class_notes": """
         A ``torch.nn.Module`` *class* is instantiated at ``fit`` with the
         ``module__*`` parameters, e.g. ``module=MyNet, module__width=64``;
         they are parameters like any other (``get_params``, ``set_params``,
@@ -33,16 +33,16 @@ FRAGMENTS = {
             ``optimizer(params, lr=..., weight_decay=...)``.  The embedders
             (``CLMLEEmbedder``, ``MetricEmbedder``) build a fresh one for the
             warm-up and one for the rounds.
+        """,
+    "learning_rate": """
         learning_rate : float, default=1e-3
             Learning rate.
         """,
     "batch_size": """
         batch_size : int, default=256
             Rows per forward pass in ``transform``, feature re-extraction and
-            the held-out rows' loss.  On a CPU the default small CNN ran about
-            twice as fast at 240 rows as at 1024 (its activations stay in
-            cache) and the MLP 15 % slower
-            (``benchmarks/results/embedder/embedder.md``); raise it on a GPU.
+            the held-out rows' loss.  The default suits a CPU's caches (the
+            small CNN's activations stay in cache); raise it on a GPU.
         """,
     "device": """
         device : {"auto", "cpu", "cuda"} or str, default="auto"
@@ -114,29 +114,27 @@ FRAGMENTS = {
         X : array-like of the training samples' shape
             Samples.
         """,
-    "fit_X": """
-        X : array-like of shape (n_samples, n_features) or \
-                (n_samples, height, width) or (n_samples, channels, height, width)
-            Training samples (numeric, finite).
+    "X_fit": """
+        X : array-like of shape (n_samples, ...)
+            Training samples (numeric, finite): ``(n_samples, n_features)``,
+            or images as ``(n_samples, height, width)`` or ``(n_samples,
+            channels, height, width)``.
         """,
     # -- attributes ----------------------------------------------------------
     "input_shape_": """
         input_shape_ : tuple of int
             Shape of one sample as fed to the backbone.
         """,
-    "fit_attributes": """
+    "callbacks_": """
         callbacks_ : list of (str, skorch.callbacks.Callback)
             skorch's fitted callbacks (its ``net.callbacks_``): skorch's
             defaults, the library's own and fitted copies of ``callbacks``,
             as ``(name, callback)`` pairs; e.g. ``dict(est.callbacks_)
             ["EarlyStopping"]``.
+        """,
+    "world_size_": """
         world_size_ : int
             Number of processes that trained the model (1 for a plain fit).
-        n_features_in_ : int
-            Number of features (``X.shape[1]``) seen during fit.
-        feature_names_in_ : ndarray of shape (n_features_in_,)
-            Names of features seen during fit; only when ``X`` has string feature
-            names.
         """,
     # -- notes -----------------------------------------------------------------
     "phases_notes": """

@@ -93,8 +93,7 @@ class HeadPredictionsMixin:
 
         Returns
         -------
-        log_proba : ndarray of shape (n_samples, n_classes) or \
-                (n_samples, n_labels)
+        log_proba : ndarray of shape (n_samples, n_classes) or (n_samples, n_labels)
             Log-probabilities in the order of ``classes_``.
         """
         logits = self._outputs(X).astype(np.float64)

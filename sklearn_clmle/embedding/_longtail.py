@@ -68,12 +68,11 @@ class LongTailNetClassifier(
         ``hidden_units[-1]``-wide linear layer) for images given as 3-D
         ``(n, H, W)`` / 4-D ``(n, C, H, W)`` arrays or flat with an
         ``input_shape`` of length 2 or 3.
-        {{module_class}}
+        {{module_class_notes}}
     {{input_shape, hidden_units}}
-    loss : {"ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal", \
-            "class_balanced_focal", "cosface", "arcface"}, \
-            default="logit_adjusted"
-        Training loss, with ``n_c`` the training count of class ``c``:
+    loss : str, default="logit_adjusted"
+        Training loss, one of the following, with ``n_c`` the training count
+        of class ``c``:
 
         - ``"ce"``: softmax cross-entropy.
         - ``"weighted_ce"``: cross-entropy with class weights ``n / (C n_c)``
@@ -136,7 +135,7 @@ class LongTailNetClassifier(
         rows ``clip(60000 / n, 15, 100)`` (``CLMLEEmbedder``'s formula).
     batch_size : int, default=128
         Training batch size (the last batch of an epoch may be smaller).
-    {{optimizer}}
+    {{optimizer, learning_rate}}
     weight_decay : float, default=0.0
         Weight decay.
     {{device}}
@@ -193,7 +192,7 @@ class LongTailNetClassifier(
         library's ``step_loss`` (every batch's loss) and ``reweighted``
         (whether class weights were applied that epoch); e.g.
         ``history_[:, "train_loss"]``.
-    {{fit_attributes}}
+    {{callbacks_, world_size_, n_features_in_, feature_names_in_}}
 
     See Also
     --------

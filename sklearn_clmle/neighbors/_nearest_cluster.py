@@ -91,8 +91,7 @@ class KNearestClusterClassifier(
         regression.  ``"auto"``: 1 or 10, chosen on the held-out predictions (1
         without one).
 
-    algorithm : {"auto", "brute", "kd_tree", "ball_tree", "faiss"}, \
-            default="auto"
+    algorithm : {"auto", "brute", "kd_tree", "ball_tree", "faiss"}, default="auto"
         Nearest-centroid search.  ``"brute"`` (and ``"auto"``): exact, by
         blocked matrix products.  ``"kd_tree"``/``"ball_tree"``: scikit-learn's
         trees on the unit sphere (Euclidean order equals cosine order there).
@@ -128,8 +127,7 @@ class KNearestClusterClassifier(
     class_prior_ : ndarray of shape (n_classes,)
         Share of the training samples in each class (single-label only).
 
-    cluster_size_, scale_, prior_correction_, aggregate_ : int, float, \
-            float, str
+    cluster_size_, scale_, prior_correction_, aggregate_ : int, float, float, str
         The settings used: the parameters, or what ``"auto"`` resolved to
         (single-label only; per label in ``estimators_``).
 
@@ -149,7 +147,9 @@ class KNearestClusterClassifier(
     estimators_ : list of KNearestClusterClassifier
         Multi-label ``y`` only: one fitted binary classifier per label.
 
-    {{features_in_}}
+    {{n_features_in_}}
+
+    {{feature_names_in_}}
 
     See Also
     --------
@@ -355,8 +355,7 @@ class KNearestClusterClassifier(
 
         Returns
         -------
-        scores : ndarray of shape (n_samples, n_classes), (n_samples,) or \
-                (n_samples, n_labels)
+        scores : ndarray of shape (n_samples, n_classes), (n_samples,) or (n_samples, n_labels)
             One score per class.  For two classes, as in scikit-learn, the
             score of ``classes_[1]`` minus that of ``classes_[0]``.  For
             multi-label ``y``, that difference for every label.

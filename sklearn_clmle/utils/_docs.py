@@ -7,6 +7,19 @@ docstring of a method defined in the class body, becomes those fragments,
 indented as the line was.  ``help()``, Sphinx and the doctests see the
 filled docstrings.  ``COMMON`` holds what estimators of every subpackage
 share; a subpackage adds its own (``embedding/_docs.py``).
+
+So that a docstring stays readable in the source, a fragment's name says
+what it holds (``tests/test_docstrings.py`` checks it):
+
+- a fragment of one numpydoc entry is named after that parameter or
+  attribute, alone (``batch_size``, ``n_features_in_``) or with a qualifier
+  after an underscore (``X_new``, ``y_ignored``); so the placeholder
+  ``{{batch_size, device, random_state}}`` reads as the parameter list it
+  is, and ``grep "    batch_size : "`` finds the text;
+- a fragment that opens a section starts with that section's name
+  (``params_X_new``, ``returns_self``, ``returns_bunch``);
+- prose ends in ``_notes`` (a Notes paragraph, or sentences inside an
+  entry), and references start with ``ref_``.
 """
 
 import re
@@ -32,20 +45,22 @@ COMMON = {
             Weights of the samples.
         """,
     # the loaders of ``datasets``
-    "return_X_y_bunch": """
+    "return_X_y": """
         return_X_y : bool, default=False
             If True, return ``(data, target)`` instead of a Bunch.
-
+        """,
+    "returns_bunch": """
         Returns
         -------
         data : :class:`~sklearn.utils.Bunch`
             Dictionary-like object with attributes:
         """,
-    "features_in_": """
+    "n_features_in_": """
         n_features_in_ : int
             Number of features seen during fit.
-
-        feature_names_in_ : ndarray of shape (n_features_in_,)
+        """,
+    "feature_names_in_": """
+        feature_names_in_ : ndarray of shape (`n_features_in_`,)
             Names of features seen during fit; only when ``X`` has string feature
             names.
         """,

@@ -28,9 +28,8 @@ class SmallCNN(nn.Module):
     """Two conv-ReLU-maxpool blocks, global average pooling, one linear layer.
 
     Expects ``(n, channels, height, width)`` input.  Weights and activations
-    are kept channels-last (NHWC), which oneDNN's CPU convolutions run about
-    1.5x faster than NCHW here, in training and in inference
-    (``benchmarks/results/embedder/embedder.md``).
+    are kept channels-last (NHWC), which oneDNN's CPU convolutions run faster
+    than NCHW, in training and in inference (see the embedder benchmark).
     """
 
     MIN_SIZE = 4  # smallest height / width: two 2 x 2 max-pools
