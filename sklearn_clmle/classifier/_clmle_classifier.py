@@ -121,7 +121,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Number of held-out parts.
     refit_embedder_ : bool
         Whether ``embedder_`` was refitted on all rows.
-    {{features_in_}}
+    {{n_features_in_, feature_names_in_}}
 
     See Also
     --------
