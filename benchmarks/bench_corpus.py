@@ -91,7 +91,6 @@ def candidate_scores(clf, split):
     from scipy.special import logsumexp
 
     from sklearn_clmle.classifier import _candidates
-    from sklearn_clmle.classifier._clmle_classifier import _rule_columns
     from sklearn_clmle.neighbors import _head
 
     y_idx = np.searchsorted(clf.classes_, split.y_train)
@@ -101,7 +100,7 @@ def candidate_scores(clf, split):
     if clf.rule_params_.get("scale") is not None:
         rule = KNearestClusterClassifier(random_state=0, head="none",
                                          **clf.rule_params_).fit(Z, y_idx)
-        parts["rule"] = _rule_columns(rule, Z_val, n_classes)
+        parts["rule"] = _candidates.rule_columns(rule, Z_val, n_classes)
     if clf.linear_C_ is not None:
         log_prior = np.log(np.bincount(y_idx, minlength=n_classes) / len(y_idx))
         parts["linear"] = _head.adjusted_log_proba(

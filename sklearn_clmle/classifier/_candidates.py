@@ -63,3 +63,48 @@ def balanced_accuracy(y_true, y_pred, n_classes):
     hits = np.bincount(y_true[y_true == y_pred], minlength=n_classes)
     present = support > 0
     return float(np.mean(hits[present] / support[present]))
+
+
+def rule_columns(rule, Z, n_classes):
+    """The rule's floored log-probabilities in the columns of the encoded
+    classes (a rule fitted on encoded labels may lack some)."""
+    out = np.full((Z.shape[0], n_classes), np.log(PROBA_FLOOR))
+    out[:, np.asarray(rule.classes_, dtype=int)] = rule_log_proba(rule, Z)
+    return out - logsumexp(out, axis=1, keepdims=True)
+
+
+def cv_results(chosen, parts, y_idx, n_classes, rule_params, linear_C):
+    """``CLMLEClassifier.cv_results_`` of the candidates ``chosen`` from the
+    parts' held-out log-probabilities (``part["log_proba"]``)."""
+    y_held = np.concatenate([y_idx[p["held"]] for p in parts])
+    rows = []
+    for cand in chosen:
+        preds = [combine(p["log_proba"], cand).argmax(1)
+                 for p in parts]
+        split_scores = [balanced_accuracy(
+            y_idx[p["held"]], pred, n_classes) for p, pred in zip(parts, preds)]
+        pooled = balanced_accuracy(y_held, np.concatenate(preds),
+                                               n_classes)
+        params = {}
+        if "rule" in cand:
+            params.update(rule_params)
+        if "linear" in cand:
+            params["linear_C"] = linear_C
+        rows.append((cand, params, split_scores, pooled))
+    # rank by the pooled score; ties keep the order of preference
+    order = sorted(range(len(rows)), key=lambda i: (-round(rows[i][3], 12),
+                                                     CANDIDATES.index(rows[i][0])))
+    ranks = np.empty(len(rows), dtype=np.int32)
+    ranks[order] = np.arange(1, len(rows) + 1)
+    results = {
+        "candidate": np.array([name_of(r[0]) for r in rows], dtype=object),
+        "params": [r[1] for r in rows],
+    }
+    for k in range(len(parts)):
+        results[f"split{k}_test_score"] = np.array([r[2][k] for r in rows])
+    split = np.array([r[2] for r in rows])
+    results["mean_test_score"] = split.mean(axis=1)
+    results["std_test_score"] = split.std(axis=1)
+    results["pooled_test_score"] = np.array([r[3] for r in rows])
+    results["rank_test_score"] = ranks
+    return results

@@ -3,9 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods
@@ -15,11 +13,18 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ..neighbors import KNearestClusterClassifier
 from ..neighbors import _auto as rule_auto
 from ..neighbors import _head
-from ..utils._docs import fill_doc
+from ..utils._docs import doc_filler
 from ..utils._persistence import unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
 from . import _candidates
-from ._crossfit import resolve_cv
+from ._crossfit import refit_budget, resolve_cv
+
+_FRAGMENTS = {
+    "params_X_like_fit": """
+        {{params_X_like_fit}}
+        """,
+}
+fill_doc = doc_filler(_FRAGMENTS)
 
 
 class _LazyTestParams:
@@ -288,6 +293,8 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 f"({self.classes_[0]!r}).")
         y_idx = encoder.transform(y)
         n_classes = len(self.classes_)
+        if not isinstance(self.candidates, str):  # names checked before any fit
+            self._candidate_list(has_softmax=True)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         splits, refit = resolve_cv(self.cv, y_idx, rng, self.refit_embedder)
@@ -329,7 +336,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             p["log_proba"] = {}
             if "rule" in uses:
                 rule = self._fit_rule(p["Z_train"], y_tr, seed)
-                p["log_proba"]["rule"] = _rule_columns(rule, p["Z_held"], n_classes)
+                p["log_proba"]["rule"] = _candidates.rule_columns(rule, p["Z_held"], n_classes)
             if "softmax" in uses:
                 p["log_proba"]["softmax"] = p["softmax"]
             if "linear" in uses:
@@ -349,7 +356,8 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             for p in parts:
                 p["log_proba"]["linear"] = p["linear"][self.linear_C_]
 
-        self.cv_results_ = self._score(chosen, parts, y_idx, n_classes)
+        self.cv_results_ = _candidates.cv_results(
+            chosen, parts, y_idx, n_classes, self.rule_params_, self.linear_C_)
         best = int(np.argmin(self.cv_results_["rank_test_score"]))
         self.selected_ = self.cv_results_["candidate"][best]
         selected = _candidates.parse(self.selected_)
@@ -358,7 +366,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # the selected classifier's parts on its embeddings of all rows
         self.n_splits_ = len(splits)
         self.refit_embedder_ = refit
-        self.budget_ = _budget(embedders, splits, X.shape[0]) if refit else None
+        self.budget_ = refit_budget(embedders, splits, X.shape[0]) if refit else None
         if refit:
             emb = self._seeded(clone(self._embedder()), seed)
             if self.budget_ is not None:
@@ -381,41 +389,6 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         rule = self._seeded(clone(self._rule()), seed)
         return rule.set_params(head="none", **self.rule_params_).fit(Z, y_idx)
 
-    def _score(self, chosen, parts, y_idx, n_classes):
-        """``cv_results_`` of the candidates ``chosen``."""
-        y_held = np.concatenate([y_idx[p["held"]] for p in parts])
-        rows = []
-        for cand in chosen:
-            preds = [_candidates.combine(p["log_proba"], cand).argmax(1)
-                     for p in parts]
-            split_scores = [_candidates.balanced_accuracy(
-                y_idx[p["held"]], pred, n_classes) for p, pred in zip(parts, preds)]
-            pooled = _candidates.balanced_accuracy(y_held, np.concatenate(preds),
-                                                   n_classes)
-            params = {}
-            if "rule" in cand:
-                params.update(self.rule_params_)
-            if "linear" in cand:
-                params["linear_C"] = self.linear_C_
-            rows.append((cand, params, split_scores, pooled))
-        # rank by the pooled score; ties keep the order of preference
-        order = sorted(range(len(rows)), key=lambda i: (-round(rows[i][3], 12),
-                                                         _candidates.CANDIDATES.index(rows[i][0])))
-        ranks = np.empty(len(rows), dtype=np.int32)
-        ranks[order] = np.arange(1, len(rows) + 1)
-        results = {
-            "candidate": np.array([_candidates.name_of(r[0]) for r in rows], dtype=object),
-            "params": [r[1] for r in rows],
-        }
-        for k in range(len(parts)):
-            results[f"split{k}_test_score"] = np.array([r[2][k] for r in rows])
-        split = np.array([r[2] for r in rows])
-        results["mean_test_score"] = split.mean(axis=1)
-        results["std_test_score"] = split.std(axis=1)
-        results["pooled_test_score"] = np.array([r[3] for r in rows])
-        results["rank_test_score"] = ranks
-        return results
-
     # -- predict ----------------------------------------------------------------
 
     def _log_proba(self, X):
@@ -425,7 +398,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         n_classes = len(self.classes_)
         log_probas = {}
         if self.rule_ is not None:
-            log_probas["rule"] = _rule_columns(self.rule_, Z, n_classes)
+            log_probas["rule"] = _candidates.rule_columns(self.rule_, Z, n_classes)
         if self.linear_head_ is not None:
             log_probas["linear"] = _head.adjusted_log_proba(
                 self.linear_head_, Z, self._log_prior, n_classes)
@@ -436,10 +409,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def predict_log_proba(self, X):
         """Log-probabilities of the selected candidate.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or images
-            Query data, as for ``fit``.
+        {{params_X_like_fit}}
 
         Returns
         -------
@@ -451,10 +421,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def predict_proba(self, X):
         """Probabilities of the selected candidate.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or images
-            Query data, as for ``fit``.
+        {{params_X_like_fit}}
 
         Returns
         -------
@@ -467,10 +434,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Log-probabilities of the selected candidate (their difference for
         two classes, as in scikit-learn).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or images
-            Query data, as for ``fit``.
+        {{params_X_like_fit}}
 
         Returns
         -------
@@ -486,10 +450,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def predict(self, X):
         """Class of highest probability under the selected candidate.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or images
-            Query data, as for ``fit``.
+        {{params_X_like_fit}}
 
         Returns
         -------
@@ -511,30 +472,3 @@ def _has_softmax_head(emb):
     return (hasattr(emb, "head_log_proba")
             and getattr(emb, "n_labels_", 1) == 1
             and getattr(emb, "softmax_head_", None) is not None)
-
-
-def _rule_columns(rule, Z, n_classes):
-    """The rule's floored log-probabilities in the columns of the encoded
-    classes (a rule fitted on encoded labels may lack some)."""
-    out = np.full((Z.shape[0], n_classes), np.log(_candidates.PROBA_FLOOR))
-    out[:, np.asarray(rule.classes_, dtype=int)] = _candidates.rule_log_proba(rule, Z)
-    return out - logsumexp(out, axis=1, keepdims=True)
-
-
-def _budget(embedders, splits, n):
-    """The refit's ``n_rounds`` / ``steps_per_round`` / ``epochs`` from the
-    parts' best rounds (``None`` unless every part read one)."""
-    rounds, passes = [], []
-    for emb, (train, _) in zip(embedders, splits):
-        best = getattr(emb, "best_round_", None)
-        if best is None:
-            return None
-        batch = emb.n_clusters_per_batch * emb.n_samples_per_cluster_
-        rounds.append(best)
-        passes.append(emb.steps_per_round_ * batch / len(train))
-    n_rounds = max(1, int(round(float(np.median(rounds)))))
-    per_round = float(np.mean(passes))
-    batch = embedders[0].n_clusters_per_batch * embedders[0].n_samples_per_cluster_
-    steps = max(1, int(round(per_round * n / batch)))
-    epochs = embedders[0].warmup_epochs + int(np.ceil(n_rounds * per_round))
-    return {"n_rounds": n_rounds, "steps_per_round": steps, "epochs": epochs}

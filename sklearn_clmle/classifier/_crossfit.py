@@ -75,3 +75,22 @@ def resolve_cv(cv, y_idx, rng, refit="auto"):
             "for CLMLEClassifier (use the Pipeline of CLMLEEmbedder and "
             "KNearestClusterClassifier for such data).")
     return splits, refit
+
+
+def refit_budget(embedders, splits, n):
+    """The refit's ``n_rounds`` / ``steps_per_round`` / ``epochs`` from the
+    parts' best rounds (``None`` unless every part read one)."""
+    rounds, passes = [], []
+    for emb, (train, _) in zip(embedders, splits):
+        best = getattr(emb, "best_round_", None)
+        if best is None:
+            return None
+        batch = emb.n_clusters_per_batch * emb.n_samples_per_cluster_
+        rounds.append(best)
+        passes.append(emb.steps_per_round_ * batch / len(train))
+    n_rounds = max(1, int(round(float(np.median(rounds)))))
+    per_round = float(np.mean(passes))
+    batch = embedders[0].n_clusters_per_batch * embedders[0].n_samples_per_cluster_
+    steps = max(1, int(round(per_round * n / batch)))
+    epochs = embedders[0].warmup_epochs + int(np.ceil(n_rounds * per_round))
+    return {"n_rounds": n_rounds, "steps_per_round": steps, "epochs": epochs}

@@ -8,10 +8,10 @@ from scipy.special import logsumexp
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_clmle import CLMLEClassifier, CLMLEEmbedder, KNearestClusterClassifier
+from sklearn_clmle import CLMLEClassifier, CLMLEEmbedder
 from sklearn_clmle.classifier import _candidates
-from sklearn_clmle.classifier._clmle_classifier import _budget
 from sklearn_clmle.classifier._crossfit import (
+    refit_budget as _budget,
     LARGE_N,
     fold_splits,
     holdout_split,
