@@ -59,7 +59,8 @@ def main(argv=None):
             tic = time.perf_counter()
             clf = CLMLEClassifier(random_state=0).fit(X, y)
             ours = time.perf_counter() - tic
-        cv = f"{clf.n_splits_} folds + refit" if clf.refit_embedder_ else "hold-out, kept"
+        parts = "hold-out" if clf.n_splits_ == 1 else f"{clf.n_splits_} folds"
+        cv = parts + (" + refit" if clf.refit_embedder_ else ", embedder kept")
         lines.append(f"| {len(y)} | {one:.1f} | {ours:.1f} | {ours / one:.2f} | {cv} | "
                      f"{clf.selected_} | {clf.budget_} |")
         print(lines[-1], flush=True)
