@@ -236,9 +236,10 @@ def table(rows, key="method"):
 def write_csv(rows, path):
     from benchmarks.common import write_csv as _write
 
+    keys = list(dict.fromkeys(k for r in rows for k in r))
     if rows:
-        _write([{k: (round(v, 5) if isinstance(v, float) else v)
-                 for k, v in r.items()} for r in rows], path)
+        _write([{k: (round(r[k], 5) if isinstance(r.get(k), float)
+                     else r.get(k, "")) for k in keys} for r in rows], path)
 
 
 def write_report(task, stem, state, header):
