@@ -293,6 +293,26 @@ def tune(task, state, save):
     return chosen
 
 
+def tuned_settings(csv_path):
+    """``{method: params}`` chosen by an earlier tuning (its CSV rows)."""
+    import csv
+
+    with open(csv_path, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh)
+                if r["part"] == "tuning" and r.get("chosen") == "True"]
+    chosen = {}
+    for r in rows:
+        params = {}
+        for item in filter(None, r["setting"].split(", ")):
+            key, value = item.split("=")
+            params[key] = float(value)
+        chosen[r["method"]] = params
+    missing = set(GRIDS) - set(chosen)
+    if missing:
+        raise ValueError(f"{csv_path} has no chosen setting for {sorted(missing)}.")
+    return chosen
+
+
 def main_table(task, state, save, chosen, seeds, curves):
     for seed in seeds:
         Xtr, ytr, Xte, yte, data = load_split(task, seed)
@@ -340,6 +360,9 @@ def main(argv=None):
     parser.add_argument("--phases", nargs="+", default=["tune", "main", "ablation"],
                         choices=["tune", "main", "ablation"])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--reuse-tuning", choices=list(TASKS), default=None,
+                        help="without the tune phase: the settings chosen by "
+                             "this task's tuning (read from its CSV)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     spec = TASKS[args.task]
@@ -348,7 +371,11 @@ def main(argv=None):
     header = (
         f"# Open-set verification at scale: {args.task} as identities\n\n"
         f"Command: `python benchmarks/bench_font_verification.py --task "
-        f"{args.task} --seeds {' '.join(map(str, args.seeds))}` (fonts: "
+        f"{args.task} --seeds {' '.join(map(str, args.seeds))}"
+        + (f" --phases {' '.join(args.phases)}"
+           if args.phases != ["tune", "main", "ablation"] else "")
+        + (f" --reuse-tuning {args.reuse_tuning}" if args.reuse_tuning else "")
+        + "` (fonts: "
         "`sh benchmarks/face/install_fonts.sh`). Identities: power-law sizes "
         f"{spec['loader']['n_max']} down to "
         f"{spec['loader']['n_max'] // spec['loader']['imbalance_ratio']} "
@@ -360,15 +387,28 @@ def main(argv=None):
         f"{M} x {K}, cluster size {CLUSTER_SIZE}. Verification: up to "
         f"{N_PAIRS} balanced pairs of B, 10-fold accuracy; identification: one "
         f"gallery image per identity of B, the others probes (mean over "
-        f"{N_ENROL} draws). Torch on {args.threads} thread(s).")
+        f"{N_ENROL} draws). Torch on {args.threads} thread(s); fit (s): wall "
+        "seconds on a shared, loaded 2-core machine, not a timing claim.")
 
     def save():
         write_report(args.task, stem, state, header)
 
     curves = {}
     with threadpool_limits(args.threads):
-        chosen = tune(args.task, state, save) if "tune" in args.phases else {
-            m: g[0] for m, g in GRIDS.items()}
+        if "tune" in args.phases:
+            chosen = tune(args.task, state, save)
+        elif args.reuse_tuning:
+            chosen = tuned_settings(results_dir("face") / "font_verification_"
+                                    f"{args.reuse_tuning}.csv")
+        else:
+            chosen = {m: g[0] for m, g in GRIDS.items()}
+        if "tune" not in args.phases:
+            header += ("\n\nSettings (not tuned on this task): "
+                       + ("those chosen by the tuning of the "
+                          f"`{args.reuse_tuning}` task, " if args.reuse_tuning
+                          else "the defaults, ")
+                       + "; ".join(f"{m}: {p or 'default'}"
+                                   for m, p in chosen.items()) + ".")
         print("chosen", chosen, flush=True)
         if "main" in args.phases:
             main_table(args.task, state, save, chosen, args.seeds, curves)
