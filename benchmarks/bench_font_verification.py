@@ -173,13 +173,20 @@ def evaluate(Z, y, seed):
     gallery of one image per identity; also the ROC points."""
     counts = np.bincount(relabel(y))
     n_pos = int((counts * (counts - 1) // 2).sum())
-    # at most 80 % of the positive pairs there are (make_pairs draws them
-    # without repetition)
+    # make_pairs draws the positive pairs identity by identity (uniformly),
+    # so the pairs of the largest identities are reached slowly: ask for at
+    # most 80 % of the positive pairs there are, fewer if it cannot draw them
     n_pairs = min(N_PAIRS, 2 * int(0.8 * n_pos))
-    a, b, same = make_pairs(y, n_pairs=n_pairs, random_state=seed)
+    while True:
+        try:
+            a, b, same = make_pairs(y, n_pairs=n_pairs, random_state=seed)
+            break
+        except ValueError:
+            n_pairs = int(0.8 * n_pairs)
     scores = pair_scores(Z[a], Z[b])
     rep = verification_report(scores, same, fars=FARS, n_folds=10)
     out = {k: rep[k] for k in ("accuracy", "auc", *(f"tar@far={f:g}" for f in FARS))}
+    out["n_pairs"] = n_pairs
     rng = np.random.RandomState(seed)
     multi = np.flatnonzero(counts[relabel(y)] >= 2)
     cmc = []
@@ -293,13 +300,22 @@ def tune(task, state, save):
     return chosen
 
 
-def tuned_settings(csv_path):
-    """``{method: params}`` chosen by an earlier tuning (its CSV rows)."""
+def tuned_settings(csv_path, rows_out=None):
+    """``{method: params}`` chosen by an earlier tuning (its CSV rows); the
+    tuning rows are appended to ``rows_out``."""
     import csv
 
     with open(csv_path, newline="") as fh:
-        rows = [r for r in csv.DictReader(fh)
-                if r["part"] == "tuning" and r.get("chosen") == "True"]
+        tuning = [r for r in csv.DictReader(fh) if r["part"] == "tuning"]
+    if rows_out is not None:
+        for r in tuning:
+            row = {k: v for k, v in r.items() if k not in ("part", "chosen")}
+            for k in ("accuracy", "auc", "tar@far=0.01", "tar@far=0.001",
+                      "rank1", "rank5", "rank10", "fit_s"):
+                row[k] = float(row[k])
+            row["chosen"] = r.get("chosen") == "True"
+            rows_out.append(row)
+    rows = [r for r in tuning if r.get("chosen") == "True"]
     chosen = {}
     for r in rows:
         params = {}
@@ -398,11 +414,17 @@ def main(argv=None):
         if "tune" in args.phases:
             chosen = tune(args.task, state, save)
         elif args.reuse_tuning:
+            same = args.reuse_tuning == args.task
             chosen = tuned_settings(results_dir("face") / "font_verification_"
-                                    f"{args.reuse_tuning}.csv")
+                                    f"{args.reuse_tuning}.csv",
+                                    state["tuning"] if same else None)
         else:
             chosen = {m: g[0] for m, g in GRIDS.items()}
-        if "tune" not in args.phases:
+        if "tune" not in args.phases and args.reuse_tuning == args.task:
+            header += ("\n\nTuning: the rows below come from an earlier "
+                       "invocation of this script with the tune phase (same "
+                       "protocol), read back from the CSV.")
+        elif "tune" not in args.phases:
             header += ("\n\nSettings (not tuned on this task): "
                        + ("those chosen by the tuning of the "
                           f"`{args.reuse_tuning}` task, " if args.reuse_tuning
