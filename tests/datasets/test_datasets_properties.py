@@ -3,7 +3,8 @@
 over profiles and parameters at and past their bounds, labels of every kind
 and container (numpy, list, Series, categorical, sparse, images);
 ``make_mosaics`` over image dtypes, grids and rates; the file loaders
-(``load_fashion_mnist``, ``load_keel``) over corrupted files.
+(``load_fashion_mnist``, ``load_keel``) over corrupted files;
+``load_font_glyphs`` over its rendering and size parameters.
 
 Accepted input gives output of the documented shape and counts; refused
 input raises ``ValueError``/``TypeError`` naming the parameter; inputs are
@@ -31,6 +32,7 @@ from scipy import sparse
 
 from sklearn_clmle.datasets import (
     load_fashion_mnist,
+    load_font_glyphs,
     load_keel,
     long_tailed_sizes,
     make_long_tailed,
@@ -473,3 +475,58 @@ def test_every_public_function_is_fuzzed():
     import sklearn_clmle.datasets
 
     assert set(sklearn_clmle.datasets.__all__) <= set(globals())
+
+
+# -- load_font_glyphs ----------------------------------------------------------
+
+def _dejavu():
+    mpl = pytest.importorskip("matplotlib")
+    pytest.importorskip("PIL")
+    pytest.importorskip("fontTools")
+    from pathlib import Path
+
+    ttf = Path(mpl.get_data_path()) / "fonts" / "ttf"
+    return [ttf / n for n in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf",
+                              "DejaVuSerif.ttf")]
+
+
+_GLYPH_PARAMS = dict(
+    n_identities=st.one_of(st.none(), st.integers(-1, 5), st.just(True),
+                           st.just(2.0)),
+    n_max=st.one_of(st.none(), st.integers(-1, 4), st.just(1.5)),
+    imbalance_ratio=st.one_of(st.floats(0.5, 5), st.just(float("nan")),
+                              st.just("2")),
+    image_size=st.one_of(st.integers(6, 14), st.just(10.0)),
+    padding=st.one_of(st.integers(-1, 4), st.just(None)),
+    shift=st.one_of(st.floats(-0.5, 4), st.just(float("inf"))),
+    scale=st.one_of(st.floats(-0.1, 0.6), st.just(None)),
+    stroke=st.one_of(st.floats(-0.5, 4), st.just(True)),
+)
+
+
+@settings(FAST, max_examples=25)
+@given(task=st.sampled_from(["characters", "fonts"]), data=st.data())
+def test_load_font_glyphs_properties(task, data):
+    paths = _dejavu()
+    params = {k: data.draw(s, label=k) for k, s in _GLYPH_PARAMS.items()}
+    before = snapshot(paths)
+    chars = "ABCD" if task == "characters" else "0123"
+    try:
+        d = load_font_glyphs(task, font_paths=paths, characters=chars,
+                             random_state=data.draw(st.integers(0, 5)), **params)
+    except (ValueError, TypeError) as exc:
+        assert any(k in str(exc) for k in params), str(exc)
+        return
+    finally:
+        assert_unchanged(before, paths)
+    # accepted: the documented shapes and the power-law quotas
+    n_ids = len(d.target_names)
+    n_max = params["n_max"] or (3 if task == "characters" else 4)
+    sizes = long_tailed_sizes(n_ids, imbalance_ratio=params["imbalance_ratio"],
+                              profile="power_law", n_max=n_max)
+    assert np.bincount(d.target).tolist() == sizes.tolist()
+    s = params["image_size"]
+    assert d.images.shape == (sizes.sum(), s, s) and d.images.dtype == np.float32
+    assert 0.0 <= d.images.min() and d.images.max() <= 1.0
+    if params["n_identities"] is not None:
+        assert n_ids == params["n_identities"]
