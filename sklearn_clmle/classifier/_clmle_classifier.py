@@ -21,7 +21,10 @@ from ._crossfit import refit_budget, resolve_cv
 
 _FRAGMENTS = {
     "params_X_like_fit": """
-        {{params_X_like_fit}}
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or images
+            Query data, as for ``fit``.
         """,
 }
 fill_doc = doc_filler(_FRAGMENTS)
