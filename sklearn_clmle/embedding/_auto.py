@@ -60,13 +60,13 @@ def hidden_units(n_features, n_classes=2, n_samples=None):
     """An MLP ``(w, w // 2)``: ``w`` the power of two at or above the larger
     of four times the number of features and sixteen times the number of
     classes, between 64 and 256; ``w`` is at most the power of two at or
-    below ``n_samples / 2`` (never below 64), so that a few hundred rows do
-    not get the widest network.  (Before the class and row terms, a
+    below ``n_samples`` (never below 64): a network never wider than its
+    training rows.  (Before the class and row terms, a
     16-feature, 26-class table got ``(64, 32)``.)"""
     width = 2 ** math.ceil(math.log2(max(1, 4 * n_features, 16 * n_classes)))
     upper = 256
     if n_samples is not None:
-        upper = min(upper, 2 ** math.floor(math.log2(max(2, n_samples / 2))))
+        upper = min(upper, 2 ** math.floor(math.log2(max(2, n_samples))))
     width = int(min(max(64, upper), max(64, width)))
     return (width, width // 2)
 

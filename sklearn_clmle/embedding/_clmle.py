@@ -69,8 +69,10 @@ class CLMLEEmbedder(
     hidden_units : tuple of int or "auto", default="auto"
         Widths of the default MLP (ignored when ``module`` is given).
         ``"auto"``: ``(w, w // 2)`` with ``w`` the power of two at or above
-        four times the number of input features, between 64 and 256 (so
-        ``(256, 128)`` for images, ``(64, 32)`` for a 10-column table).
+        the larger of four times the input features and sixteen times the
+        classes, between 64 and 256, and at most the power of two at or
+        below the training rows (so ``(256, 128)`` for images, ``(64, 32)``
+        for a 10-column table of 3 classes, ``(128, 64)`` for 5 classes).
     embedding_dim : int, default=64
         Dimension ``d`` of the embedding of each head.
     cluster_size : int or "auto", default="auto"
@@ -105,8 +107,11 @@ class CLMLEEmbedder(
     cost_sensitive : bool, default=True
         Weight each sample's loss by the inverse frequency of its class in the
         batch.
-    n_rounds : int, default=5
+    n_rounds : int or "auto", default="auto"
         Alternation rounds (re-clustering followed by training steps).
+        ``"auto"``: 5; with held-out rows (``train_split``) and ``epochs``
+        and ``steps_per_round`` also ``"auto"``, as many as the validation
+        curve asks for (see ``epochs``).
     steps_per_round : int or "auto", default="auto"
         Optimiser steps per round.  ``"auto"``: the steps that make warm-up
         and rounds together see ``epochs`` passes over the training set.
@@ -114,7 +119,12 @@ class CLMLEEmbedder(
         Training budget in passes over the training set, warm-up included;
         used only to set ``steps_per_round="auto"``.  ``"auto"``:
         ``clip(60000 / n, 15, 100)`` for ``n`` training samples (15 passes
-        from 4,000 samples up, 100 below 600).
+        from 4,000 samples up, 100 below 600).  With held-out rows and
+        ``n_rounds``, ``steps_per_round`` ``"auto"``, the budget is read from
+        a validation curve instead: up to 25 rounds sharing ``clip(3 * 60000
+        / n, 30, 300)`` passes, stopped 4 rounds after the lowest held-out
+        class-balanced loss of the softmax head (``valid_head_loss``);
+        ``best_round_`` is that round and ``epochs_`` the passes up to it.
     warmup_epochs : int, default=5
         Epochs of softmax training of the backbone and heads before the first
         clustering (a linear classifier on each head, discarded afterwards).
@@ -161,6 +171,12 @@ class CLMLEEmbedder(
         The settings used: the parameters, or what ``"auto"`` resolved to.
     epochs_, steps_per_round_, weight_decay_ : int, int, float
         The settings used: the parameters, or what ``"auto"`` resolved to.
+    best_round_ : int or None
+        The round of lowest held-out loss when the budget was read from a
+        validation curve, else ``None``.
+    softmax_head_ : torch.nn.ModuleList
+        The linear classifier of the softmax term on each head, kept from
+        training (see ``head_log_proba``), on the CPU.
     history_ : skorch.history.History
         skorch's history of the fit: one row (skorch epoch) per warm-up
         epoch (``phase="warmup"``) and per round (``phase="cluster"``, with
