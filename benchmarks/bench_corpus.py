@@ -88,8 +88,6 @@ def candidate_scores(clf, split):
     """Validation balanced accuracy (%) of every candidate on ``clf``'s
     refitted embedder (the parts fitted as ``fit`` fits the selected one):
     what the selection could have chosen."""
-    from scipy.special import logsumexp
-
     from sklearn_clmle.classifier import _candidates
     from sklearn_clmle.neighbors import _head
 
@@ -110,8 +108,7 @@ def candidate_scores(clf, split):
     out = {}
     for cand in _candidates.CANDIDATES:
         if all(p in parts for p in cand):
-            total = sum(parts[p] for p in cand)
-            pred = clf.classes_[(total - logsumexp(total, axis=1, keepdims=True)).argmax(1)]
+            pred = clf.classes_[_candidates.combine(parts, cand).argmax(1)]
             out[_candidates.name_of(cand)] = round(
                 100 * balanced_accuracy_score(split.y_test, pred), 2)
     return out

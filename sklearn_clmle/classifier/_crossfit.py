@@ -22,23 +22,10 @@ MAX_HOLDOUT = 10_000
 
 
 def fold_splits(y_idx, n_folds, rng):
-    """``n_folds`` stratified ``(train, held)`` index pairs: the rows of
-    every class with at least two rows are dealt to the folds in turn after
-    a shuffle (so each such class keeps a training row in every part); a
-    class of one row stays in every training part and is never held out.
-    Folds that hold out nothing are dropped."""
-    fold = np.full(y_idx.shape[0], -1)
-    counts = np.bincount(y_idx)
-    start = 0
-    for c in np.flatnonzero(counts >= 2):
-        idx = rng.permutation(np.flatnonzero(y_idx == c))
-        # rotate the first fold of each class, so that small classes do not
-        # all land in fold 0
-        fold[idx] = (np.arange(idx.shape[0]) + start) % n_folds
-        start += idx.shape[0]
-    splits = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f))
-              for f in range(n_folds)]
-    return [(tr, he) for tr, he in splits if he.size]
+    """``n_folds`` stratified ``(train, held)`` index pairs (``neighbors``'
+    folds, each class starting where the previous one stopped); a class of
+    one row stays in every training part and is never held out."""
+    return _auto.fold_splits(y_idx, n_folds, rng, rotate=True)
 
 
 def holdout_split(y_idx, share, rng):
