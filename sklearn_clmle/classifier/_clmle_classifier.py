@@ -1,6 +1,7 @@
 """CLMLEClassifier: the embedder and the classifier, chosen on unseen rows."""
 
-from numbers import Integral, Real
+import sys
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
@@ -15,7 +16,7 @@ from ..neighbors import _auto as rule_auto
 from ..neighbors import _head
 from ..utils._docs import doc_filler
 from ..utils._persistence import unfit_on_failure
-from ..utils._validation import Interval, StrOptions, _fit_context
+from ..utils._validation import Interval, StrOptions, _fit_context, validate_numeric
 from . import _candidates
 from ._crossfit import refit_budget, resolve_cv
 
@@ -69,20 +70,29 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``train_split`` (so a ``CLMLEEmbedder`` with ``epochs="auto"`` reads
         its budget from the held-out rows), and its ``head_log_proba`` (if it
         has one) is the ``"softmax"`` part.  Nested parameters are reachable
-        as ``embedder__margin_between`` (``GridSearchCV``).
+        as ``embedder__margin_between`` (``GridSearchCV``), with ``None``
+        too: setting one makes ``embedder`` a ``CLMLEEmbedder()`` with that
+        parameter set (the default stays ``None`` so that ``clone`` and
+        scikit-learn's checks see a plain default).
     rule : estimator or None, default=None
         The k-nearest-cluster classifier, cloned; ``None``:
         ``KNearestClusterClassifier()``.  Its ``"auto"`` settings (cluster
         size, temperature, prior correction, aggregate) are chosen on the
         held-out embeddings; its ``head`` is not used (the heads are
-        candidates of this estimator).
-    cv : "auto", int or float, default="auto"
-        How rows are held out.  An int ``K >= 2``: ``K`` stratified folds
-        (each row of a class with two or more rows is held out once; a class
-        of one row stays in every training part).  A float in ``(0, 1)``: one
-        stratified hold-out of that share of every class (at least one row of
-        a class with two or more, at most 10,000 rows).  ``"auto"``: a
-        hold-out of 25 % up to 20,000 rows, of 10 % above; see Notes for why.
+        candidates of this estimator).  ``rule__*`` parameters work as
+        ``embedder__*`` ones.
+    cv : "auto", int, float, splitter, iterable or None, default="auto"
+        How rows are held out.  An int ``K >= 2``: ``K`` stratified folds,
+        shuffled with ``random_state`` (each row of a class with two or more
+        rows is held out once; a class of one row stays in every training
+        part).  A float in ``(0, 1)``: one stratified hold-out of that share
+        of every class (at least one row of a class with two or more, at
+        most 10,000 rows).  ``"auto"``: a hold-out of 25 % up to 20,000
+        rows, of 10 % above; see Notes for why.  A splitter (e.g.
+        ``StratifiedKFold(3)``, ``StratifiedShuffleSplit(1, test_size=0.2)``),
+        an iterable of ``(train, test)`` index pairs or ``None`` (5
+        stratified folds) go through ``sklearn.model_selection.check_cv``;
+        every class of ``y`` must keep training rows in each part.
     refit_embedder : "auto" or bool, default="auto"
         Whether the embedder is fitted again on all rows after the
         selection.  ``"auto"``: yes up to 20,000 rows (and always with
@@ -197,8 +207,8 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     _parameter_constraints = {
         "embedder": [None, HasMethods(["fit", "transform"])],
         "rule": [None, HasMethods(["fit", "predict_proba"])],
-        "cv": [StrOptions({"auto"}), Interval(Integral, 2, None, closed="left"),
-               Interval(Real, 0, 1, closed="neither")],
+        "cv": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither"),
+               "cv_object"],
         "refit_embedder": [StrOptions({"auto"}), "boolean"],
         "candidates": [StrOptions({"auto"}), list],
         "random_state": ["random_state"],
@@ -217,17 +227,77 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # -- fit ------------------------------------------------------------------
+    # -- parameters -------------------------------------------------------------
 
-    def _embedder(self):
-        if self.embedder is not None:
-            return self.embedder
+    def _default(self, name):
+        """A new default ``embedder`` or ``rule`` (what ``None`` stands for)."""
+        if name == "rule":
+            return KNearestClusterClassifier()
         from ..embedding import CLMLEEmbedder
 
         return CLMLEEmbedder()
 
+    def _embedder(self):
+        return self.embedder if self.embedder is not None else self._default("embedder")
+
     def _rule(self):
-        return self.rule if self.rule is not None else KNearestClusterClassifier()
+        return self.rule if self.rule is not None else self._default("rule")
+
+    def get_params(self, deep=True):
+        """Parameters of this estimator; with ``deep``, those of ``embedder``
+        and ``rule`` too (of their defaults when they are ``None``).
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the nested ``embedder__*`` and ``rule__*``
+            parameters.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        if deep:
+            for name in _NESTED:
+                if getattr(self, name) is None:
+                    params.update((f"{name}__{key}", value) for key, value in
+                                  self._default(name).get_params().items())
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, nested ones included: ``embedder__margin_between``
+        with ``embedder=None`` sets it on a new default ``CLMLEEmbedder()``,
+        which becomes ``embedder`` (and likewise for ``rule``).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : CLMLEClassifier
+            This estimator.
+        """
+        nested = {name: {} for name in _NESTED}
+        own = {}
+        for key, value in params.items():
+            name, sep, sub = key.partition("__")
+            if sep and name in nested:
+                nested[name][sub] = value
+            else:
+                own[key] = value
+        super().set_params(**own)
+        for name, sub in nested.items():
+            if sub:
+                if getattr(self, name) is None:
+                    setattr(self, name, self._default(name))
+                getattr(self, name).set_params(**sub)
+        return self
+
+    # -- fit ------------------------------------------------------------------
 
     def _candidate_list(self, has_softmax):
         if isinstance(self.candidates, str):
@@ -279,8 +349,9 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         {{returns_self}}
         """
-        X, y = validate_data(self, X, y, allow_nd=True, dtype=None,
-                             ensure_min_samples=2, multi_output=True)
+        X, y = validate_numeric(self, X, lambda: validate_data(
+            self, X, y, allow_nd=True, dtype=None, ensure_min_samples=2,
+            multi_output=True))
         if type_of_target(y) in ("multilabel-indicator", "multiclass-multioutput"):
             raise ValueError(
                 "CLMLEClassifier takes single-label y (one class per row); for "
@@ -298,7 +369,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         n_classes = len(self.classes_)
         if not isinstance(self.candidates, str):  # names checked before any fit
             self._candidate_list(has_softmax=True)
-        rng = check_random_state(self.random_state)
+        rng = _same_on_every_rank(check_random_state(self.random_state))
         seed = int(rng.randint(np.iinfo(np.int32).max))
         splits, refit = resolve_cv(self.cv, y_idx, rng, self.refit_embedder)
 
@@ -396,7 +467,8 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _log_proba(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, allow_nd=True, dtype=None)
+        X = validate_numeric(self, X, lambda: validate_data(
+            self, X, reset=False, allow_nd=True, dtype=None))
         Z = self.embedder_.transform(X)
         n_classes = len(self.classes_)
         log_probas = {}
@@ -469,6 +541,20 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         tags.classifier_tags.multi_label = False
         return tags
+
+
+_NESTED = ("embedder", "rule")
+
+
+def _same_on_every_rank(rng):
+    """``rng``, given rank 0's state under ``torchrun`` (a process group
+    of several processes), so that every rank draws the same splits and
+    seeds; there is no process group while torch is not imported."""
+    if "torch" in sys.modules:
+        from ..embedding.training.distributed import share_random_state
+
+        share_random_state(rng)
+    return rng
 
 
 def _has_softmax_head(emb):

@@ -8,7 +8,10 @@ embedder is kept.  ``K`` stratified folds on request: every row held out
 once, at the cost of ``K`` fits on ``(K - 1) / K`` of the rows.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
+from sklearn.model_selection import check_cv
 
 from ..neighbors import _auto
 
@@ -39,29 +42,36 @@ def holdout_split(y_idx, share, rng):
 def resolve_cv(cv, y_idx, rng, refit="auto"):
     """``(splits, refit)``: the ``(train, held)`` pairs of ``cv`` and
     whether the embedder is refitted on all rows afterwards.  ``cv``:
-    ``"auto"``, an int (folds) or a float in (0, 1) (a hold-out share);
-    ``refit``: ``"auto"`` (up to ``LARGE_N`` rows, or always for folds) or
-    a bool (a kept embedder needs a single hold-out)."""
+    ``"auto"``, an int (folds), a real in (0, 1) (a hold-out share; numpy
+    scalars too), or what ``sklearn.model_selection.check_cv`` takes (a
+    splitter, an iterable of pairs; ``None``: its 5 stratified folds);
+    ``refit``: ``"auto"`` (up to ``LARGE_N`` rows, or always for several
+    parts) or a bool (a kept embedder needs a single split)."""
     n = y_idx.shape[0]
     if isinstance(cv, str):  # "auto"
         cv = SMALL_HOLDOUT_SHARE if n <= LARGE_N else HOLDOUT_SHARE
-    if isinstance(cv, float):
-        splits = holdout_split(y_idx, cv, rng)
-        refit = n <= LARGE_N if refit == "auto" else bool(refit)
+    if isinstance(cv, Integral) and not isinstance(cv, bool):
+        splits = fold_splits(y_idx, int(cv), rng)
+    elif isinstance(cv, Real) and not isinstance(cv, bool):
+        splits = holdout_split(y_idx, float(cv), rng)
     else:
-        if refit is False:
-            raise ValueError(
-                f"refit_embedder=False keeps the embedder of a single hold-out; "
-                f"cv={cv} asks for {cv} folds: pass a float cv (a hold-out "
-                "share) or refit_embedder=True.")
-        splits, refit = fold_splits(y_idx, int(cv), rng), True
-    if not splits or any(he.size == 0 for _, he in splits):
+        splitter = check_cv(cv, y_idx, classifier=True)
+        splits = [(np.asarray(tr), np.asarray(he)) for tr, he in
+                  splitter.split(np.zeros((n, 1)), y_idx)]
+    if refit == "auto":
+        refit = len(splits) > 1 or n <= LARGE_N
+    elif not refit and len(splits) > 1:
+        raise ValueError(
+            f"refit_embedder=False keeps the embedder of a single hold-out; "
+            f"cv={cv!r} gives {len(splits)} splits: pass a float cv (a "
+            "hold-out share) or refit_embedder=True.")
+    if not splits or any(len(he) == 0 for _, he in splits):
         raise ValueError(
             "y has no class with two or more samples, so no row can be held "
             "out to choose the classifier; every class needs at least 2 rows "
             "for CLMLEClassifier (use the Pipeline of CLMLEEmbedder and "
             "KNearestClusterClassifier for such data).")
-    return splits, refit
+    return splits, bool(refit)
 
 
 def refit_budget(embedders, splits, n):

@@ -10,6 +10,7 @@ from the history, the budget a refit on all rows uses.
 """
 
 import copy
+import hashlib
 
 import numpy as np
 import torch
@@ -99,7 +100,10 @@ def head_log_proba(module, classifier, X, batch_size, device):
 class FixedSplit:
     """A skorch ``train_split`` that keeps the rows ``train`` for training
     and holds out ``held`` (row positions of the data given to ``fit``), as
-    ``CLMLEClassifier`` gives its folds to the embedder."""
+    ``CLMLEClassifier`` gives its folds to the embedder.  Its rows are
+    fixed, so a data-parallel fit accepts it; its ``repr`` carries a digest
+    of the rows, which the fit's check that every rank passed the same
+    parameters compares."""
 
     def __init__(self, train, held):
         self.train = np.asarray(train)
@@ -110,4 +114,8 @@ class FixedSplit:
                 torch.utils.data.Subset(dataset, self.held))
 
     def __repr__(self):
-        return f"FixedSplit({len(self.train)} training rows, {len(self.held)} held out)"
+        digest = hashlib.blake2b(digest_size=4)
+        for rows in (self.train, self.held):
+            digest.update(np.ascontiguousarray(rows, dtype=np.int64).tobytes() + b"|")
+        return (f"FixedSplit({len(self.train)} training rows, {len(self.held)} "
+                f"held out, rows {digest.hexdigest()})")

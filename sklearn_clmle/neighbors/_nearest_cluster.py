@@ -198,8 +198,8 @@ class KNearestClusterClassifier(
 
     **Input.**  Rows of ``X`` are scaled to unit norm; rows that are all zero
     have no direction and are refused with a ``ValueError``, at fit and at
-    predict.  Fitting with a single class is allowed: every prediction is that
-    class.  Sparse ``X`` (e.g. TF-IDF vectors) is accepted as CSR (other
+    predict.  ``y`` needs at least two classes (every label of
+    multi-label ``y`` both values), as for the other estimators.  Sparse ``X`` (e.g. TF-IDF vectors) is accepted as CSR (other
     ``scipy.sparse`` formats are converted) at fit and at predict, and is
     never densified as a whole: rows are normalised by scaling their stored
     values, the per-class clustering runs on sparse rows (see
@@ -314,7 +314,7 @@ class KNearestClusterClassifier(
             _scoring.import_faiss()
         if self._is_multilabel(y):
             return self._fit_multilabel(X, y)
-        targets = encode_targets(y, type(self).__name__, min_classes=1)
+        targets = encode_targets(y, type(self).__name__)
         X = normalize_rows(X, name="X")
         self._multilabel = False
         self.classes_, y_idx = targets.classes, targets.encoded

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, StratifiedShuffleSplit
 
 from sklearn_clmle import CLMLEClassifier, CLMLEEmbedder
 from sklearn_clmle.classifier import _candidates
@@ -207,6 +207,63 @@ def test_nested_params_grid_search_pickle_and_clone():
     again = pickle.loads(pickle.dumps(fitted_clf))
     np.testing.assert_array_equal(again.predict_proba(X), fitted_clf.predict_proba(X))
     assert clone(clf).get_params()["embedder"] is not clf.embedder
+
+
+def test_nested_params_of_the_default_embedder_and_rule():
+    clf = CLMLEClassifier()
+    params = clf.get_params()
+    assert params["embedder"] is None and params["rule"] is None
+    assert params["embedder__margin_between"] == "auto"
+    assert params["rule__n_neighbors"] == 10
+    assert clf.set_params(embedder__margin_between=0.1, rule__n_neighbors=3) is clf
+    assert isinstance(clf.embedder, CLMLEEmbedder)
+    assert clf.embedder.get_params()["margin_between"] == 0.1
+    assert clf.rule.get_params()["n_neighbors"] == 3
+    assert clone(CLMLEClassifier()).get_params(deep=False)["embedder"] is None
+    # deep params fed back give the same estimator
+    again = CLMLEClassifier().set_params(**CLMLEClassifier().get_params())
+    assert again.embedder.get_params() == CLMLEEmbedder().get_params()
+
+
+def test_grid_search_over_the_default_embedders_margin():
+    X, y = problem()
+    tiny = {f"embedder__{k}": [v] for k, v in TINY.items()}
+    search = GridSearchCV(
+        CLMLEClassifier(candidates=["rule"], random_state=0),
+        {"embedder__margin_between": [0.1, 0.2], **tiny}, cv=2).fit(X, y)
+    assert [p["embedder__margin_between"] for p in search.cv_results_["params"]] \
+        == [0.1, 0.2]
+    best = search.best_estimator_
+    assert best.embedder_.margin_between_[0] == search.best_params_[
+        "embedder__margin_between"]
+    assert best.embedder_.hidden_units == (16,)
+
+
+@pytest.mark.parametrize("cv, n_splits", [
+    (np.float32(0.25), 1), (np.int64(3), 3), (StratifiedKFold(2), 2),
+    (StratifiedShuffleSplit(1, test_size=0.3, random_state=0), 1)])
+def test_cv_takes_what_scikit_learn_users_pass(cv, n_splits):
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1, 2], [40, 16, 8])
+    splits, refit = resolve_cv(cv, y, rng)
+    assert len(splits) == n_splits and refit
+    for train, held in splits:
+        assert np.intersect1d(train, held).size == 0
+        assert set(y[train]) == {0, 1, 2}
+    if isinstance(cv, np.floating):  # a share, not int(0.25) == 0 folds
+        assert np.bincount(y[splits[0][1]]).tolist() == [10, 4, 2]
+
+
+def test_cv_iterable_of_pairs_and_a_splitter_fit():
+    X, y = problem()
+    folds = list(StratifiedKFold(2, shuffle=True, random_state=0).split(X, y))
+    clf = CLMLEClassifier(CLMLEEmbedder(**TINY), cv=folds, candidates=["rule"],
+                          random_state=0).fit(X, y)
+    assert clf.n_splits_ == 2 and clf.refit_embedder_
+    clf = CLMLEClassifier(CLMLEEmbedder(**TINY), cv=np.float32(0.3),
+                          refit_embedder=False, candidates=["rule"],
+                          random_state=0).fit(X, y)
+    assert clf.n_splits_ == 1 and not clf.refit_embedder_
 
 
 def test_same_seed_same_model_and_inputs_untouched():
