@@ -13,10 +13,10 @@ from sklearn_clmle.classifier import _candidates
 from sklearn_clmle.classifier._crossfit import (
     refit_budget as _budget,
     LARGE_N,
-    fold_splits,
     holdout_split,
     resolve_cv,
 )
+from sklearn_clmle.utils._splits import stratified_folds
 
 TINY = dict(hidden_units=(16,), embedding_dim=4, cluster_size=5,
             n_clusters_per_batch=4, n_samples_per_cluster=5, warmup_epochs=2,
@@ -41,7 +41,7 @@ def fitted(**params):
 
 def test_fold_splits_hold_each_row_of_a_splittable_class_out_once():
     y = np.repeat([0, 1, 2, 3], [7, 4, 2, 1])
-    splits = fold_splits(y, 2, np.random.RandomState(0))
+    splits = stratified_folds(y, 2, np.random.RandomState(0), rotate=True)
     held = np.concatenate([h for _, h in splits])
     assert sorted(held.tolist()) == list(range(13))  # all but the singleton
     for train, h in splits:
@@ -85,7 +85,7 @@ def test_auto_cv_switches_to_a_kept_holdout_above_the_threshold():
 def test_combine_is_the_renormalised_product_of_experts():
     rng = np.random.RandomState(0)
     parts = {name: np.log(rng.dirichlet(np.ones(3), size=4)) for name in
-             _candidates.PARTS}
+             ("rule", "linear", "softmax")}
     out = _candidates.combine(parts, ("rule", "softmax"))
     naive = parts["rule"] + parts["softmax"]
     naive -= logsumexp(naive, axis=1, keepdims=True)
@@ -281,7 +281,7 @@ def test_bad_input_is_refused_clearly():
     est = CLMLEClassifier(CLMLEEmbedder(**TINY))
     with pytest.raises(ValueError, match="single-label"):
         est.fit(X, np.eye(3)[np.searchsorted(["a", "b", "c"], y)].astype(int))
-    with pytest.raises(ValueError, match="at least 2 classes"):
+    with pytest.raises(ValueError, match="at least two classes"):
         est.fit(X, np.zeros(len(X)))
     with pytest.raises(ValueError, match="unknown candidate"):
         CLMLEClassifier(CLMLEEmbedder(**TINY), candidates=["rules"]).fit(X, y)
@@ -303,3 +303,43 @@ def test_metric_embedder_without_softmax_head_competes_without_it():
                           random_state=0).fit(X, y)
     assert not any("softmax" in c for c in clf.cv_results_["candidate"])
     assert len(clf.cv_results_["candidate"]) == 3
+
+
+def test_verbose_announces_every_phase_with_its_caps(capsys):
+    X, y = problem()
+    clf = CLMLEClassifier(CLMLEEmbedder(**TINY), cv=2, candidates=["rule", "linear"],
+                          random_state=0, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert not any("\x1b[" in line for line in lines)  # no ANSI colours
+    assert clf.embedder_.callbacks is None  # the progress callback was removed
+    # a part trains on 47 rows: 2 rounds of 4 steps x 4 clusters x 5 rows
+    # = 80 rows = 1.7 passes each, after 2 warm-up epochs
+    for k, (n_train, n_held) in enumerate([(47, 48), (48, 47)], start=1):
+        label = f"[CLMLEClassifier] part {k}/2 ({n_held} rows held out): "
+        start = lines.index(f"{label}fitting the embedder on {n_train} rows: 2 "
+                            f"warm-up epochs, then at most 2 rounds of "
+                            f"{80 / n_train:.1f} passes")
+        assert lines[start + 1].startswith(f"{label}warm-up epoch 1/2, held-out ")
+        assert lines[start + 2].startswith(f"{label}warm-up epoch 2/2")
+        assert lines[start + 3].startswith(f"{label}round 1/2")
+        assert lines[start + 4].startswith(f"{label}round 2/2")
+        assert lines[start + 5].startswith(f"{label}embedder fitted in ")
+    assert lines[12] == ("[CLMLEClassifier] scoring 2 candidates on 95 held-out "
+                         "rows of 2 part(s)")
+    assert lines[13].startswith(f"[CLMLEClassifier] selected {clf.selected_!r}: ")
+    label = "[CLMLEClassifier] refit on all rows: "
+    assert lines[14] == (f"{label}fitting the embedder on 95 rows: 2 warm-up "
+                         "epochs, then at most 2 rounds of 0.8 passes")
+    assert lines[15:19] == [f"{label}warm-up epoch 1/2", f"{label}warm-up epoch 2/2",
+                            f"{label}round 1/2", f"{label}round 2/2"]
+    assert lines[19].startswith(f"{label}embedder fitted in ")
+    assert lines[20] == (f"[CLMLEClassifier] refit: fitting {clf.selected_!r} on "
+                         "the embeddings of all 95 rows")
+    assert len(lines) == 21
+
+
+def test_the_embedders_own_table_has_no_colours_off_a_terminal(capsys):
+    X, y = problem()
+    CLMLEEmbedder(**TINY, verbose=1, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert "round" in out and "\x1b[" not in out

@@ -1,4 +1,4 @@
-"""Property-based hardening tests (issue 7) of KNearestClusterClassifier.
+"""Property-based hardening tests of KNearestClusterClassifier.
 
 The properties and the shared strategies: ``tests/_strategies.py``.
 """
