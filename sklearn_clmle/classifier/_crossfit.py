@@ -62,7 +62,7 @@ def resolve_cv(cv, y_idx, rng, refit="auto"):
     if isinstance(cv, str):  # "auto"
         cv = SMALL_HOLDOUT_SHARE if n <= LARGE_N else HOLDOUT_SHARE
     if isinstance(cv, Integral) and not isinstance(cv, bool):
-        splits = stratified_folds(y_idx, int(cv), rng, rotate=True)
+        splits = stratified_folds(y_idx, int(cv), rng)
     elif isinstance(cv, Real) and not isinstance(cv, bool):
         splits = holdout_split(y_idx, float(cv), rng)
     else:

@@ -41,7 +41,7 @@ def fitted(**params):
 
 def test_fold_splits_hold_each_row_of_a_splittable_class_out_once():
     y = np.repeat([0, 1, 2, 3], [7, 4, 2, 1])
-    splits = stratified_folds(y, 2, np.random.RandomState(0), rotate=True)
+    splits = stratified_folds(y, 2, np.random.RandomState(0))
     held = np.concatenate([h for _, h in splits])
     assert sorted(held.tolist()) == list(range(13))  # all but the singleton
     for train, h in splits:
