@@ -425,7 +425,7 @@ def fit_rows(task, state, save, font_dirs, seeds, jobs, part, key, curves):
             est = make_method(name, len(ytr), seed, params)
             dur, (Z,) = fit_transform(est, Xtr, ytr, Xte)
             rep, roc = evaluate(Z, yte, seed)
-            row = report_row(rep, **{key: label}, method=name, seed=seed,
+            row = report_row(rep, **{"method": name, key: label}, seed=seed,
                              n_train=len(ytr), fit_s=dur)
             state[part].append(row)
             if curves is not None:
