@@ -31,12 +31,25 @@ def results_dir(name):
 
 def write_csv(rows, path, append=False):
     """``rows`` (dicts with the same keys) to the CSV at ``path``; with
-    ``append`` the rows go after those already there (header written once)."""
+    ``append`` the rows go after those already there (header written once;
+    when the new rows bring new columns, the file is rewritten with every
+    column, the older rows' new cells left empty)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(rows[0])
+    if append and path.exists():
+        with path.open(newline="") as fh:
+            old = list(csv.DictReader(fh))
+        known = list(old[0]) if old else fields
+        if set(fields) - set(known):
+            rows = old + list(rows)
+            fields = known + [f for f in fields if f not in known]
+            append = False
+        else:
+            fields = known
     new = not (append and path.exists())
     with path.open("a" if append else "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(fh, fieldnames=fields, restval="")
         if new:
             writer.writeheader()
         writer.writerows(rows)
@@ -201,7 +214,7 @@ class MachineState:
 
 
 def check_quiet(allow_busy, what="this benchmark"):
-    """Refuse to time on a busy machine: exit (status 3) when the 1-minute
+    """Refuse to time on a busy machine: exit with a message when the 1-minute
     load average exceeds ``MAX_LOAD_PER_CORE`` per core, unless
     ``allow_busy``, in which case the results are marked as measured under
     load.  Returns the ``MachineState`` for the results file."""

@@ -26,6 +26,15 @@ def test_write_csv_appends_under_one_header(tmp_path):
     assert path.read_text().splitlines() == ["a,b", "5,6"]
 
 
+def test_write_csv_appends_rows_with_new_columns(tmp_path):
+    path = tmp_path / "rows.csv"
+    write_csv([{"a": 1, "b": 2}], path)
+    write_csv([{"a": 3, "b": 4, "load": 0.5}], path, append=True)
+    assert path.read_text().splitlines() == ["a,b,load", "1,2,", "3,4,0.5"]
+    write_csv([{"b": 6, "a": 5}], path, append=True)  # fewer columns: appended
+    assert path.read_text().splitlines()[-1] == "5,6,"
+
+
 def test_mean_std():
     assert mean_std([0.5, 0.7]) == "60.00 ± 10.00"
 
