@@ -1,4 +1,4 @@
-"""Property-based hardening tests (issue 16), round 2 for the five public
+"""Property-based hardening tests, round 2 for the five public
 estimators: the input kinds round 1 (``tests/*/test_*_properties.py``) did
 not draw -- bools, small and unsigned ints, float16, numeric object arrays,
 strings, pandas nullable (``Int64``, ``Float64``, ``boolean``) and

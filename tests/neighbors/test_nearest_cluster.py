@@ -191,11 +191,13 @@ def test_cluster_counts_and_sizes_per_class():
     assert_allclose(np.linalg.norm(clf.cluster_centers_, axis=1), 1.0)
 
 
-def test_single_class_predicts_it():
+def test_single_class_is_refused_as_by_the_other_estimators():
     X = np.random.default_rng(0).normal(size=(10, 3))
-    clf = KNearestClusterClassifier(cluster_size=3).fit(X, ["only"] * 10)
-    assert_array_equal(clf.predict(X[:3]), ["only"] * 3)
-    assert_allclose(clf.predict_proba(X[:3]), np.ones((3, 1)))
+    clf = KNearestClusterClassifier(cluster_size=3)
+    with pytest.raises(ValueError, match=r"y has only one class \('only'\); "
+                       "KNearestClusterClassifier needs at least two classes"):
+        clf.fit(X, ["only"] * 10)
+    assert not hasattr(clf, "classes_")
 
 
 def test_string_labels_come_back():
@@ -369,3 +371,10 @@ def test_search_results_do_not_share_its_scratch_memory(dtype, k):
                 else np.broadcast_to(np.arange(300), (700, 300)))
     assert_array_equal(idx, expected)
     assert_allclose(sims, np.take_along_axis(Q1 @ C.T, expected, axis=1), rtol=1e-6)
+
+
+def test_multilabel_constant_label_is_refused():
+    X = np.random.default_rng(0).normal(size=(12, 3))
+    Y = np.c_[np.arange(12) % 2, np.zeros(12, int)]
+    with pytest.raises(ValueError, match=r"label\(s\) \[1\] are all 0 or all 1"):
+        KNearestClusterClassifier(cluster_size=2).fit(X, Y)

@@ -36,6 +36,7 @@ held-out rows (``training.validation``).
 
 import contextlib
 import math
+import sys
 
 import numpy as np
 import torch
@@ -115,6 +116,14 @@ class PrintTable(PrintLog):
     def table(self, row):
         return super().table({k: v for k, v in row.items()
                               if not isinstance(v, (list, tuple, dict, np.ndarray))})
+
+    def format_row(self, row, key, color):
+        """skorch's, without ANSI colours unless the sink is ``print`` to a
+        terminal (no escape codes in logs, files and notebooks' captures)."""
+        if self.sink is print and sys.stdout.isatty():
+            return super().format_row(row, key, color)
+        return super().format_row({k: v for k, v in row.items()
+                                   if k != key + "_best"}, key, color)
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
