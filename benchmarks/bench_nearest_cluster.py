@@ -83,7 +83,7 @@ STAGES = [
     ("rule scores", "dense_scores", "neighbors/_scoring.py", "cum"),
     ("head", "_head_log_proba", "neighbors/_rule.py", "cum"),
     ("head", "combine", "neighbors/_head.py", "cum"),
-    ("validation", "_validate_for_predict", "neighbors/_nearest_cluster.py", "cum"),
+    ("validation", "_validate_for_predict", "neighbors/_prediction.py", "cum"),
     ("row normalisation", "_unit_rows", "neighbors/_rule.py", "cum"),
     ("row normalisation", "_row_block", "neighbors/_rule.py", "cum"),
 ]
@@ -118,7 +118,7 @@ def stage_shares(est, Xq, repeats=10):
                              if fn == "block" and line == head_block)
         return total
 
-    total = seconds("predict", "neighbors/_nearest_cluster.py", "cum")
+    total = seconds("predict", "neighbors/_prediction.py", "cum")
     shares = {}
     for label, name, path, which in STAGES:
         shares[label] = shares.get(label, 0.0) + seconds(name, path, which) / total
