@@ -278,7 +278,10 @@ def test_multilabel_with_constant_column(data, name, which):
     col = np.zeros(len(y), int) if which == "zeros" else np.ones(len(y), int)
     Y = np.c_[y, col, 1 - y]
     before = Y.copy()
-    est = make(name)  # refused by all, as a single-class y is
+    # every estimator refuses a constant label, KNearestClusterClassifier
+    # included (it used to predict it as it was, as it fitted a single-class
+    # y silently)
+    est = make(name)
     with pytest.raises(ValueError, match=r"label\(s\) \[1\] .*all 0 or all 1"):
         est.fit(X, Y)
     with pytest.raises(NotFittedError):

@@ -265,6 +265,14 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
         X, y, y_idx = self._validated(X, y)
         if not isinstance(self.candidates, str):  # names checked before any fit
             self._candidate_list(has_softmax=True)
+        from ..embedding._threads import fit_threads  # imports torch lazily
+
+        with fit_threads(X.shape[1:]):  # the embedders' thread policy, for all of fit
+            self._fit(X, y, y_idx)
+        return self
+
+    def _fit(self, X, y, y_idx):
+        """``fit`` on validated data, under the thread policy."""
         rng = same_on_every_rank(check_random_state(self.random_state))
         seed = int(rng.randint(np.iinfo(np.int32).max))
         splits, refit_all = resolve_cv(self.cv, y_idx, rng, self.refit_embedder)
@@ -277,7 +285,6 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
         self.embedder_ = refit(self._embedder(), X, y, parts, seed,
                                self.budget_ if refit_all else False, log)
         self._fit_selected(self.embedder_.transform(X), y_idx, seed, log)
-        return self
 
     def _select(self, parts, y_idx, rng, seed, log):
         """Score the candidates on the parts' held-out rows (``cv_results_``,

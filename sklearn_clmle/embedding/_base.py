@@ -27,6 +27,7 @@ from ..utils._validation import (
 )
 from ._curve import FixedSplit
 from ._docs import fill_doc
+from ._threads import fit_threads
 from .nn.backbones import default_backbone, output_width
 from .training.distributed import _dist, data_parallel
 from .training.engine import OPTIMIZERS, at_step, embed_checked
@@ -160,7 +161,8 @@ class TorchInputMixin:
         resolve_device(self.device)  # refuses a device not available here
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
-        self._fit(X, y)
+        with fit_threads(X.shape[1:]):
+            self._fit(X, y)
         return self
 
     def _refuse_split_when_data_parallel(self):
