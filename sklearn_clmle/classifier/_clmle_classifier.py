@@ -14,7 +14,8 @@ from ..utils._persistence import unfit_on_failure
 from ..utils._targets import encode_targets
 from ..utils._validation import Interval, StrOptions, _fit_context, validate_numeric
 from . import _candidates
-from ._crossfit import cross_fit, refit, refit_budget, resolve_cv, same_on_every_rank
+from ._crossfit import (cross_fit, print_on_rank_0, refit, refit_budget, resolve_cv,
+                        same_on_every_rank)
 from ._nested import DefaultPartsMixin, LazyTestParams
 
 _FRAGMENTS = {
@@ -276,7 +277,7 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
         rng = same_on_every_rank(check_random_state(self.random_state))
         seed = int(rng.randint(np.iinfo(np.int32).max))
         splits, refit_all = resolve_cv(self.cv, y_idx, rng, self.refit_embedder)
-        log = print if self.verbose else None
+        log = print_on_rank_0 if self.verbose else None
         parts = cross_fit(self._embedder(), X, y, splits, seed, log)
         self._select(parts, y_idx, rng, seed, log)
         self.n_splits_, self.refit_embedder_ = len(splits), refit_all
