@@ -62,12 +62,11 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
         parameter set (the default stays ``None`` so that ``clone`` and
         scikit-learn's checks see a plain default).
     rule : estimator or None, default=None
-        The k-nearest-cluster classifier, cloned; ``None``:
-        ``KNearestClusterClassifier()``.  Its ``"auto"`` settings (cluster
+        The k-nearest-cluster classifier (one with ``choose_auto_settings``),
+        cloned; ``None``: ``KNearestClusterClassifier()``.  Its ``"auto"`` settings (cluster
         size, temperature, prior correction, aggregate) are chosen on the
         held-out embeddings; its ``head`` is not used (the heads are
-        candidates of this estimator).  ``rule__*`` parameters work as
-        ``embedder__*`` ones.
+        candidates here).  ``rule__*`` parameters work as ``embedder__*``.
     cv : "auto", int, float, splitter, iterable or None, default="auto"
         How rows are held out.  An int ``K >= 2``: ``K`` stratified folds,
         shuffled with ``random_state`` (each row of a class with two or more
@@ -195,7 +194,7 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
 
     _parameter_constraints = {
         "embedder": [None, HasMethods(["fit", "transform"])],
-        "rule": [None, HasMethods(["fit", "predict_proba"])],
+        "rule": [None, HasMethods(["fit", "predict_proba", "choose_auto_settings"])],
         "cv": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither"),
                "cv_object"],
         "refit_embedder": [StrOptions({"auto"}), "boolean"],
