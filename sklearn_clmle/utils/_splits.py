@@ -7,22 +7,20 @@ class."""
 import numpy as np
 
 
-def stratified_folds(y_idx, n_folds, rng, rotate=False):
+def stratified_folds(y_idx, n_folds, rng):
     """``n_folds`` stratified ``(train, held)`` index pairs: the rows of
     every class with at least two are dealt to the folds in turn after a
-    shuffle (so each such class keeps a training row in every part); a
-    class of one row stays in every training part.  ``rotate``: each
-    class starts dealing where the previous one stopped, so that small
-    classes do not all land in the first fold.  Folds that hold out nothing
-    are dropped."""
+    shuffle (so each such class keeps a training row in every part), each
+    class starting where the previous one stopped (so that small classes do
+    not all land in the first fold); a class of one row stays in every
+    training part.  Folds that hold out nothing are dropped."""
     fold = np.full(y_idx.shape[0], -1)
     counts = np.bincount(y_idx)
     start = 0
     for c in np.flatnonzero(counts >= 2):
         idx = rng.permutation(np.flatnonzero(y_idx == c))
         fold[idx] = (np.arange(idx.shape[0]) + start) % n_folds
-        if rotate:
-            start += idx.shape[0]
+        start += idx.shape[0]
     splits = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f))
               for f in range(n_folds)]
     return [(tr, he) for tr, he in splits if he.size]

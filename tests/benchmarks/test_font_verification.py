@@ -177,3 +177,46 @@ def test_same_settings_for_tuning_and_main_fits():
         assert (bench.make_method(name, 4000, 0, {}).get_params()
                 == bench.make_method(name, 14000, 0, {}).get_params())
     assert {len(g) for g in bench.GRIDS.values()} == {bench.GRID_SIZE}
+
+
+class _Identity:
+    """Stands for a trained model: its embedding is the input itself."""
+
+    def fit(self, X, y):
+        return self
+
+    def transform(self, X):
+        return X
+
+
+@pytest.mark.parametrize("part, key", [("main", "method"), ("ablation", "row")])
+def test_fit_rows_writes_one_row_per_job_and_seed(monkeypatch, part, key):
+    yte = _identities([3] * 12)
+    Xte = np.eye(12)[yte] + 0.01 * np.random.RandomState(0).normal(size=(36, 12))
+    monkeypatch.setattr(bench, "load_split",
+                        lambda *a: (Xte, yte, Xte, yte, None))
+    monkeypatch.setattr(bench, "describe_split", lambda *a: "split")
+    monkeypatch.setattr(bench, "make_method", lambda *a: _Identity())
+    state = {part: []}
+    saves = []
+    bench.fit_rows("characters", state, lambda: saves.append(1), (), [0, 1],
+                   [("a", "CLMLE", {}), ("b", "CLMLE", {})], part, key, None)
+    assert [(r[key], r["seed"]) for r in state[part]] == [
+        ("a", 0), ("b", 0), ("a", 1), ("b", 1)]
+    assert all(r["method"] == ("CLMLE" if key == "row" else r[key])
+               for r in state[part])
+    assert state[part][0]["accuracy"] == 1.0 and len(saves) == 4
+
+
+def test_report_only_rewrites_the_markdown_from_the_csv(tmp_path, monkeypatch):
+    state = dict(tuning=[], ablation=[],
+                 main=[_row(m, s, 0.5 + 0.1 * (m == "CLMLE") + 0.01 * s * s)
+                       for s in range(3) for m in ("CE", "CLMLE")])
+    stem = tmp_path / "r"
+    bench.write_report(stem, state, "# header")
+    stem.with_suffix(".md").unlink()
+    monkeypatch.setattr(bench, "make_method", None)  # no fit may happen
+    bench.main(["--report-only", "--out", str(stem)])
+    text = stem.with_suffix(".md").read_text()
+    assert "| CE | 50.0 / 25.0 | 51.0 / 25.5 | 54.0 / 27.0 |" in text
+    assert "| CLMLE − CE | +10.00 [+10.00, +10.00]" in text
