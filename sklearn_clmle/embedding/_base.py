@@ -28,7 +28,7 @@ from ..utils._validation import (
 from ._curve import FixedSplit
 from ._docs import fill_doc
 from ._threads import fit_threads
-from .nn.backbones import default_backbone, output_width
+from .nn.backbones import default_backbone, output_width, warn_default_cnn
 from .training.distributed import _dist, data_parallel
 from .training.engine import OPTIMIZERS, at_step, embed_checked
 from .training.skorch_net import held_out_rows
@@ -161,6 +161,8 @@ class TorchInputMixin:
         resolve_device(self.device)  # refuses a device not available here
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
+        if self.module is None and self.input_shape is None and X.ndim >= 3:
+            warn_default_cnn(type(self).__name__, X.shape[1:])
         with fit_threads(X.shape[1:]):
             self._fit(X, y)
         return self
