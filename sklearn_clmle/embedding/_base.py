@@ -179,12 +179,13 @@ class TorchInputMixin:
 
         ``X`` (validated) becomes one float32 tensor; ``build()`` makes the
         net, moved to the resolved ``device``; ``train_fn(net, X_t, device,
-        rng, dp)`` trains it and returns the fitted skorch net, with ``dp``
+        rng, dp)`` trains it and returns skorch's history and fitted
+        callbacks, with ``dp``
         the data-parallel context of ``training.distributed`` (``y``, the
         encoded targets, only serves to check that every rank has the same
         data).  Sets ``world_size_`` and ``callbacks_`` (skorch's fitted
         callbacks).  The global torch random state is left as it was.
-        Returns the net, on the CPU in eval mode, and skorch's history.
+        Returns the net, on the CPU in eval mode, and the history.
         """
         self._check_module()
         X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
@@ -206,10 +207,9 @@ class TorchInputMixin:
                          "backbone on a dummy batch)"):
                 net = build().to(device)
             with dp.prepared(net):
-                trainer = train_fn(net, X_t, device, rng, dp)
+                history, self.callbacks_ = train_fn(net, X_t, device, rng, dp)
         self.world_size_ = dp.world_size
-        self.callbacks_ = trainer.callbacks_
-        return net.to("cpu").eval(), trainer.history
+        return net.to("cpu").eval(), history
 
     def _validate_X(self, X, *, reset, y=None):
         kwargs = dict(

@@ -1,21 +1,20 @@
 """The budget read from a validation curve, and the kept softmax head (private).
 
 With held-out rows (a ``train_split``, or the folds of ``CLMLEClassifier``)
-``CLMLEEmbedder(epochs="auto")`` runs up to ``_auto.CURVE_ROUNDS`` rounds
-sharing a cap of passes (``_auto.curve_cap``) and stops once the held-out loss (``valid_loss``, the
-rounds' own objective on the held-out rows) has not improved for
-``_auto.CURVE_PATIENCE`` rounds: ``curve_stopping`` is that skorch
+``CLMLEEmbedder(epochs="auto")`` runs up to ``_budget.CURVE_ROUNDS`` rounds
+sharing a cap of passes (``_budget.curve_cap``) and stops once the held-out
+loss (``valid_loss``, the rounds' own objective on the held-out rows, or the
+softmax head's) has not improved for ``_budget.CURVE_PATIENCE`` rounds: ``curve_stopping`` is that skorch
 ``EarlyStopping``; ``best_round`` reads the round of lowest held-out loss
 from the history, the budget a refit on all rows uses.
 """
-
-import copy
 
 import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping
 
-from ._auto import CURVE_PATIENCE
+from ._budget import CURVE_PATIENCE
+from .training.engine import extract, on_device
 
 
 def _quiet(*args, **kwargs):
@@ -23,42 +22,33 @@ def _quiet(*args, **kwargs):
 
 
 class HeldOutHeadLoss(Callback):
-    """Records ``valid_head_loss`` after every epoch: the class-balanced
-    cross-entropy of the phase's softmax head (no training offset) on the
-    held-out rows ``X``, ``y`` (single-label), each class weighing as much
+    """Records ``valid_head_loss`` with every held-out batch (the held-out
+    rows are one): the class-balanced cross-entropy of the softmax head (no
+    training offset) on them, single-label, each class weighing as much
     as any other; it estimates the balanced risk, which balanced accuracy
-    follows, and is smoother than the held-out accuracy."""
+    follows, and is smoother than the held-out accuracy.  The logits are
+    the module's (``clmle_rounds.SoftmaxModel``: raw head, then logits)."""
 
-    def __init__(self, X, y):
-        self.X, self.y = X, y
-
-    def on_epoch_end(self, net, **kwargs):
-        module, clf = net.module_, net.phase_.softmax.classifiers[0]
-        was = module.training, clf.training
-        module.eval()
-        clf.eval()
-        try:
-            with torch.no_grad():
-                X, y = self.X.to(net.device), self.y.to(net.device)
-                logits = clf(module.raw_heads(X)[0])
-                per = torch.nn.functional.cross_entropy(logits, y, reduction="none")
-                counts = torch.bincount(y, minlength=logits.shape[1]).double()
-                w = (1.0 / counts.clamp(min=1))[y]
-                loss = float((w * per.double()).sum() / w.sum())
-        finally:
-            module.train(was[0])
-            clf.train(was[1])
+    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
+        if training or y_pred is None or len(y_pred) < 2:
+            return
+        with torch.no_grad():
+            logits = y_pred[1]
+            y = batch[1].to(logits.device)
+            per = torch.nn.functional.cross_entropy(logits, y, reduction="none")
+            counts = torch.bincount(y, minlength=logits.shape[1]).double()
+            w = (1.0 / counts.clamp(min=1))[y]
+            loss = float((w * per.double()).sum() / w.sum())
         net.history.record("valid_head_loss", loss)
 
 
-def curve_monitor(valid, multilabel, softmax_weight):
+def curve_monitor(multilabel, softmax_weight):
     """``(callbacks, monitor)``: the held-out head loss where it means
     something (single-label ``y``, the softmax term trained in the rounds),
     else the rounds' own ``valid_loss``."""
     if multilabel or softmax_weight <= 0:
         return [], "valid_loss"
-    return [("valid_head_loss", HeldOutHeadLoss(valid[0], valid[1][:, 0]))], \
-        "valid_head_loss"
+    return [("valid_head_loss", HeldOutHeadLoss())], "valid_head_loss"
 
 
 def curve_stopping(monitor="valid_loss", verbose=0):
@@ -80,20 +70,18 @@ def best_round(history, monitor="valid_loss"):
     return int(rounds[int(np.argmin(losses))][1])
 
 
-@torch.no_grad()
 def head_log_proba(module, classifier, X, batch_size, device):
     """``log_softmax(classifier(raw head))`` of the rows of ``X``, in
-    batches, as float64 numpy (``module``: a fitted ``EmbeddingNet`` on the
-    CPU; ``classifier``: the kept ``nn.Linear`` of its first head)."""
-    net, clf = module, classifier
-    if device != "cpu":  # copies: the fitted CPU modules are never moved
-        net, clf = copy.deepcopy(module).to(device), copy.deepcopy(classifier).to(device)
-    out = []
-    for start in range(0, X.shape[0], batch_size):
-        xb = torch.from_numpy(np.array(X[start:start + batch_size], dtype=np.float32))
-        raw = net.raw_heads(xb.to(device))[0]
-        out.append(torch.log_softmax(clf(raw), dim=1).double().cpu().numpy())
-    return np.concatenate(out) if out else np.empty((0, clf.out_features))
+    batches (``engine.extract``), as float64 numpy (``module``: a fitted
+    ``EmbeddingNet`` on the CPU; ``classifier``: the kept ``nn.Linear`` of
+    its first head)."""
+    model = on_device(torch.nn.ModuleList([module, classifier]).eval(), device)
+
+    def output(model, xb):
+        return torch.log_softmax(model[1](model[0].raw_heads(xb)[0]), dim=1)
+
+    return extract(model, X, batch_size, device, output=output,
+                   width=classifier.out_features).astype(np.float64)
 
 
 class FixedSplit:

@@ -17,8 +17,7 @@ from ..utils._targets import encode_targets
 from ..utils._validation import Interval, StrOptions
 from skorch.callbacks import EarlyStopping
 
-from ._auto import curve_cap
-from ._auto import epochs as formula_epochs
+from ._budget import curve_cap, formula_epochs
 from ._base import F32_MAX, SHARED_CONSTRAINTS, TorchInputMixin
 from ._docs import fill_doc
 from ._head_predictions import COSINE_LOSSES as _COSINE_LOSSES
@@ -29,10 +28,6 @@ HEAD_PATIENCE = 10
 from .nn.heads import HeadNet
 from .training.engine import OptimizerSpec
 from .training.supervised import LOSSES, MULTILABEL_LOSSES, HeadLoss, train_head_net
-
-# The default of ``angular_scale``, the scale ``s`` of the cosine logits (Cao
-# et al.'s value for LDAM, Wang et al.'s for AM-softmax).
-LDAM_SCALE = 30.0
 
 
 @fill_doc
@@ -47,11 +42,15 @@ class LongTailNetClassifier(
 ):
     """A neural network classifier trained with a long-tail loss (baselines).
 
-    Trains the default backbone of :class:`CLMLEEmbedder` (an MLP with
-    ``hidden_units``, or a small CNN for images) and a linear head with one of
-    the usual long-tail losses, with the same optimiser and budget options,
-    so that CLMLE can be compared with them on the same network (Huang et al.,
-    Section 5; ``DESIGN.md`` Section 4).  The angular-margin losses
+    Trains the default backbone family of :class:`CLMLEEmbedder` (an MLP
+    with ``hidden_units``, or a small CNN for images) and a linear head with
+    one of the usual long-tail losses, with the same optimiser and budget
+    options (``epochs``: passes over the training set), so that CLMLE can be
+    compared with them on the same network (Huang et al., Section 5).  At
+    the defaults the widths differ: ``hidden_units=(256, 128)`` here, the
+    embedder's ``"auto"`` widths there (the same for images and wide
+    tables, narrower for small ones); pass the embedder's fitted
+    ``hidden_units_`` for the very same backbone.  The angular-margin losses
     (CosFace, ArcFace) train a cosine head, for open-set face-verification
     baselines on the penultimate features.  A binary indicator matrix ``y``
     (multi-label) trains one sigmoid output per label with binary
@@ -406,8 +405,7 @@ class LongTailNetClassifier(
         self._n_backbone_out = self.module_.head.weight.shape[1]
         if self.drw_epoch_ is not None and len(self.history_) <= self.drw_epoch_:
             trained = len(self.history_)
-            # the epochs budget (epochs_, where epochs may be "auto")
-            budget = getattr(self, "epochs_", self.epochs)
+            budget = self.epochs_  # the budget, "auto" resolved
             why = (f"epochs={budget} ends" if trained == budget else
                    f"training stopped after {trained} of epochs={budget} "
                    "epoch(s) (a callback such as EarlyStopping stopped it)")
