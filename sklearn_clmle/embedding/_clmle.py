@@ -14,12 +14,12 @@ from ._base import (
     F32_MAX,
     SHARED_CONSTRAINTS,
     WARMUP_CONSTRAINTS,
-    EmbedderMixin,
     TorchInputMixin,
     resolve_device,
 )
 from ._curve import best_round, curve_monitor, curve_stopping, head_log_proba
 from ._docs import fill_doc
+from ._embedder import EmbedderMixin
 from .losses.longtail import softmax_classifiers
 from .nn.backbones import EmbeddingNet
 from .training.clmle_rounds import SoftmaxModel, clmle_phases, train
@@ -201,9 +201,6 @@ class CLMLEEmbedder(
     d .. (j + 1) * d - 1``.
 
     {{failure_notes}}
-
-    ``transform`` converts one batch of rows at a time, so it needs the output
-    plus ``batch_size`` rows of float32 memory.
 
     The default ``scale=64`` is a deviation from the paper (which has no
     scale): with unit cosines the loss barely separates clusters.

@@ -51,21 +51,27 @@ def curve_monitor(multilabel, softmax_weight):
     return [("valid_head_loss", HeldOutHeadLoss())], "valid_head_loss"
 
 
-def curve_stopping(monitor="valid_loss", verbose=0):
+def curve_stopping(monitor="valid_loss", verbose=0, *, patience=CURVE_PATIENCE,
+                   load_best=False):
     """skorch's ``EarlyStopping`` on ``monitor`` with the curve's patience
-    (its message printed only when ``verbose``)."""
-    return EarlyStopping(monitor=monitor, patience=CURVE_PATIENCE,
-                         threshold=1e-4, threshold_mode="rel",
+    (the embedders'; ``LongTailNetClassifier`` gives its own), its message
+    printed only when ``verbose``: the budget of every torch estimator read
+    from a held-out curve."""
+    return EarlyStopping(monitor=monitor, patience=patience, threshold=1e-4,
+                         threshold_mode="rel", load_best=load_best,
                          sink=print if verbose else _quiet)
 
 
-def best_round(history, monitor="valid_loss"):
-    """The round (1-based) of lowest ``monitor`` among the cluster rounds
-    of an embedder's ``history_`` (the first on a tie)."""
-    rounds = [(row[monitor], row["round"]) for row in history
-              if row.get("phase") == "cluster" and monitor in row]
+def best_round(history, monitor="valid_loss", phase="cluster", key="round"):
+    """The ``key`` (1-based) of the row of lowest ``monitor`` among the
+    rows of ``phase`` of a ``history_`` (the first on a tie): an embedder's
+    best cluster round, or with ``phase=None, key="epoch"`` a
+    ``LongTailNetClassifier``'s best epoch."""
+    rounds = [(row[monitor], row[key]) for row in history
+              if (phase is None or row.get("phase") == phase) and monitor in row]
     if not rounds:
-        raise ValueError(f"the history holds no cluster round with a {monitor}")
+        what = " ".join(filter(None, (phase, key)))
+        raise ValueError(f"the history holds no {what} with a {monitor}")
     losses = np.array([loss for loss, _ in rounds])
     return int(rounds[int(np.argmin(losses))][1])
 

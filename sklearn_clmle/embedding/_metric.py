@@ -16,11 +16,11 @@ from ._base import (
     F32_MAX,
     SHARED_CONSTRAINTS,
     WARMUP_CONSTRAINTS,
-    EmbedderMixin,
     TorchInputMixin,
 )
 from ._budget import Budget
 from ._docs import fill_doc
+from ._embedder import EmbedderMixin
 from .losses.longtail import SoftmaxTerm, softmax_classifiers
 from .losses.metric import BatchHardTripletLoss, QuintupletLoss
 from .nn.backbones import EmbeddingNet

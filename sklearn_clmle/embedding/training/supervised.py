@@ -1,6 +1,7 @@
 """Training of LongTailNetClassifier (private): the loss of each epoch and the
 mini-batch loop."""
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,8 @@ from .distributed import SingleProcess
 from .skorch_net import cloned_callback, fit_net
 
 __all__ = ["AUTO_ANGULAR_MARGIN", "HeadCriterion", "HeadLoss", "LOSSES",
-           "LossSchedule", "MULTILABEL_LOSSES", "train_head_net"]
+           "LossSchedule", "MULTILABEL_LOSSES", "train_head_net",
+           "warn_if_never_reweighted"]
 
 LOSSES = ("ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",
           "class_balanced_focal", "cosface", "arcface")
@@ -125,6 +127,22 @@ class LossSchedule(Callback):
         net.criterion_.epoch = len(net.history) - 1
         net.history.record("reweighted", net.criterion_.loss.at(
             net.criterion_.epoch)[1])
+
+
+def warn_if_never_reweighted(trained, drw_epoch, epochs, stacklevel=2):
+    """Warn when LDAM-DRW's re-weighting (from epoch ``drw_epoch + 1``;
+    ``None`` for the other losses) never ran in the ``trained`` epochs of a
+    fit whose budget was ``epochs``."""
+    if drw_epoch is None or trained > drw_epoch:
+        return
+    why = (f"epochs={epochs} ends" if trained == epochs else
+           f"training stopped after {trained} of epochs={epochs} "
+           "epoch(s) (a callback such as EarlyStopping stopped it)")
+    warnings.warn(
+        f"loss='ldam_drw': the deferred re-weighting never ran; {why} "
+        f"before the re-weighting from epoch drw_epoch_ + 1 = "
+        f"{drw_epoch + 1}. Lower drw_epoch, or train longer.",
+        UserWarning, stacklevel=stacklevel)
 
 
 def decode_multilabel(logits):
