@@ -22,7 +22,9 @@ from ..utils._validation import (
     refuse_non_numeric,
     validate_numeric,
 )
+from ._curve import FixedSplit
 from ._docs import fill_doc
+from ._threads import fit_threads
 from .nn.backbones import default_backbone, output_width
 from .training.distributed import _dist, data_parallel
 from .training.engine import OPTIMIZERS, at_step
@@ -155,14 +157,17 @@ class TorchInputMixin:
         resolve_device(self.device)  # refuses a device not available here
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
-        self._fit(X, y)
+        with fit_threads(X.shape[1:]):
+            self._fit(X, y)
         return self
 
     def _refuse_split_when_data_parallel(self):
         """A ``train_split`` under ``torchrun`` could hold out other rows on
-        every process (e.g. an unseeded ``ValidSplit``): refused."""
+        every process (e.g. an unseeded ``ValidSplit``): refused, unless its
+        rows are fixed (``FixedSplit``, ``CLMLEClassifier``'s)."""
         dist = _dist()
         if (self.train_split is not None and self.distributed is not False
+                and not isinstance(self.train_split, FixedSplit)
                 and dist is not None and dist.get_world_size() > 1):
             raise ValueError(
                 f"train_split={self.train_split!r} is not supported in a "

@@ -115,7 +115,8 @@ class CLMLEEmbedder(
         held-out rows and ``n_rounds``, ``steps_per_round`` ``"auto"``, read
         from a validation curve instead: up to 25 rounds sharing ``clip(3 *
         60000 / n, 30, 300)`` passes, stopped 4 rounds after the lowest
-        held-out balanced loss of the softmax head (``best_round_``).
+        held-out balanced loss of the softmax head; ``best_round_`` is the
+        earliest round within one standard error of that lowest loss.
     warmup_epochs : int, default=5
         Epochs of softmax training of the backbone and heads before the first
         clustering (a linear classifier on each head, discarded afterwards).
@@ -161,14 +162,14 @@ class CLMLEEmbedder(
     epochs_, steps_per_round_, weight_decay_ : int, int, float
         The settings used: the parameters, or what ``"auto"`` resolved to.
     best_round_ : int or None
-        The round of lowest held-out loss when the budget was read from a
-        validation curve, else ``None``.
+        The round the budget was read at from a validation curve (the
+        earliest within one standard error of the lowest held-out head
+        loss; the lowest ``valid_loss`` without a softmax term), else
+        ``None``.
     budget_ : Budget
-        The training budget used, one frozen value: ``warmup_epochs``,
-        ``n_rounds``, ``steps_per_round``, ``batch`` (rows a step),
-        ``n_samples`` and ``epochs`` (passes, warm-up included); stopped at
-        ``best_round_`` when read from a curve.  ``budget_.params()`` are
-        the parameters that repeat it.
+        The training budget used (``warmup_epochs``, ``n_rounds``,
+        ``steps_per_round``, ``batch``, ``n_samples``, ``epochs``), stopped
+        at ``best_round_`` for a curve; ``budget_.params()`` repeats it.
     softmax_head_ : torch.nn.ModuleList
         The linear classifier of the softmax term on each head, kept from
         training (see ``head_log_proba``), on the CPU.

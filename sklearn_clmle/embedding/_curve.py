@@ -5,9 +5,12 @@ With held-out rows (a ``train_split``, or the folds of ``CLMLEClassifier``)
 sharing a cap of passes (``_budget.curve_cap``) and stops once the held-out
 loss (``valid_loss``, the rounds' own objective on the held-out rows, or the
 softmax head's) has not improved for ``_budget.CURVE_PATIENCE`` rounds: ``curve_stopping`` is that skorch
-``EarlyStopping``; ``best_round`` reads the round of lowest held-out loss
-from the history, the budget a refit on all rows uses.
+``EarlyStopping``; ``best_round`` reads the budget a refit on all rows uses
+from the history: the earliest round within one standard error of the
+lowest held-out loss.
 """
+
+import hashlib
 
 import numpy as np
 import torch
@@ -38,8 +41,13 @@ class HeldOutHeadLoss(Callback):
             per = torch.nn.functional.cross_entropy(logits, y, reduction="none")
             counts = torch.bincount(y, minlength=logits.shape[1]).double()
             w = (1.0 / counts.clamp(min=1))[y]
-            loss = float((w * per.double()).sum() / w.sum())
+            w = w / w.sum()
+            per = per.double()
+            loss = float((w * per).sum())
+            # the weighted mean's standard error over the held-out rows
+            se = float(torch.sqrt((w ** 2 * (per - loss) ** 2).sum()))
         net.history.record("valid_head_loss", loss)
+        net.history.record("valid_head_loss_se", se)
 
 
 def curve_monitor(multilabel, softmax_weight):
@@ -63,17 +71,29 @@ def curve_stopping(monitor="valid_loss", verbose=0, *, patience=CURVE_PATIENCE,
 
 
 def best_round(history, monitor="valid_loss", phase="cluster", key="round"):
-    """The ``key`` (1-based) of the row of lowest ``monitor`` among the
-    rows of ``phase`` of a ``history_`` (the first on a tie): an embedder's
-    best cluster round, or with ``phase=None, key="epoch"`` a
-    ``LongTailNetClassifier``'s best epoch."""
-    rounds = [(row[monitor], row[key]) for row in history
-              if (phase is None or row.get("phase") == phase) and monitor in row]
-    if not rounds:
+    """The ``key`` (1-based) the budget stops at, among the rows of
+    ``phase`` of a ``history_``: an embedder's cluster round, or with
+    ``phase=None, key="epoch"`` a ``LongTailNetClassifier``'s epoch.
+
+    Where the history records the held-out loss's standard error
+    (``monitor + "_se"``, as ``HeldOutHeadLoss`` does), the one-standard-error
+    rule: the earliest row whose loss is at most the lowest loss plus its
+    standard error (rows that differ by less than the held-out rows can tell
+    apart are ties, so float rounding that moves the lowest point along a
+    flat stretch of the curve does not move the budget).  Without a
+    standard error: the row of lowest ``monitor`` (the first on a tie).
+    """
+    rows = [row for row in history
+            if (phase is None or row.get("phase") == phase) and monitor in row]
+    if not rows:
         what = " ".join(filter(None, (phase, key)))
         raise ValueError(f"the history holds no {what} with a {monitor}")
-    losses = np.array([loss for loss, _ in rounds])
-    return int(rounds[int(np.argmin(losses))][1])
+    losses = np.array([row[monitor] for row in rows])
+    best = int(np.argmin(losses))
+    se_key = monitor + "_se"
+    if se_key in rows[best]:
+        best = int(np.flatnonzero(losses <= losses[best] + rows[best][se_key])[0])
+    return int(rows[best][key])
 
 
 def head_log_proba(module, classifier, X, batch_size, device):
@@ -93,7 +113,10 @@ def head_log_proba(module, classifier, X, batch_size, device):
 class FixedSplit:
     """A skorch ``train_split`` that keeps the rows ``train`` for training
     and holds out ``held`` (row positions of the data given to ``fit``), as
-    ``CLMLEClassifier`` gives its folds to the embedder."""
+    ``CLMLEClassifier`` gives its folds to the embedder.  Its rows are
+    fixed, so a data-parallel fit accepts it; its ``repr`` carries a digest
+    of the rows, which the fit's check that every rank passed the same
+    parameters compares."""
 
     def __init__(self, train, held):
         self.train = np.asarray(train)
@@ -104,4 +127,8 @@ class FixedSplit:
                 torch.utils.data.Subset(dataset, self.held))
 
     def __repr__(self):
-        return f"FixedSplit({len(self.train)} training rows, {len(self.held)} held out)"
+        digest = hashlib.blake2b(digest_size=4)
+        for rows in (self.train, self.held):
+            digest.update(np.ascontiguousarray(rows, dtype=np.int64).tobytes() + b"|")
+        return (f"FixedSplit({len(self.train)} training rows, {len(self.held)} "
+                f"held out, rows {digest.hexdigest()})")

@@ -45,7 +45,7 @@ from torch import nn
 
 from .engine import extract as _extract
 
-__all__ = ["DataParallel", "SingleProcess", "data_parallel"]
+__all__ = ["DataParallel", "SingleProcess", "data_parallel", "share_random_state"]
 
 
 def _dist():
@@ -54,6 +54,17 @@ def _dist():
     if dist.is_available() and dist.is_initialized():
         return dist
     return None
+
+
+def share_random_state(rng):
+    """Give ``rng`` rank 0's state when the default process group has more
+    than one process (a meta-estimator such as ``CLMLEClassifier`` draws its
+    splits before its embedders' fits: every rank must draw the same);
+    otherwise leave it as it is."""
+    dist = _dist()
+    if dist is not None and dist.get_world_size() > 1:
+        device = "cuda" if str(dist.get_backend()) == "nccl" else "cpu"
+        DataParallel(dist, device).share_rng(rng)
 
 
 def data_parallel(distributed, device):

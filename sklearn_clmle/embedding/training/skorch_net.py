@@ -18,6 +18,7 @@ the criterion (``step_name(epoch, batch)``, both 1-based).
 """
 
 import contextlib
+import sys
 
 import numpy as np
 import torch
@@ -30,7 +31,7 @@ from skorch.history import History
 
 from .engine import _check_finite, at_step, extract
 
-__all__ = ["RowsDataset", "StepLosses", "TrainingNet", "cloned_callback",
+__all__ = ["PlainPrintLog", "RowsDataset", "StepLosses", "TrainingNet", "cloned_callback",
            "fit_net", "held_out_rows", "joined_history", "kept_interrupt",
            "rows_batch"]
 
@@ -85,6 +86,18 @@ class TrainingNet(NeuralNet):
         return loss
 
 
+class PlainPrintLog(PrintLog):
+    """skorch's ``PrintLog``, without ANSI colours unless the sink is
+    ``print`` to a terminal (no escape codes in logs, files and notebooks'
+    captures)."""
+
+    def format_row(self, row, key, color):
+        if self.sink is print and sys.stdout.isatty():
+            return super().format_row(row, key, color)
+        return super().format_row({k: v for k, v in row.items()
+                                   if k != key + "_best"}, key, color)
+
+
 class StepLosses(Callback):
     """Records ``step_loss``, the loss of every step of the epoch."""
 
@@ -118,7 +131,7 @@ def fit_net(module, criterion, X, y, *, epochs, optimizer, device, callbacks=(),
         iterator_valid__collate_fn=rows_batch, max_epochs=epochs,
         callbacks=[*callbacks, ("step_losses", StepLosses()),
                    *user_callbacks],
-        callbacks__print_log=PrintLog(keys_ignored=[*LIST_KEYS, *ignored]),
+        callbacks__print_log=PlainPrintLog(keys_ignored=[*LIST_KEYS, *ignored]),
         verbose=verbose, device=device, **params)
     try:
         net.partial_fit(X, y)

@@ -20,17 +20,20 @@ def skorch_private_names():
     """Private attributes (``_name``, not dunder) of skorch's net and
     callback classes, plus ``policy_`` (LRScheduler's internal); names that
     torch's ``nn.Module`` has too (``_modules``, which the data-parallel
-    code reads on torch modules) cannot be told apart here and are left
-    out."""
+    code reads on torch modules) or scikit-learn's ``BaseEstimator``
+    (``_validate_params``, which the library's estimators call on
+    themselves) cannot be told apart here and are left out."""
     import skorch.callbacks
     import torch
+    from sklearn.base import BaseEstimator
 
     classes = [skorch.NeuralNet] + [
         c for c in vars(skorch.callbacks).values()
         if inspect.isclass(c) and issubclass(c, skorch.callbacks.Callback)]
     names = {n for c in classes for n in dir(c)
              if n.startswith("_") and not n.startswith("__")}
-    return (names - set(dir(torch.nn.Module()))) | {"policy_"}
+    shared = set(dir(torch.nn.Module())) | set(dir(BaseEstimator))
+    return (names - shared) | {"policy_"}
 
 
 def test_no_private_skorch_attribute_in_the_library():
