@@ -57,8 +57,9 @@ def _auto(value):
 class Budget:
     """``warmup_epochs`` epochs, then ``n_rounds`` rounds of
     ``steps_per_round`` steps of ``batch`` rows, on ``n_samples`` training
-    rows: ``epochs`` passes in all; ``curve``: the rounds stop on a
-    validation curve (``n_rounds`` is a cap)."""
+    rows: ``epochs`` passes in all; ``curve``: read from a validation
+    curve (``n_rounds`` is the cap, or once stopped, ``up_to``, the round
+    the curve chose)."""
 
     warmup_epochs: int
     n_rounds: int
@@ -106,8 +107,7 @@ class Budget:
 
     def up_to(self, rounds):
         """This budget stopped after ``rounds`` rounds (a curve's best)."""
-        return replace(self, n_rounds=rounds, epochs=self.epochs_after(rounds),
-                       curve=False)
+        return replace(self, n_rounds=rounds, epochs=self.epochs_after(rounds))
 
     def params(self):
         """The budget as the embedder's parameters (``set_params``)."""
@@ -119,9 +119,9 @@ class Budget:
         """The budget of a refit on ``n_samples`` rows from the (stopped)
         budgets of fits on parts of them: the median of their rounds, the
         mean of their passes per round; ``None`` unless every part read its
-        budget from a curve (``budgets`` holding ``None`` for a part that
-        did not)."""
-        if not budgets or any(b is None for b in budgets):
+        budget from a curve (``curve``; a part may be ``None``), e.g. with
+        the ``budget_`` of a ``CLMLEClassifier``'s part embedders."""
+        if not budgets or any(b is None or not b.curve for b in budgets):
             return None
         rounds = max(1, int(round(float(np.median([b.n_rounds for b in budgets])))))
         per_round = float(np.mean([b.passes_per_round for b in budgets]))

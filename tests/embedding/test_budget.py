@@ -32,20 +32,22 @@ def test_curve_budget_by_hand_and_stopped():
     assert (b.steps_per_round, b.n_rounds, b.curve) == (30, 25, True)
     assert b.epochs == 5 + 90
     stopped = b.up_to(7)
-    assert (stopped.n_rounds, stopped.epochs, stopped.curve) == (7, 5 + 26, False)
+    assert (stopped.n_rounds, stopped.epochs, stopped.curve) == (7, 5 + 26, True)
     # a curve needs every budget parameter "auto"
     assert not Budget.resolve(n_rounds=3, warmup_epochs=5, batch=240,
                               n_samples=2000, curve=True).curve
 
 
 def test_refit_budget_from_the_parts():
-    parts = [Budget(2, r, 10, 20, 300, 0) for r in (3, 5, 9)]
+    parts = [Budget(2, 25, 10, 20, 300, 0, curve=True).up_to(r) for r in (3, 5, 9)]
     refit = Budget.refit(parts, 400)
     # median of the rounds; passes a round 10 * 20 / 300 = 2/3, kept on 400 rows
     assert refit.n_rounds == 5
     assert refit.steps_per_round == round(2 / 3 * 400 / 20)
     assert refit.epochs == 2 + int(np.ceil(5 * 2 / 3))
+    assert not refit.curve
     assert Budget.refit([parts[0], None], 400) is None
+    assert Budget.refit([parts[0], Budget(2, 5, 10, 20, 300, 12)], 400) is None
 
 
 def _data():
@@ -73,3 +75,29 @@ def test_embedders_train_with_their_budget():
                          random_state=0).fit(X, y)
     assert met.budget_ == b
     assert [len(s) for s in met.history_[1:, "step_loss"]] == [23, 23]
+
+
+def test_refit_budget_is_the_classifiers_refit_budget(monkeypatch):
+    # classifier/_crossfit.refit_budget computes the same budget from the
+    # part embedders' attributes: Budget.refit of their budget_ can replace it
+    from sklearn_clmle.classifier._crossfit import refit_budget
+    from sklearn_clmle.embedding import _budget
+    from sklearn_clmle.embedding._curve import FixedSplit
+
+    monkeypatch.setattr(_budget, "CURVE_MIN_CAP", 12)
+    monkeypatch.setattr(_budget, "CURVE_MAX_CAP", 12)
+    X, y = _data()
+    rng = np.random.RandomState(0)
+    splits, parts = [], []
+    for k in range(2):
+        held = np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), 3, replace=False)
+                                       for c in range(3)]))
+        train = np.setdiff1d(np.arange(len(y)), held)
+        splits.append((train, held))
+        parts.append(CLMLEEmbedder(hidden_units=(8,), embedding_dim=4, cluster_size=10,
+                                   n_clusters_per_batch=3, n_samples_per_cluster=4,
+                                   warmup_epochs=1, device="cpu", random_state=k,
+                                   train_split=FixedSplit(train, held)).fit(X, y))
+    assert all(p.budget_.curve for p in parts)
+    refit = Budget.refit([p.budget_ for p in parts], len(y))
+    assert refit.params() == refit_budget(parts, splits, len(y))

@@ -247,12 +247,13 @@ def warmup_phase(model, softmax, epochs, batch_size, rng):
                       iterator_train__generator=generator))
 
 
-def round_phase(criterion, batches, start, dp, n_rounds, module):
+def round_phase(criterion, batches, start, dp, n_rounds, module, loss_cache=True):
     """The rounds: ``n_rounds`` skorch epochs of ``batches`` (a
     ``RoundBatches``) begun by ``start`` (a ``RoundStart``), the loss
-    caches fed back by ``LossCache``."""
-    return Phase(module, criterion, n_rounds,
-                 [("round_start", start), ("loss_cache", LossCache(batches, dp))],
+    caches fed back by ``LossCache`` (``loss_cache``: the samplers have
+    one)."""
+    cache = [("loss_cache", LossCache(batches, dp))] if loss_cache else []
+    return Phase(module, criterion, n_rounds, [("round_start", start), *cache],
                  dict(iterator_train__batch_sampler=batches,
                       iterator_train__batch_size=1, iterator_train__shuffle=False))
 

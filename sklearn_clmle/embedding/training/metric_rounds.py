@@ -57,7 +57,5 @@ def metric_rounds(net, X, Y, rng, dp, *, loss_fn, phase, schedule, sampler=None,
     start = RoundStart(phase, drawn, cluster, batches, net, X, Y, dp,
                        schedule.batch_size, per_label=False)
     criterion = MetricCriterion(loss_fn, drawn, clustered=sampler is None)
-    phase_ = round_phase(criterion, drawn, start, dp, schedule.n_rounds,
-                         SoftmaxModel(net))
-    phase_.callbacks = phase_.callbacks[:1]  # no loss cache
-    return phase_
+    return round_phase(criterion, drawn, start, dp, schedule.n_rounds,
+                       SoftmaxModel(net), loss_cache=False)
