@@ -14,7 +14,8 @@ from ..utils._persistence import unfit_on_failure
 from ..utils._targets import encode_targets
 from ..utils._validation import Interval, StrOptions, _fit_context, validate_numeric
 from . import _candidates
-from ._crossfit import cross_fit, refit, refit_budget, resolve_cv, same_on_every_rank
+from ._crossfit import (cross_fit, print_on_rank_0, refit, refit_budget, resolve_cv,
+                        same_on_every_rank)
 from ._nested import DefaultPartsMixin, LazyTestParams
 
 _FRAGMENTS = {
@@ -61,12 +62,11 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
         parameter set (the default stays ``None`` so that ``clone`` and
         scikit-learn's checks see a plain default).
     rule : estimator or None, default=None
-        The k-nearest-cluster classifier, cloned; ``None``:
-        ``KNearestClusterClassifier()``.  Its ``"auto"`` settings (cluster
+        The k-nearest-cluster classifier (one with ``choose_auto_settings``),
+        cloned; ``None``: ``KNearestClusterClassifier()``.  Its ``"auto"`` settings (cluster
         size, temperature, prior correction, aggregate) are chosen on the
         held-out embeddings; its ``head`` is not used (the heads are
-        candidates of this estimator).  ``rule__*`` parameters work as
-        ``embedder__*`` ones.
+        candidates here).  ``rule__*`` parameters work as ``embedder__*``.
     cv : "auto", int, float, splitter, iterable or None, default="auto"
         How rows are held out.  An int ``K >= 2``: ``K`` stratified folds,
         shuffled with ``random_state`` (each row of a class with two or more
@@ -194,7 +194,7 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
 
     _parameter_constraints = {
         "embedder": [None, HasMethods(["fit", "transform"])],
-        "rule": [None, HasMethods(["fit", "predict_proba"])],
+        "rule": [None, HasMethods(["fit", "predict_proba", "choose_auto_settings"])],
         "cv": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither"),
                "cv_object"],
         "refit_embedder": [StrOptions({"auto"}), "boolean"],
@@ -276,7 +276,7 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
         rng = same_on_every_rank(check_random_state(self.random_state))
         seed = int(rng.randint(np.iinfo(np.int32).max))
         splits, refit_all = resolve_cv(self.cv, y_idx, rng, self.refit_embedder)
-        log = print if self.verbose else None
+        log = print_on_rank_0 if self.verbose else None
         parts = cross_fit(self._embedder(), X, y, splits, seed, log)
         self._select(parts, y_idx, rng, seed, log)
         self.n_splits_, self.refit_embedder_ = len(splits), refit_all

@@ -42,6 +42,18 @@ def same_on_every_rank(rng):
     return rng
 
 
+def print_on_rank_0(*args):
+    """``print``, on rank 0 only under ``torchrun`` (every rank runs the
+    same phases; one copy of the progress lines is enough)."""
+    if "torch" in sys.modules:
+        from ..embedding.training.distributed import _dist
+
+        dist = _dist()
+        if dist is not None and dist.get_rank() != 0:
+            return
+    print(*args)
+
+
 def holdout_split(y_idx, share, rng):
     """One stratified ``(train, held)`` pair in a list (``round(share *
     n_c)`` rows of every class with at least two rows, at least one, at most

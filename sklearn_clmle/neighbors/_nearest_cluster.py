@@ -16,6 +16,7 @@ from ..utils._validation import (
     _fit_context,
     normalize_rows,
     validate_float_csr,
+    validate_parameter_constraints,
 )
 from . import _auto, _clusters, _head, _scoring
 from ._multilabel import PerLabelMixin
@@ -370,8 +371,9 @@ class KNearestClusterClassifier(
             ``aggregate``, ``head`` and (with a head) ``head_C``, for
             ``set_params``.
         """
-        self._validate_params()
-        targets = encode_targets(y, type(self).__name__, multilabel="single")
+        validate_parameter_constraints(self._parameter_constraints,
+                                       self.get_params(deep=False), type(self).__name__)
+        targets = encode_targets(y, type(self).__name__, multilabel="choose_auto_settings takes single labels")
         encoded = []
         for X_train, y_train, X_held, y_held in parts:
             labels = [np.searchsorted(targets.classes, v) for v in (y_train, y_held)]

@@ -13,6 +13,7 @@ from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     Interval,
     StrOptions,
+    validate_parameter_constraints,
 )
 from sklearn.utils.validation import validate_data
 

@@ -206,3 +206,17 @@ def test_fit_rows_writes_one_row_per_job_and_seed(monkeypatch, part, key):
     assert all(r["method"] == ("CLMLE" if key == "row" else r[key])
                for r in state[part])
     assert state[part][0]["accuracy"] == 1.0 and len(saves) == 4
+
+
+def test_report_only_rewrites_the_markdown_from_the_csv(tmp_path, monkeypatch):
+    state = dict(tuning=[], ablation=[],
+                 main=[_row(m, s, 0.5 + 0.1 * (m == "CLMLE") + 0.01 * s * s)
+                       for s in range(3) for m in ("CE", "CLMLE")])
+    stem = tmp_path / "r"
+    bench.write_report(stem, state, "# header")
+    stem.with_suffix(".md").unlink()
+    monkeypatch.setattr(bench, "make_method", None)  # no fit may happen
+    bench.main(["--report-only", "--out", str(stem)])
+    text = stem.with_suffix(".md").read_text()
+    assert "| CE | 50.0 / 25.0 | 51.0 / 25.5 | 54.0 / 27.0 |" in text
+    assert "| CLMLE − CE | +10.00 [+10.00, +10.00]" in text

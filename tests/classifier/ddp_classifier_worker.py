@@ -44,7 +44,8 @@ def _worker(rank, world_size, outdir, port):
     out = {}
     for name, params in (("seeded", dict(random_state=0)),
                          ("noseed", dict(random_state=None)),
-                         ("folds", dict(random_state=0, cv=2))):
+                         ("folds", dict(random_state=0, cv=2)),
+                         ("verbose", dict(random_state=0, verbose=1))):
         clf = classifier(**params).fit(X, y)
         out[f"{name}/proba"] = clf.predict_proba(X)
         out[f"{name}/selected"] = np.array(clf.selected_)

@@ -343,3 +343,11 @@ def test_the_embedders_own_table_has_no_colours_off_a_terminal(capsys):
     CLMLEEmbedder(**TINY, verbose=1, random_state=0).fit(X, y)
     out = capsys.readouterr().out
     assert "round" in out and "\x1b[" not in out
+
+
+def test_a_rule_without_choose_auto_settings_is_refused_before_any_fit():
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = problem()
+    with pytest.raises(ValueError, match="'rule' parameter.*choose_auto_settings"):
+        CLMLEClassifier(CLMLEEmbedder(**TINY), LogisticRegression()).fit(X, y)

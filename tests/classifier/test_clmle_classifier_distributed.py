@@ -45,15 +45,25 @@ def ranks(tmp_path_factory):
         [sys.executable, str(WORKER), str(outdir), str(_free_port())],
         env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return [dict(np.load(outdir / f"rank{r}.npz")) for r in (0, 1)]
+    return [dict(np.load(outdir / f"rank{r}.npz")) for r in (0, 1)], proc.stdout
 
 
-@pytest.mark.parametrize("name", ["seeded", "noseed", "folds"])
+@pytest.mark.parametrize("name", ["seeded", "noseed", "folds", "verbose"])
 def test_both_ranks_fit_one_data_parallel_model(ranks, name):
-    first, second = ranks
+    (first, second), _ = ranks
     assert int(first[f"{name}/world"]) == int(second[f"{name}/world"]) == 2
     assert str(first[f"{name}/selected"]) == str(second[f"{name}/selected"])
     np.testing.assert_array_equal(first[f"{name}/proba"], second[f"{name}/proba"])
+
+
+def test_verbose_prints_the_phases_once_on_rank_0(ranks):
+    _, out = ranks
+    lines = out.splitlines()
+    assert sum(line.startswith("[CLMLEClassifier] scoring") for line in lines) == 1
+    assert sum(line.startswith("[CLMLEClassifier] part 1/1 (") and "round 2/2" in line
+               for line in lines) == 1
+    np.testing.assert_array_equal(ranks[0][0]["verbose/proba"],
+                                  ranks[0][0]["seeded/proba"])
 
 
 def test_the_fixed_split_repr_tells_rows_apart():

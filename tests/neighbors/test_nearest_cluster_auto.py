@@ -201,5 +201,7 @@ def test_choose_auto_settings_on_given_parts_is_what_fit_chooses():
     fixed = KNearestClusterClassifier(scale=8.0, head="none").choose_auto_settings(
         parts, labels, random_state=0)
     assert fixed["scale"] == 8.0 and fixed["head"] == "none" and "head_C" not in fixed
+    with pytest.raises(ValueError, match="'scale' parameter of KNearestClusterClassifier"):
+        KNearestClusterClassifier(scale=-1.0).choose_auto_settings(parts, labels)
     with pytest.raises(ValueError, match="labels that y does not have"):
         unfitted.choose_auto_settings([(X, labels, X, labels)], labels[labels != "p"])
