@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from sklearn_clmle import CLMLEEmbedder  # noqa: E402
-from sklearn_clmle.embedding import _clmle  # noqa: E402
+from sklearn_clmle.embedding.training import clmle_rounds as _clmle  # noqa: E402
 
 TINY = dict(
     hidden_units=(16,), embedding_dim=6, cluster_size=10, n_clusters_per_batch=4,
