@@ -50,7 +50,6 @@ def caps(est, X, y, held_out):
         return None
     y = np.asarray(y)
     n_classes = len(np.unique(y)) if y.ndim == 1 else 2
-    s = resolve(est, X.shape[0], int(np.prod(X.shape[1:])), n_classes, curve=held_out)
-    per_round = (s.steps_per_round * s.n_clusters_per_batch * s.n_samples_per_cluster
-                 / X.shape[0])
-    return int(s.warmup_epochs), int(s.n_rounds), per_round
+    budget = resolve(est, X.shape[0], int(np.prod(X.shape[1:])), n_classes,
+                     curve=held_out).budget
+    return budget.warmup_epochs, budget.n_rounds, budget.passes_per_round

@@ -174,9 +174,9 @@ def test_holdout_mode_keeps_the_part_embedder():
 
 
 def test_curve_budget_reaches_the_refit(monkeypatch):
-    from sklearn_clmle.embedding import _auto
-    monkeypatch.setattr(_auto, "CURVE_MIN_CAP", 12)
-    monkeypatch.setattr(_auto, "CURVE_MAX_CAP", 12)
+    from sklearn_clmle.embedding import _budget
+    monkeypatch.setattr(_budget, "CURVE_MIN_CAP", 12)
+    monkeypatch.setattr(_budget, "CURVE_MAX_CAP", 12)
     X, y = problem()
     params = {k: v for k, v in TINY.items() if k not in ("n_rounds", "steps_per_round")}
     clf = CLMLEClassifier(CLMLEEmbedder(**params), candidates=["rule"],

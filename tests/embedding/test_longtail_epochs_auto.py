@@ -6,7 +6,7 @@ import pytest
 from skorch.dataset import ValidSplit
 
 from sklearn_clmle import LongTailNetClassifier
-from sklearn_clmle.embedding import _auto
+from sklearn_clmle.embedding import _budget
 from sklearn_clmle.embedding._longtail import HEAD_PATIENCE
 
 
@@ -23,16 +23,16 @@ PARAMS = dict(loss="logit_adjusted", hidden_units=(8,), batch_size=32,
 
 def test_formula_without_held_out_rows(monkeypatch):
     X, y = problem()
-    monkeypatch.setattr(_auto, "MAX_EPOCHS", 17)  # keep the fit quick
+    monkeypatch.setattr(_budget, "MAX_EPOCHS", 17)  # keep the fit quick
     clf = LongTailNetClassifier(**PARAMS).fit(X, y)
-    assert clf.epochs_ == _auto.epochs(len(y)) == 17
+    assert clf.epochs_ == _budget.formula_epochs(len(y)) == 17
     assert len(clf.history_) == 17
 
 
 def test_curve_keeps_the_best_epoch(monkeypatch):
     X, y = problem()
-    monkeypatch.setattr(_auto, "CURVE_MIN_CAP", 40)
-    monkeypatch.setattr(_auto, "CURVE_MAX_CAP", 40)
+    monkeypatch.setattr(_budget, "CURVE_MIN_CAP", 40)
+    monkeypatch.setattr(_budget, "CURVE_MAX_CAP", 40)
     split = ValidSplit(0.25, stratified=True, random_state=0)
     clf = LongTailNetClassifier(**PARAMS, train_split=split).fit(X, y)
     losses = clf.history_[:, "valid_loss"]
