@@ -56,11 +56,14 @@ def test_string_labels_and_history():
     assert len(h[0, "step_loss"]) == 4
 
 
-def test_auto_margins_follow_section_3_2_bounds():
+def test_auto_margins_follow_the_embedding_geometry():
     X, y = _blobs(n0=40, n1=10, n2=25)
     emb = CLMLEEmbedder(**TINY, random_state=0).fit(X, y)
-    np.testing.assert_allclose(emb.margin_between_, [0.5 * (1 - np.cos(2 * np.pi / 3))])
-    np.testing.assert_allclose(emb.margin_within_, [0.5 * (1 - np.cos(2 * np.pi * 10 / 75))])
+    # d = 6: 3 classes form a simplex (cosine -1/2), a1 = 0.5 * 1.5; the
+    # rarest class's share 10 / 75 spaces 7.5 regions, more than d + 1 = 7
+    # and at most 2 d = 12: the cross-polytope's cosine 0, a2 = 0.5 * 1.
+    np.testing.assert_allclose(emb.margin_between_, [0.75])
+    np.testing.assert_allclose(emb.margin_within_, [0.5])
     emb = CLMLEEmbedder(**TINY, margin_between=0.3, margin_within=0.0,
                         random_state=0).fit(X, y)
     assert emb.margin_between_.tolist() == [0.3] and emb.margin_within_.tolist() == [0.0]
