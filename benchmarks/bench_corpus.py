@@ -55,6 +55,10 @@ REFERENCE = "logit-adjusted CE"
 # ablation rows (run with --methods): each part of CLMLEClassifier removed
 NO_SOFTMAX = "CLMLEClassifier, no softmax head"
 FORMULA = "CLMLEClassifier, formula budget"
+# Eq. 9 on its own: the rounds train the cluster loss alone after the
+# warm-up (softmax_weight=0, no softmax candidate); its converse, the softmax
+# term alone on the same width and budget rule, is REFERENCE.
+CLUSTER_ONLY = "CLMLEClassifier, cluster loss alone"
 FIELDS = ["dataset", "seed", "method", "balanced_accuracy", "fit_seconds",
           "n_train", "n_features", "n_classes", "detail"]
 
@@ -123,6 +127,11 @@ def fit_method(method, split, seed):
         clf = CLMLEClassifier(candidates=["rule", "rule + linear", "linear"],
                               random_state=seed).fit(split.X_train, split.y_train)
         return clf, f"selected={clf.selected_}"
+    if method == CLUSTER_ONLY:
+        clf = CLMLEClassifier(CLMLEEmbedder(softmax_weight=0.0),
+                              candidates=["rule", "rule + linear", "linear"],
+                              random_state=seed).fit(split.X_train, split.y_train)
+        return clf, f"selected={clf.selected_}; budget={clf.budget_}"
     if method == FORMULA:  # an explicit n_rounds: no curve, clip(60000/n) passes
         clf = CLMLEClassifier(CLMLEEmbedder(n_rounds=5), random_state=seed)
         clf.fit(split.X_train, split.y_train)
@@ -179,7 +188,8 @@ def report(out, md, command):
             float(r["balanced_accuracy"])
     datasets = [d for d in CORPUS if any(k[0] == d for k in table)]
     present = {r["method"] for r in rows}
-    methods = [m for m in (OURS, PIPELINE, REFERENCE, NO_SOFTMAX, FORMULA)
+    methods = [m for m in (OURS, PIPELINE, REFERENCE, NO_SOFTMAX, FORMULA,
+                          CLUSTER_ONLY)
                if m in present]
     lines = ["# CLMLEClassifier on the validation corpus (balanced accuracy, %)\n",
              f"Command: `{command}`; validation splits only "
