@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -87,6 +88,12 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Whether the embedder is fitted again on all rows after the
         selection.  ``"auto"``: yes up to 20,000 rows (and always with
         folds), no above, where the hold-out's embedder is kept.
+    ensemble : bool, default=True
+        Keep the parts' embedders beside the refitted one (with a refit):
+        the selected candidate is fitted on each member's embeddings of all
+        rows and the predicted probabilities are the members' mean, as
+        ``CalibratedClassifierCV(ensemble=True)`` keeps its folds (no extra
+        training).  ``False``: the refitted embedder alone.
     candidates : "auto" or list of str, default="auto"
         The candidates compared: ``"auto"`` all of those in Notes that the
         embedder supports; or a list of names such as ``["rule", "rule +
@@ -102,7 +109,14 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     embedder_ : estimator
-        The fitted embedder used by ``predict``.
+        The fitted embedder used by ``predict`` (the refitted one, or the
+        hold-out's), the first member of ``ensemble_``.
+    ensemble_ : list of tuple
+        ``(embedder, rule, linear_head)`` of every member whose mean
+        probability ``predict_proba`` returns: ``embedder_``, ``rule_`` and
+        ``linear_head_`` first, then (``ensemble=True`` with a refit) each
+        part's embedder with the selected candidate fitted on its
+        embeddings of all rows.
     rule_ : KNearestClusterClassifier or None
         The rule fitted on ``embedder_``'s embeddings of all rows, when the
         selected candidate uses it.
@@ -200,6 +214,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "cv": [StrOptions({"auto"}), Interval(Integral, 2, None, closed="left"),
                Interval(Real, 0, 1, closed="neither")],
         "refit_embedder": [StrOptions({"auto"}), "boolean"],
+        "ensemble": ["boolean"],
         "candidates": [StrOptions({"auto"}), list],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -208,11 +223,12 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     _test_params = _LazyTestParams()
 
     def __init__(self, embedder=None, rule=None, *, cv="auto", refit_embedder="auto",
-                 candidates="auto", random_state=None, verbose=0):
+                 ensemble=True, candidates="auto", random_state=None, verbose=0):
         self.embedder = embedder
         self.rule = rule
         self.cv = cv
         self.refit_embedder = refit_embedder
+        self.ensemble = ensemble
         self.candidates = candidates
         self.random_state = random_state
         self.verbose = verbose
@@ -377,16 +393,21 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self.embedder_ = emb.fit(X, y)
         else:
             self.embedder_ = embedders[0]
-        Z = self.embedder_.transform(X)
-        self.rule_ = (self._fit_rule(Z, y_idx, seed) if "rule" in selected
-                      else None)
-        self.linear_head_ = None
-        if "linear" in selected:
-            self.linear_head_ = _head.fit(Z, y_idx, self.linear_C_)
-            self._log_prior = np.log(np.bincount(y_idx, minlength=n_classes)
-                                     / len(y_idx))
+        self._log_prior = np.log(np.bincount(y_idx, minlength=n_classes) / len(y_idx))
+        members = [self.embedder_] + (embedders if refit and self.ensemble else [])
+        self.ensemble_ = [self._fit_member(emb, X, y_idx, selected, seed)
+                          for emb in members]
+        _, self.rule_, self.linear_head_ = self.ensemble_[0]
         self._selected = selected
         return self
+
+    def _fit_member(self, emb, X, y_idx, selected, seed):
+        """``(emb, rule, linear head)``: the selected candidate's parts
+        fitted on ``emb``'s embeddings of all rows."""
+        Z = emb.transform(X)
+        rule = self._fit_rule(Z, y_idx, seed) if "rule" in selected else None
+        linear = _head.fit(Z, y_idx, self.linear_C_) if "linear" in selected else None
+        return emb, rule, linear
 
     def _fit_rule(self, Z, y_idx, seed):
         rule = self._seeded(clone(self._rule()), seed)
@@ -397,17 +418,23 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _log_proba(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, allow_nd=True, dtype=None)
-        Z = self.embedder_.transform(X)
         n_classes = len(self.classes_)
-        log_probas = {}
-        if self.rule_ is not None:
-            log_probas["rule"] = _candidates.rule_columns(self.rule_, Z, n_classes)
-        if self.linear_head_ is not None:
-            log_probas["linear"] = _head.adjusted_log_proba(
-                self.linear_head_, Z, self._log_prior, n_classes)
-        if "softmax" in self._selected:
-            log_probas["softmax"] = self.embedder_.head_log_proba(X)
-        return _candidates.combine(log_probas, self._selected)
+        members = []
+        for emb, rule, linear in self.ensemble_:
+            Z = emb.transform(X)
+            log_probas = {}
+            if rule is not None:
+                log_probas["rule"] = _candidates.rule_columns(rule, Z, n_classes)
+            if linear is not None:
+                log_probas["linear"] = _head.adjusted_log_proba(
+                    linear, Z, self._log_prior, n_classes)
+            if "softmax" in self._selected:
+                log_probas["softmax"] = emb.head_log_proba(X)
+            members.append(_candidates.combine(log_probas, self._selected))
+        if len(members) == 1:
+            return members[0]
+        # the members' mean probability
+        return logsumexp(members, axis=0) - np.log(len(members))
 
     def predict_log_proba(self, X):
         """Log-probabilities of the selected candidate.

@@ -133,7 +133,7 @@ def test_selection_is_the_best_pooled_held_out_score():
 @pytest.mark.parametrize("candidate", ["rule", "linear", "softmax", "rule + softmax",
                                        "rule + linear + softmax"])
 def test_prediction_is_the_selected_combination(candidate):
-    clf, X, y = fitted(candidates=[candidate])
+    clf, X, y = fitted(candidates=[candidate], ensemble=False)
     assert clf.selected_ == candidate
     Z = clf.embedder_.transform(X)
     parts = {}
@@ -155,6 +155,38 @@ def test_prediction_is_the_selected_combination(candidate):
     assert clf.decision_function(X).shape == (len(X), 3)
 
 
+def _member_log_proba(emb, rule, linear, X, y, candidate):
+    Z = emb.transform(X)
+    parts = {}
+    if "rule" in candidate:
+        parts["rule"] = np.log(np.maximum(rule.predict_proba(Z), 1e-12))
+    if "linear" in candidate:
+        prior = np.bincount(np.searchsorted(np.unique(y), y)) / len(y)
+        parts["linear"] = linear.predict_log_proba(Z) - np.log(prior)
+    if "softmax" in candidate:
+        parts["softmax"] = emb.head_log_proba(X)
+    total = sum(parts.values())
+    return total - logsumexp(total, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("candidate", ["rule + linear", "softmax"])
+def test_ensemble_is_the_mean_probability_of_the_refit_and_the_parts(candidate):
+    clf, X, y = fitted(candidates=[candidate])
+    # cv=2: the refitted embedder, then the two parts' embedders
+    assert len(clf.ensemble_) == 3
+    assert clf.ensemble_[0][0] is clf.embedder_
+    assert all(emb.train_split is not None for emb, _, _ in clf.ensemble_[1:])
+    proba = np.mean([np.exp(_member_log_proba(*member, X, y, candidate))
+                     for member in clf.ensemble_], axis=0)
+    np.testing.assert_allclose(clf.predict_proba(X), proba, atol=1e-9)
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), atol=1e-9)
+    alone, _, _ = fitted(candidates=[candidate], ensemble=False)
+    assert len(alone.ensemble_) == 1
+    np.testing.assert_allclose(
+        alone.predict_proba(X), np.exp(_member_log_proba(*clf.ensemble_[0], X, y,
+                                                         candidate)), atol=1e-9)
+
+
 def test_rule_settings_are_chosen_on_unseen_rows():
     clf, X, y = fitted(candidates=["rule"])
     assert set(clf.rule_params_) == {"cluster_size", "scale", "prior_correction",
@@ -168,6 +200,7 @@ def test_holdout_mode_keeps_the_part_embedder():
     clf = CLMLEClassifier(CLMLEEmbedder(**TINY), cv=0.3, refit_embedder=False,
                           random_state=0).fit(X, y)
     assert clf.n_splits_ == 1 and not clf.refit_embedder_
+    assert len(clf.ensemble_) == 1  # nothing refitted: one member
     assert "split1_test_score" not in clf.cv_results_
     # the kept embedder never trained on the held-out rows
     assert clf.embedder_.train_split is not None
