@@ -17,7 +17,7 @@ from ..neighbors import _head
 from ..utils._docs import doc_filler
 from ..utils._persistence import unfit_on_failure
 from ..utils._validation import Interval, StrOptions, _fit_context
-from . import _candidates
+from . import _candidates, _crossfit
 from ._crossfit import refit_budget, resolve_cv
 
 _FRAGMENTS = {
@@ -88,6 +88,16 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Whether the embedder is fitted again on all rows after the
         selection.  ``"auto"``: yes up to 20,000 rows (and always with
         folds), no above, where the hold-out's embedder is kept.
+    margin_levels : "auto" or list, default="auto"
+        The CLMLE margin levels compared on the held-out rows, each a fit
+        of every part: ``"auto"`` the embedder's own ``"auto"`` margins (half
+        the geometric bound of Section 3.2 in ``embedding_dim`` dimensions,
+        see ``CLMLEEmbedder``), a float ``f`` both margins at ``f`` times the
+        bound.  ``"auto"``: ``["auto", 0.05, 1.0]`` (small, half, whole
+        bound) up to 20,000 rows, ``["auto"]`` above (where one more fit
+        costs more than the choice gains); an embedder whose margins are set
+        keeps them.  The best (level, candidate) pair by pooled held-out
+        score is refitted; ``margin_level_`` and ``cv_results_`` report it.
     ensemble : bool, default=True
         Keep the parts' embedders beside the refitted one (with a refit):
         the selected candidate is fitted on each member's embeddings of all
@@ -124,6 +134,8 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         The linear head fitted on those embeddings, when selected.
     selected_ : str
         The selected candidate, e.g. ``"rule + softmax"``.
+    margin_level_ : str
+        The selected margin level: ``"auto"`` or e.g. ``"0.05 x bound"``.
     rule_params_ : dict
         The rule's settings chosen on the held-out embeddings.
     linear_C_ : float
@@ -138,7 +150,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``candidate``, ``params``, ``split{k}_test_score``,
         ``mean_test_score``, ``std_test_score``, ``pooled_test_score`` (the
         balanced accuracy of all held-out rows together, which selects) and
-        ``rank_test_score``.
+        ``rank_test_score``, for every margin level (``margin_level``).
     n_splits_ : int
         Number of held-out parts.
     refit_embedder_ : bool
@@ -214,6 +226,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "cv": [StrOptions({"auto"}), Interval(Integral, 2, None, closed="left"),
                Interval(Real, 0, 1, closed="neither")],
         "refit_embedder": [StrOptions({"auto"}), "boolean"],
+        "margin_levels": [StrOptions({"auto"}), list],
         "ensemble": ["boolean"],
         "candidates": [StrOptions({"auto"}), list],
         "random_state": ["random_state"],
@@ -223,11 +236,13 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     _test_params = _LazyTestParams()
 
     def __init__(self, embedder=None, rule=None, *, cv="auto", refit_embedder="auto",
-                 ensemble=True, candidates="auto", random_state=None, verbose=0):
+                 margin_levels="auto", ensemble=True, candidates="auto",
+                 random_state=None, verbose=0):
         self.embedder = embedder
         self.rule = rule
         self.cv = cv
         self.refit_embedder = refit_embedder
+        self.margin_levels = margin_levels
         self.ensemble = ensemble
         self.candidates = candidates
         self.random_state = random_state
@@ -269,10 +284,10 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             est.set_params(random_state=seed)
         return est
 
-    def _fit_part(self, X, y, train, held, seed):
+    def _fit_part(self, X, y, train, held, seed, margins):
         from ..embedding._curve import FixedSplit
 
-        emb = self._seeded(clone(self._embedder()), seed)
+        emb = self._seeded(clone(self._embedder()), seed).set_params(**margins)
         if "train_split" in emb.get_params(deep=False):
             emb.set_params(train_split=FixedSplit(train, held))
             emb.fit(X, y)
@@ -318,10 +333,50 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         seed = int(rng.randint(np.iinfo(np.int32).max))
         splits, refit = resolve_cv(self.cv, y_idx, rng, self.refit_embedder)
 
+        # every margin level: its parts judged on the held-out rows
+        levels = _crossfit.margin_levels(self.margin_levels, self._embedder(), y_idx)
+        judged = [self._judge(X, y, y_idx, splits, seed, rng, params)
+                  for _, params in levels]
+        self.cv_results_ = _candidates.merge_levels(
+            [j["results"] for j in judged], [name for name, _ in levels])
+        best = int(np.argmin(self.cv_results_["rank_test_score"]))
+        self.selected_ = self.cv_results_["candidate"][best]
+        self.margin_level_ = self.cv_results_["margin_level"][best]
+        level = [name for name, _ in levels].index(self.margin_level_)
+        embedders, margins = judged[level]["embedders"], levels[level][1]
+        self.rule_params_ = judged[level]["rule_params"]
+        self.linear_C_ = judged[level]["linear_C"]
+        selected = _candidates.parse(self.selected_)
+
+        # refit: the embedder on all rows (with the curve's budget), then
+        # the selected classifier's parts on its embeddings of all rows
+        self.n_splits_ = len(splits)
+        self.refit_embedder_ = refit
+        self.budget_ = refit_budget(embedders, splits, X.shape[0]) if refit else None
+        if refit:
+            emb = self._seeded(clone(self._embedder()), seed).set_params(**margins)
+            if self.budget_ is not None:
+                emb.set_params(**self.budget_)
+            self.embedder_ = emb.fit(X, y)
+        else:
+            self.embedder_ = embedders[0]
+        self._log_prior = np.log(np.bincount(y_idx, minlength=n_classes) / len(y_idx))
+        members = [self.embedder_] + (embedders if refit and self.ensemble else [])
+        self.ensemble_ = [self._fit_member(emb, X, y_idx, selected, seed)
+                          for emb in members]
+        _, self.rule_, self.linear_head_ = self.ensemble_[0]
+        self._selected = selected
+        return self
+
+    def _judge(self, X, y, y_idx, splits, seed, rng, margins):
+        """The parts of one margin level (an embedder per split, fitted
+        with ``margins``), the rule's settings and the linear head's ``C``
+        chosen on their held-out embeddings, and the candidates' scores."""
+        n_classes = int(y_idx.max()) + 1
         # the parts: an embedder per split, its embeddings of both sides
         parts, embedders = [], []
         for k, (train, held) in enumerate(splits):
-            emb = self._fit_part(X, y, train, held, seed)
+            emb = self._fit_part(X, y, train, held, seed, margins)
             embedders.append(emb)
             soft = (emb.head_log_proba(X[held])
                     if _has_softmax_head(emb) else None)
@@ -344,7 +399,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 probe, [(p["Z_train"], y_idx[p["train"]], p["Z_held"],
                          y_idx[p["held"]]) for p in parts],
                 np.bincount(y_idx, minlength=n_classes), rng)
-        self.rule_params_ = dict(zip(
+        rule_params = dict(zip(
             ("cluster_size", "scale", "prior_correction", "aggregate"),
             rule_setting[:4]))
 
@@ -354,7 +409,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             y_tr = y_idx[p["train"]]
             p["log_proba"] = {}
             if "rule" in uses:
-                rule = self._fit_rule(p["Z_train"], y_tr, seed)
+                rule = self._fit_rule(p["Z_train"], y_tr, seed, rule_params)
                 p["log_proba"]["rule"] = _candidates.rule_columns(rule, p["Z_held"], n_classes)
             if "softmax" in uses:
                 p["log_proba"]["softmax"] = p["softmax"]
@@ -366,40 +421,19 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     model = _head.fit(p["Z_train"], y_tr, C)
                     p["linear"][C] = _head.adjusted_log_proba(
                         model, p["Z_held"], log_prior, n_classes)
-        self.linear_C_ = None
+        linear_C = None
         if "linear" in uses:
             linear_scores = [_candidates.balanced_accuracy(
                 y_held, np.concatenate([p["linear"][C].argmax(1) for p in parts]),
                 n_classes) for C in _head.C_VALUES]
-            self.linear_C_ = _head.C_VALUES[int(np.argmax(linear_scores))]
+            linear_C = _head.C_VALUES[int(np.argmax(linear_scores))]
             for p in parts:
-                p["log_proba"]["linear"] = p["linear"][self.linear_C_]
+                p["log_proba"]["linear"] = p["linear"][linear_C]
 
-        self.cv_results_ = _candidates.cv_results(
-            chosen, parts, y_idx, n_classes, self.rule_params_, self.linear_C_)
-        best = int(np.argmin(self.cv_results_["rank_test_score"]))
-        self.selected_ = self.cv_results_["candidate"][best]
-        selected = _candidates.parse(self.selected_)
-
-        # refit: the embedder on all rows (with the curve's budget), then
-        # the selected classifier's parts on its embeddings of all rows
-        self.n_splits_ = len(splits)
-        self.refit_embedder_ = refit
-        self.budget_ = refit_budget(embedders, splits, X.shape[0]) if refit else None
-        if refit:
-            emb = self._seeded(clone(self._embedder()), seed)
-            if self.budget_ is not None:
-                emb.set_params(**self.budget_)
-            self.embedder_ = emb.fit(X, y)
-        else:
-            self.embedder_ = embedders[0]
-        self._log_prior = np.log(np.bincount(y_idx, minlength=n_classes) / len(y_idx))
-        members = [self.embedder_] + (embedders if refit and self.ensemble else [])
-        self.ensemble_ = [self._fit_member(emb, X, y_idx, selected, seed)
-                          for emb in members]
-        _, self.rule_, self.linear_head_ = self.ensemble_[0]
-        self._selected = selected
-        return self
+        results = _candidates.cv_results(
+            chosen, parts, y_idx, n_classes, rule_params, linear_C)
+        return dict(embedders=embedders, results=results, rule_params=rule_params,
+                    linear_C=linear_C)
 
     def _fit_member(self, emb, X, y_idx, selected, seed):
         """``(emb, rule, linear head)``: the selected candidate's parts
@@ -409,9 +443,10 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         linear = _head.fit(Z, y_idx, self.linear_C_) if "linear" in selected else None
         return emb, rule, linear
 
-    def _fit_rule(self, Z, y_idx, seed):
+    def _fit_rule(self, Z, y_idx, seed, rule_params=None):
         rule = self._seeded(clone(self._rule()), seed)
-        return rule.set_params(head="none", **self.rule_params_).fit(Z, y_idx)
+        params = self.rule_params_ if rule_params is None else rule_params
+        return rule.set_params(head="none", **params).fit(Z, y_idx)
 
     # -- predict ----------------------------------------------------------------
 

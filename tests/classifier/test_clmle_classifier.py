@@ -33,6 +33,7 @@ def problem(seed=0, counts=(60, 25, 10)):
 def fitted(**params):
     X, y = problem()
     params.setdefault("cv", 2)
+    params.setdefault("margin_levels", ["auto"])
     clf = CLMLEClassifier(CLMLEEmbedder(**TINY), random_state=0, **params)
     return clf.fit(X, y), X, y
 
@@ -185,6 +186,53 @@ def test_ensemble_is_the_mean_probability_of_the_refit_and_the_parts(candidate):
     np.testing.assert_allclose(
         alone.predict_proba(X), np.exp(_member_log_proba(*clf.ensemble_[0], X, y,
                                                          candidate)), atol=1e-9)
+
+
+def test_margin_levels_resolve_to_fractions_of_the_bound():
+    from sklearn_clmle.classifier._crossfit import margin_levels
+    from sklearn_clmle.embedding import _auto
+
+    y_idx = np.repeat([0, 1, 2], [60, 25, 10])
+    emb = CLMLEEmbedder(embedding_dim=4)
+    a1, a2 = _auto.margins(y_idx[:, None], "auto", "auto", 4)
+    # d = 4: 3 classes a simplex, bound 1.5; 95 / 10 = 9.5 regions beyond
+    # 2 d = 8: cosine sqrt(1 - (8 / 9.5) ** (2 / 3))
+    assert 2 * a1[0] == pytest.approx(1.5)
+    assert 2 * a2[0] == pytest.approx(1 - np.sqrt(1 - (8 / 9.5) ** (2 / 3)))
+    levels = margin_levels("auto", emb, y_idx)
+    assert [name for name, _ in levels] == ["auto", "0.05 x bound", "1 x bound"]
+    assert levels[0][1] == {}
+    assert levels[1][1]["margin_between"] == pytest.approx(0.05 * 1.5)
+    assert levels[2][1] == pytest.approx({"margin_between": 1.5,
+                                          "margin_within": 2 * a2[0]})
+    big = np.repeat([0, 1], [LARGE_N, 5])
+    assert margin_levels("auto", emb, big) == [("auto", {})]
+    fixed = CLMLEEmbedder(margin_between=0.2)
+    assert margin_levels("auto", fixed, y_idx) == [("auto", {})]
+    with pytest.raises(ValueError, match="fractions of the margin bound"):
+        margin_levels(["auto", 0.1], fixed, y_idx)
+    with pytest.raises(ValueError, match="fraction of the margin bound"):
+        margin_levels([3.0], emb, y_idx)
+
+
+def test_margin_level_is_chosen_with_the_candidate_on_held_out_rows():
+    clf, X, y = fitted(margin_levels=["auto", 0.05], candidates=["rule", "linear"])
+    res = clf.cv_results_
+    assert list(res["margin_level"]) == ["auto", "auto", "0.05 x bound", "0.05 x bound"]
+    assert [p["margin_level"] for p in res["params"]] == list(res["margin_level"])
+    best = int(np.argmax(res["pooled_test_score"]))  # first of the best
+    assert res["rank_test_score"][best] == 1
+    assert sorted(res["rank_test_score"]) == [1, 2, 3, 4]
+    assert (clf.margin_level_, clf.selected_) == (res["margin_level"][best],
+                                                 res["candidate"][best])
+    # the refit and the kept parts use the chosen level's margins
+    from sklearn_clmle.classifier._crossfit import margin_levels
+    y_idx = np.searchsorted(clf.classes_, y)
+    expected = dict(margin_levels(["auto", 0.05], CLMLEEmbedder(**TINY), y_idx))
+    for emb, _, _ in clf.ensemble_:
+        got = {k: emb.get_params()[k] for k in ("margin_between", "margin_within")}
+        assert got == (expected[clf.margin_level_] or {"margin_between": "auto",
+                                                       "margin_within": "auto"})
 
 
 def test_rule_settings_are_chosen_on_unseen_rows():
