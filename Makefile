@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 # pip from resolving skorch's torch requirement to a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: demo test test-all docs docs-quick bench-kmeans bench-sparse-text clean
+.PHONY: demo test test-all test-kernels docs docs-quick bench-kmeans bench-sparse-text clean
 
 $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ test: $(VENV)/.installed
 
 test-all: $(VENV)/.installed
 	$(PY) -m pytest
+
+# README's and the user guide's printed values under torch's other CPU
+# kernels (no vector instructions; AVX2), as on a CPU unlike this one
+test-kernels: $(VENV)/.installed
+	for cap in default avx2; do \
+		ATEN_CPU_CAPABILITY=$$cap $(PY) -m pytest -q -p no:cacheprovider \
+			tests/test_readme.py tests/test_documentation.py \
+			-k prints_its_comments || exit 1; \
+	done
 
 bench-kmeans: $(VENV)/.installed
 	$(PY) benchmarks/bench_spherical_kmeans.py

@@ -38,6 +38,18 @@ def test_printed_values_are_compared():
         run_block("print(2 + 2)\n", "bare")
 
 
+def test_values_with_a_tolerance_are_compared_as_numbers():
+    """``# 0.94 ± 0.03`` accepts 0.91 to 0.97 and nothing else; a plain
+    comment still compares exactly."""
+    run_block("print(0.91)  # 0.94 ± 0.03\nprint(0.97)  # 0.94 ± 0.03\n"
+              "print(12)  # 15 ± 3\n", "in band")
+    for got in ("0.90", "0.98", "'high'"):
+        with pytest.raises(AssertionError, match="its comment says '0.94 ± 0.03'"):
+            run_block(f"print({got})  # 0.94 ± 0.03\n", "out of band")
+    with pytest.raises(AssertionError, match="prints '0.95', its comment says '0.94'"):
+        run_block("print(0.95)  # 0.94\n", "exact")
+
+
 def test_readme_results_rows_are_the_committed_ones():
     """The headline table's header and rows are lines of the suite's
     committed summary, never typed by hand."""

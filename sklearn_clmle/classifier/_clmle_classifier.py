@@ -195,7 +195,8 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     **Budget.**  A ``CLMLEEmbedder`` with ``epochs``, ``n_rounds`` and
     ``steps_per_round`` all ``"auto"`` trains each part in rounds (up to 25
     sharing a cap of ``clip(3 * 60000 / n, 30, 300)`` passes) until its
-    held-out class-balanced head loss stops improving (``best_round_``); the
+    held-out class-balanced head loss stops improving; ``best_round_`` is the
+    earliest round within one standard error of its lowest loss. The
     refit runs the median best round of the parts, each round as many
     passes over all rows as a part's round made over its rows.
 

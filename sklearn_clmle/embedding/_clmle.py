@@ -129,7 +129,8 @@ class CLMLEEmbedder(
         a validation curve instead: up to 25 rounds sharing ``clip(3 * 60000
         / n, 30, 300)`` passes, stopped 4 rounds after the lowest held-out
         class-balanced loss of the softmax head (``valid_head_loss``);
-        ``best_round_`` is that round and ``epochs_`` the passes up to it.
+        ``best_round_`` is the earliest round within one standard error of
+        that lowest loss and ``epochs_`` the passes up to it.
     warmup_epochs : int, default=5
         Epochs of softmax training of the backbone and heads before the first
         clustering (a linear classifier on each head, discarded afterwards).
@@ -177,8 +178,10 @@ class CLMLEEmbedder(
     epochs_, steps_per_round_, weight_decay_ : int, int, float
         The settings used: the parameters, or what ``"auto"`` resolved to.
     best_round_ : int or None
-        The round of lowest held-out loss when the budget was read from a
-        validation curve, else ``None``.
+        The round the budget was read at from a validation curve (the
+        earliest within one standard error of the lowest held-out head
+        loss; the lowest ``valid_loss`` without a softmax term), else
+        ``None``.
     softmax_head_ : torch.nn.ModuleList
         The linear classifier of the softmax term on each head, kept from
         training (see ``head_log_proba``), on the CPU.

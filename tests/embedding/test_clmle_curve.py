@@ -45,6 +45,19 @@ def test_best_round_reads_the_lowest_held_out_loss():
         best_round(history[:1])
 
 
+@pytest.mark.parametrize("se, expected", [(0.0, 3), (0.01, 3), (0.03, 2), (0.5, 1)])
+def test_best_round_is_the_earliest_within_one_standard_error(se, expected):
+    """With a recorded standard error the budget is the earliest round whose
+    loss is at most the lowest plus the lowest round's standard error: 0.50
+    at round 3, so 0.52 (round 2) is within 0.03 and 0.9 within 0.5."""
+    losses = [0.9, 0.52, 0.50, 0.55]
+    history = [{"phase": "warmup", "valid_head_loss": 0.1}] + [
+        {"phase": "cluster", "round": r, "valid_head_loss": loss,
+         "valid_head_loss_se": se if r == 3 else 9.0}
+        for r, loss in enumerate(losses, start=1)]
+    assert best_round(history, "valid_head_loss") == expected
+
+
 def problem(seed=0):
     rng = np.random.RandomState(seed)
     y = np.repeat([0, 1, 2], [90, 40, 20])
@@ -77,12 +90,16 @@ def test_curve_budget_stops_after_patience_and_records_the_best_round():
     per_round = emb.steps_per_round_ * batch / n_train
     assert emb.n_rounds_ == int(np.ceil(_auto.curve_cap(n_train) / per_round))
     rounds = [r for r in emb.history_ if r["phase"] == "cluster"]
-    losses = [r["valid_head_loss"] for r in rounds]
-    best = int(np.argmin(losses)) + 1
+    losses = np.array([r["valid_head_loss"] for r in rounds])
+    lowest = int(np.argmin(losses))
+    best = int(np.flatnonzero(
+        losses <= losses[lowest] + rounds[lowest]["valid_head_loss_se"])[0]) + 1
     assert emb.best_round_ == best
+    # stopping still follows the lowest round, not the budget's round
+    best = lowest + 1
     # stopped CURVE_PATIENCE rounds after the best, or at the cap
     assert len(rounds) in (min(emb.n_rounds_, best + _auto.CURVE_PATIENCE), emb.n_rounds_)
-    assert emb.epochs_ == 1 + int(np.ceil(best * per_round))
+    assert emb.epochs_ == 1 + int(np.ceil(emb.best_round_ * per_round))
 
 
 def test_head_loss_is_the_balanced_cross_entropy_of_the_kept_head():
@@ -111,8 +128,12 @@ def test_recorded_head_loss_matches_a_naive_computation_at_the_last_round():
     logp = emb.head_log_proba(X[held])
     per = -logp[np.arange(len(held)), y[held]]
     w = 1.0 / np.bincount(y[held])[y[held]]
-    naive = float((w * per).sum() / w.sum())
+    w = w / w.sum()
+    naive = float((w * per).sum())
     assert emb.history_[-1, "valid_head_loss"] == pytest.approx(naive, rel=1e-4)
+    # the standard error of that weighted mean over the held-out rows
+    se = float(np.sqrt((w ** 2 * (per - naive) ** 2).sum()))
+    assert emb.history_[-1, "valid_head_loss_se"] == pytest.approx(se, rel=1e-3)
 
 
 def test_without_held_out_rows_the_formula_budget_is_kept():
