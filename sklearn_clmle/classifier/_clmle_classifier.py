@@ -90,11 +90,11 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         folds), no above, where the hold-out's embedder is kept.
     margin_levels : "auto" or list, default="auto"
         The CLMLE margin levels compared on the held-out rows, each a fit
-        of every part: ``"auto"`` the embedder's own ``"auto"`` margins (half
-        the geometric bound of Section 3.2 in ``embedding_dim`` dimensions,
+        of every part: ``"auto"`` the embedder's own ``"auto"`` margins (a
+        twentieth of the geometric bound of Section 3.2 in ``embedding_dim`` dimensions,
         see ``CLMLEEmbedder``), a float ``f`` both margins at ``f`` times the
-        bound.  ``"auto"``: ``["auto", 0.05, 1.0]`` (small, half, whole
-        bound) up to 20,000 rows, ``["auto"]`` above (where one more fit
+        bound.  ``"auto"``: ``["auto", 0.25, 0.5]`` (a twentieth, a quarter
+        and half the bound) up to 20,000 rows, ``["auto"]`` above (where one more fit
         costs more than the choice gains); an embedder whose margins are set
         keeps them.  The best (level, candidate) pair by pooled held-out
         score is refitted; ``margin_level_`` and ``cv_results_`` report it.

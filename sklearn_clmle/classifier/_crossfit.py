@@ -19,10 +19,12 @@ SMALL_HOLDOUT_SHARE = 0.25
 HOLDOUT_SHARE = 0.1
 # A hold-out never takes more rows than this.
 MAX_HOLDOUT = 10_000
-# margin_levels="auto" up to LARGE_N rows: the embedder's "auto" margins
-# (half the geometric bound) and these fractions of the bound; above, the
-# embedder's own margins alone (each level is one more fit of every part).
-AUTO_LEVELS = ("auto", 0.05, 1.0)
+# margin_levels="auto" up to LARGE_N rows: the embedder's "auto" margins (a
+# twentieth of the geometric bound), a medium and a large share of the
+# bound (the range where the validation corpus's sets peaked: vowel at the
+# twentieth, digits at a half); above, the embedder's own margins alone
+# (each level is one more fit of every part).
+AUTO_LEVELS = ("auto", 0.25, 0.5)
 
 
 def fold_splits(y_idx, n_folds, rng):
@@ -94,7 +96,7 @@ def margin_levels(levels, embedder, y_idx):
     ``levels``: ``"auto"`` (``AUTO_LEVELS`` up to ``LARGE_N`` rows, else the
     embedder's own margins), or a list of ``"auto"`` and fractions ``f`` of
     the geometric bound of Section 3.2 (``embedding._auto.margins``, whose
-    ``"auto"`` is ``f = 0.5``): ``margin_between = f * (1 - cos theta_C)``,
+    ``"auto"`` is ``f = 0.05``): ``margin_between = f * (1 - cos theta_C)``,
     ``margin_within`` likewise.  Fractions need an embedder with
     ``margin_between`` and ``margin_within`` ``"auto"`` and an
     ``embedding_dim`` (``CLMLEEmbedder``)."""
@@ -102,7 +104,7 @@ def margin_levels(levels, embedder, y_idx):
         levels = AUTO_LEVELS if y_idx.shape[0] <= LARGE_N else ("auto",)
     if not levels:
         raise ValueError("margin_levels=[] names no level; pass 'auto' or a list "
-                         "such as ['auto', 0.05, 1.0].")
+                         "such as ['auto', 0.25, 0.5].")
     params = embedder.get_params(deep=False)
     free = ("embedding_dim" in params and params.get("margin_between") == "auto"
             and params.get("margin_within") == "auto")
@@ -121,13 +123,13 @@ def margin_levels(levels, embedder, y_idx):
                              "fraction of the margin bound in [0, 2].")
     out = []
     if fractions:
-        from ..embedding._auto import margins
+        from ..embedding._auto import margin_bounds
 
-        a1, a2 = margins(y_idx[:, None], "auto", "auto", params["embedding_dim"])
+        b1, b2 = margin_bounds(y_idx[:, None], params["embedding_dim"])
     for lv in levels:
         if isinstance(lv, str):
             out.append(("auto", {}))
         else:
-            out.append((f"{lv:g} x bound", dict(margin_between=float(2 * lv * a1[0]),
-                                                margin_within=float(2 * lv * a2[0]))))
+            out.append((f"{lv:g} x bound", dict(margin_between=float(lv * b1[0]),
+                                                margin_within=float(lv * b2[0]))))
     return out

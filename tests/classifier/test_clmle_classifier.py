@@ -197,14 +197,15 @@ def test_margin_levels_resolve_to_fractions_of_the_bound():
     a1, a2 = _auto.margins(y_idx[:, None], "auto", "auto", 4)
     # d = 4: 3 classes a simplex, bound 1.5; 95 / 10 = 9.5 regions beyond
     # 2 d = 8: cosine sqrt(1 - (8 / 9.5) ** (2 / 3))
-    assert 2 * a1[0] == pytest.approx(1.5)
-    assert 2 * a2[0] == pytest.approx(1 - np.sqrt(1 - (8 / 9.5) ** (2 / 3)))
+    assert 20 * a1[0] == pytest.approx(1.5)
+    assert 20 * a2[0] == pytest.approx(1 - np.sqrt(1 - (8 / 9.5) ** (2 / 3)))
     levels = margin_levels("auto", emb, y_idx)
-    assert [name for name, _ in levels] == ["auto", "0.05 x bound", "1 x bound"]
+    # a1, a2 ("auto") are a twentieth of the bounds
+    assert [name for name, _ in levels] == ["auto", "0.25 x bound", "0.5 x bound"]
     assert levels[0][1] == {}
-    assert levels[1][1]["margin_between"] == pytest.approx(0.05 * 1.5)
-    assert levels[2][1] == pytest.approx({"margin_between": 1.5,
-                                          "margin_within": 2 * a2[0]})
+    assert levels[1][1]["margin_between"] == pytest.approx(0.25 * 1.5)
+    assert levels[2][1] == pytest.approx({"margin_between": 0.75,
+                                          "margin_within": 0.5 * 20 * a2[0]})
     big = np.repeat([0, 1], [LARGE_N, 5])
     assert margin_levels("auto", emb, big) == [("auto", {})]
     fixed = CLMLEEmbedder(margin_between=0.2)

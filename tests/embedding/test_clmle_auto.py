@@ -55,28 +55,29 @@ def _labels(counts):
 
 
 def test_auto_margins_never_vanish_with_the_class_count():
-    # a1 = 0.5 * (1 - cos) with cos of the table above: 10 classes 0.5 * 10 / 9,
-    # 1,000 classes 0.5 * (1 - 0.25136), 10**6 classes still above 0.25
-    for C, a1 in [(10, 5 / 9), (1000, 0.37432)]:
+    # a1 = 0.05 * (1 - cos) with cos of the table above: 10 classes
+    # 0.05 * 10 / 9, 1,000 classes 0.05 * (1 - 0.25136), 10**6 classes still
+    # above 0.05 * 0.5 (the circle's rule gives 2e-11 there)
+    for C, a1 in [(10, 0.5 / 9), (1000, 0.037432)]:
         got, _ = _auto.margins(_labels(np.full(C, 3)), "auto", "auto", 64)
-        assert got[0] == pytest.approx(a1, abs=1e-4)
+        assert got[0] == pytest.approx(a1, abs=1e-5)
     big, _ = _auto.margins(_labels(np.ones(10**6, dtype=int)), "auto", "auto", 64)
-    assert big[0] > 0.25
+    assert big[0] > 0.025
 
 
 def test_auto_margins_reduce_to_the_papers_circle_in_two_dimensions():
     counts = [40, 10, 25, 5]
     a1, a2 = _auto.margins(_labels(counts), "auto", "auto", 2)
-    assert a1[0] == pytest.approx(0.5 * (1 - np.cos(2 * np.pi / 4)))
-    assert a2[0] == pytest.approx(0.5 * (1 - np.cos(2 * np.pi * 5 / 80)))
+    assert a1[0] == pytest.approx(0.05 * (1 - np.cos(2 * np.pi / 4)))
+    assert a2[0] == pytest.approx(0.05 * (1 - np.cos(2 * np.pi * 5 / 80)))
 
 
 def test_auto_within_margin_follows_the_rarest_share():
     # shares 1/2, 1/4, 1/4 against 18/20 and 1/20: 4 and 20 regions in d = 8
     _, even = _auto.margins(_labels([2, 1, 1]), "auto", "auto", 8)
     _, tail = _auto.margins(_labels([18, 1, 1]), "auto", "auto", 8)
-    assert even[0] == pytest.approx(0.5 * (1 + 1 / 3))
-    assert tail[0] == pytest.approx(0.5 * (1 - np.sqrt(1 - (16 / 20) ** (2 / 7))))
+    assert even[0] == pytest.approx(0.05 * (1 + 1 / 3))
+    assert tail[0] == pytest.approx(0.05 * (1 - np.sqrt(1 - (16 / 20) ** (2 / 7))))
     assert tail[0] < even[0]
 
 
