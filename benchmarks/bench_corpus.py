@@ -128,7 +128,8 @@ def candidate_scores(clf, split):
 def fit_method(method, split, seed):
     if method == OURS:
         clf = CLMLEClassifier(random_state=seed).fit(split.X_train, split.y_train)
-        return clf, (f"selected={clf.selected_}; budget={clf.budget_}; "
+        return clf, (f"selected={clf.selected_}; margin_level={clf.margin_level_}; "
+                     f"budget={clf.budget_}; "
                      f"candidates={candidate_scores(clf, split)}")
     if method == NO_SOFTMAX:
         clf = CLMLEClassifier(candidates=["rule", "rule + linear", "linear"],
@@ -138,7 +139,8 @@ def fit_method(method, split, seed):
         clf = CLMLEClassifier(CLMLEEmbedder(softmax_weight=0.0),
                               candidates=["rule", "rule + linear", "linear"],
                               random_state=seed).fit(split.X_train, split.y_train)
-        return clf, f"selected={clf.selected_}; budget={clf.budget_}"
+        return clf, (f"selected={clf.selected_}; margin_level={clf.margin_level_}; "
+                     f"budget={clf.budget_}")
     if method == FORMULA:  # an explicit n_rounds: no curve, clip(60000/n) passes
         clf = CLMLEClassifier(CLMLEEmbedder(n_rounds=5), random_state=seed)
         clf.fit(split.X_train, split.y_train)
