@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import results_dir  # noqa: E402
+from benchmarks.common import add_busy_argument, check_quiet, results_dir  # noqa: E402
 from sklearn_clmle import CLMLEClassifier, CLMLEEmbedder  # noqa: E402
 from sklearn_clmle.datasets import load_fashion_mnist, make_long_tailed  # noqa: E402
 
@@ -40,7 +40,9 @@ def data(n, seed=0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="600,3000,22000")
+    add_busy_argument(parser)
     args = parser.parse_args(argv)
+    machine = check_quiet(args.allow_busy, "bench_clmle_classifier_cost.py")
     torch.set_num_threads(1)
     lines = ["# CLMLEClassifier's cost against one CLMLEEmbedder fit\n",
              "Command: `python benchmarks/bench_clmle_classifier_cost.py "
@@ -65,6 +67,7 @@ def main(argv=None):
                      f"{clf.selected_} | {clf.budget_} |")
         print(lines[-1], flush=True)
     out = results_dir("clmle") / "classifier_cost.md"
+    lines[1:1] = ["", machine.summary()]
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

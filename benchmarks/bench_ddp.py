@@ -42,6 +42,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import add_busy_argument, check_quiet  # noqa: E402
+
 OUT = Path(__file__).resolve().parent / "results" / "scaling"
 COMMAND = "flock -x /tmp/clmle-timing.lock python benchmarks/bench_ddp.py"
 
@@ -118,7 +120,9 @@ def main():
                         help="configurations to run, of a, b, c (default all)")
     parser.add_argument("--out", default="ddp",
                         help="results file stem under benchmarks/results/scaling/")
+    add_busy_argument(parser)
     args = parser.parse_args()
+    machine = check_quiet(args.allow_busy, "bench_ddp.py")
     import tempfile
 
     import torch
@@ -201,6 +205,7 @@ def main():
         )
     command = " ".join([COMMAND, *sys.argv[1:]])
     lines += ["", "Command:", "", "```", command, "```"]
+    lines[1:1] = ["", machine.summary()]
     (OUT / f"{args.out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -39,6 +39,8 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import (  # noqa: E402
+    add_busy_argument,
+    check_quiet,
     exclusive_run,
     results_dir,
     steps_per_round,
@@ -127,6 +129,7 @@ def write_rows(rows, name="embedder.csv"):
 
 def throughput(args):
     """Samples seen per second over a whole fit, CLMLE vs plain CE, batch 240."""
+    machine = check_quiet(args.allow_busy, "bench_embedder.py throughput")
     with exclusive_run("bench_embedder.py throughput"):
         X, y, _, _ = load(0)
         n, epochs, rows = len(y), args.epochs, []
@@ -150,7 +153,8 @@ def throughput(args):
                              threads=args.threads, rep=rep, epochs=epochs, warmup=warmup,
                              ce_samples_per_s=round(ce), clmle_samples_per_s=round(cl),
                              ratio=round(cl / ce, 3),
-                             clmle_extract_and_cluster_s=round(clus, 2)))
+                             clmle_extract_and_cluster_s=round(clus, 2),
+                             **machine.fields()))
             print(rows[-1], flush=True)
         write_rows(rows, "embedder_throughput.csv")
 
@@ -269,7 +273,8 @@ def schedule(args):
                                  ce_samples_per_s=round(ce),
                                  clmle_samples_per_s=round(seen / dur),
                                  ratio=round(seen / dur / ce, 3),
-                                 clmle_extract_and_cluster_s=round(clus, 2)))
+                                 clmle_extract_and_cluster_s=round(clus, 2),
+                             **machine.fields()))
                 print(rows[-1], flush=True)
         write_rows(rows, "embedder_schedule.csv")
 
@@ -290,6 +295,7 @@ def main():
                         help="schedule: the n_rounds to compare (same budget)")
     parser.add_argument("--configs", nargs="*", default=[],
                         help='extra CLMLE settings for `tune`, e.g. "scale=32, warmup=3"')
+    add_busy_argument(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with threadpool_limits(args.threads):

@@ -61,6 +61,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import add_busy_argument, check_quiet  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "results" / "scaling"
 THREADS = 2
 D = 128
@@ -283,11 +287,13 @@ def main():
     parser.add_argument("--n-iter", type=int)
     parser.add_argument("--n-queries", type=int)
     parser.add_argument("--cluster-size", type=int)
+    add_busy_argument(parser)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
     if args.report:
         return report(args.quick)
+    machine = check_quiet(args.allow_busy, "bench_faiss.py")
 
     if args.quick:
         n, sub, k, n_iter, n_q, sizes = 40_000, 10_000, 256, 5, 20_000, (200, 20)
@@ -311,6 +317,7 @@ def main():
     minutes = (time.perf_counter() - start) / 60
     for r in rows:
         r["run_minutes"] = round(minutes, 1)
+        r.update(machine.fields())
     OUT.mkdir(parents=True, exist_ok=True)
     keys = sorted({key for r in rows for key in r})
     with open(OUT / f"{stem(args.quick)}.csv", "w", newline="") as f:
@@ -382,6 +389,14 @@ def write(rows, n, sub, k, n_iter, n_q, quick):
         "| rows | method | fit (s) | mean cosine to centroid | peak / data | extra / data |",
         "| ---: | --- | ---: | ---: | ---: | ---: |",
     ]
+    if "load_before" in rows[0]:  # recorded by main (not by older runs)
+        r0 = rows[0]
+        under = str(r0["under_load"]) == "True"
+        lines[1:1] = ["", ("**Measured under load (run with `--allow-busy`): not a "
+                           "timing claim.** " if under else "")
+                      + f"Load average {r0['load_before']} before the run, "
+                      f"{r0['load_after']} after (1 min), {r0['cores']} cores; "
+                      f"threads: {r0['threads']}."]
     for r in km:
         label = names[r["method"]]
         lines.append(

@@ -1,43 +1,50 @@
-"""Open-set verification at the paper's scale: a thousand identities or more,
-long-tailed, rendered from Debian's font packages.
+"""Open-set verification at the paper's scale: thousands of long-tailed
+identities rendered from Debian's font packages, scored on every pair.
 
 The paper's face task (Huang et al., Section 5: LFW/YTF, an embedding trained
 on ~10,000 long-tailed identities) on the many-identity image data that
 installs offline here, ``sklearn_clmle.datasets.load_font_glyphs``::
 
-    sh benchmarks/face/install_fonts.sh                # root: apt-get install
+    sh benchmarks/face/install_fonts.sh cjk            # root: apt-get install
     python benchmarks/bench_font_verification.py --task characters
-    python benchmarks/bench_font_verification.py --task fonts
+    # fonts extracted without root (install_fonts.sh cjk DIR):
+    python benchmarks/bench_font_verification.py --font-dirs DIR/usr/share/fonts
 
 - ``characters``: identity = a CJK character, samples = that character drawn
   by different type designs (the small CJK packages of ``CJK_PACKAGES``);
 - ``fonts``: identity = a type design, samples = different characters of
   A-Z a-z 0-9 drawn in it (``LATIN_PACKAGES``).
 
-Protocol (each seed: its own identities, split, pairs and initialisation):
-identity sizes follow a power law (``n_max`` down to ``n_max /
-imbalance_ratio`` samples); the identities are split into a training set A
-and a disjoint test set B.  Every method trains on A, on the same small CNN
-backbone (``SmallCNN``, two conv blocks, ``HIDDEN`` features) and the same
-budget (``EPOCHS`` passes over A's images: the P x K and cluster samplers get
-the steps that see as many samples).  On B: 10-fold verification accuracy on
-balanced pairs, ROC AUC, TAR at FAR 1e-2 and 1e-3 (cosine scores;
-classifier features are the penultimate layer), and identification rank-1 /
-CMC with a gallery of one image per identity and the other images as probes.
+Protocol (each seed: its own identities, split and initialisation): identity
+sizes follow a power law (``n_max`` down to ``n_max / imbalance_ratio``
+samples); the identities are split into a training set A and a disjoint test
+set B.  Every method trains on A, on the same small CNN backbone and the same
+budget (``EPOCHS`` passes over A's images; the cluster sampler gets the steps
+that see as many samples), with every setting passed explicitly (weight
+decay included), so the tuning fits and the main fits differ only in their
+data.  On B, every pair of images is scored (cosine; the classifiers'
+features are the penultimate layer): TAR at FAR 1e-2, 1e-3 and 1e-4 and ROC
+AUC over all pairs; the 10-fold verification accuracy on identity-disjoint
+folds (as LFW's View 2; ``benchmarks/face/protocol.py``); identification
+rank-1/5/10 with a gallery of one image per identity.
 
-Tuning: every method gets the same validation budget, ``GRIDS`` (two
-settings each), scored on a held-out slice of A's identities (``n_val``
-identities of seed 0's A; the model trains on the rest of A), never on B; the
-setting with the best validation verification accuracy is used for the three
-seeds.  Then CLMLE's ablation (the paper's Table 7 rows): uniform against
-hardest query cluster, margins off, cost-sensitive weights off, cluster size.
+Tuning: every method gets a grid of ``GRID_SIZE`` settings (``GRIDS``:
+CosFace's and ArcFace's margin and scale, CLMLE's margin levels, CE's
+learning rate), scored on ``n_val`` identities held out of seed 0's A (the
+model trains on the rest of A), never on B; the setting with the best
+validation accuracy + TAR@FAR 1e-3 is used for every seed.  Then CLMLE's
+ablation (the paper's Table 7 rows) on the same seeds.  Paired differences
+(per seed) are reported as mean, 95% t interval and paired t-test p-value.
 
-Results: ``benchmarks/results/face/font_verification_<task>.{md,csv,png}``
-(main table, ablation, tuning, ROC), written as rows come in.
+Results: ``benchmarks/results/face/font_verification_<task>.{md,csv,png}``,
+written as rows come in; a run resumes from its CSV (rows already there for
+a (part, method, seed) are kept and not re-fitted) unless ``--fresh``.
 """
 
 import argparse
+import csv
 import functools
+import json
 import os
 import sys
 import time
@@ -51,88 +58,96 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
+from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from benchmarks.common import mean_std, results_dir, steps_per_round  # noqa: E402
 from benchmarks.face.fonts import CJK_PACKAGES, LATIN_PACKAGES  # noqa: E402,F401
+from benchmarks.face.protocol import (  # noqa: E402
+    all_pairs,
+    fold_accuracy,
+    identity_folds,
+    paired_difference,
+)
 from benchmarks.face.report import plot_roc  # noqa: E402
-from sklearn_clmle import CLMLEEmbedder, MetricEmbedder  # noqa: E402
+from sklearn_clmle import CLMLEEmbedder  # noqa: E402
 from sklearn_clmle.datasets import load_font_glyphs  # noqa: E402
 from sklearn_clmle.embedding import LongTailNetClassifier  # noqa: E402
-from sklearn_clmle.metrics import (  # noqa: E402
-    cmc_curve,
-    make_pairs,
-    pair_scores,
-    verification_report,
-)
+from sklearn_clmle.metrics import cmc_curve, tar_at_far  # noqa: E402
 
-# Debian packages the tasks render (benchmarks/face/fonts.py; installed by
-# benchmarks/face/install_fonts.sh): CJK_PACKAGES, LATIN_PACKAGES.
-
-IMAGE_SIZE = 24
-HIDDEN = 128  # SmallCNN's output features (the classifiers' penultimate layer)
+IMAGE_SIZE = 16
+HIDDEN = 128  # backbone features (the classifiers' penultimate layer)
 EMBEDDING_DIM = 64
-EPOCHS = 16  # budget: passes over A's images, for every method
-WARMUP = 4  # softmax warm-up epochs of the embedders (inside the budget)
-N_ROUNDS = 4
-BATCH = 128  # cross-entropy batch; the samplers' batches are M x K = 128
-M, K = 16, 8  # clusters (classes) per batch, samples per cluster (class)
-CLUSTER_SIZE = 8  # identities of 16+ images get 2+ clusters
-N_PAIRS = 20000
-FARS = (1e-2, 1e-3)
+EPOCHS = 7  # budget: passes over A's images, for every method
+WARMUP = 2  # softmax warm-up epochs of CLMLE (inside the budget)
+N_ROUNDS = 3
+BATCH = 128  # every method's batch; CLMLE's cluster batches are M x K = 128
+M, K = 32, 4  # clusters per batch, samples per cluster
+CLUSTER_SIZE = 4  # identities of 8+ images (31% of them) get 2+ clusters
+WEIGHT_DECAY = 0.0  # every method, tuning and main fits alike
+LEARNING_RATE = 1e-3
+FARS = (1e-2, 1e-3, 1e-4)
+N_FOLDS = 10
 CMC_RANKS = (1, 5, 10)
 N_ENROL = 3  # gallery draws for identification
+DEFAULT_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 
 TASKS = {
     "characters": dict(
-        loader=dict(task="characters", n_max=30, imbalance_ratio=15),
-        n_train=1000, n_val=150, n_test=400),
+        loader=dict(task="characters", n_max=30, imbalance_ratio=10),
+        n_train=2000, n_val=300, n_test=300),
     "fonts": dict(
-        loader=dict(task="fonts", n_max=30, imbalance_ratio=15),
+        loader=dict(task="fonts", n_max=30, imbalance_ratio=10),
         n_train=560, n_val=100, n_test=240),
 }
 
-# the same validation budget for every method: two settings, the default and
-# a 3x larger Adam learning rate (the budget is short: 16 epochs)
-GRIDS = {name: [{}, dict(learning_rate=3e-3)]
-         for name in ("CE", "CosFace", "ArcFace", "triplet", "LMLE", "CLMLE")}
+# the same number of settings for every method (GRID_SIZE), on the levers
+# each method is known by: the margin and scale of CosFace and ArcFace,
+# CLMLE's margin levels (a1, a2 in cosine units: medium and large; the
+# "auto" rule of this version gives about 1e-6 at 2,000 classes, the
+# "margins off" ablation row), CE's learning rate
+GRIDS = {
+    "CE": [dict(learning_rate=1e-3), dict(learning_rate=3e-3)],
+    "CosFace": [dict(angular_margin=0.35, angular_scale=30.0),
+                dict(angular_margin=0.2, angular_scale=16.0)],
+    "ArcFace": [dict(angular_margin=0.5, angular_scale=30.0),
+                dict(angular_margin=0.3, angular_scale=16.0)],
+    "CLMLE": [dict(margin_between=0.15, margin_within=0.05),
+              dict(margin_between=0.35, margin_within=0.15)],
+}
+GRID_SIZE = 2
+RIVALS = ("CE", "CosFace", "ArcFace")
 
 ABLATION = {
-    "uniform query": dict(query="uniform"),
     "margins off": dict(margin_between=0.0, margin_within=0.0),
+    "uniform query": dict(query="uniform"),
     "cost-sensitive off": dict(cost_sensitive=False),
-    "cluster size 4": dict(cluster_size=4),
-    "cluster size 30 (one cluster per identity)": dict(cluster_size=30),
+    "one cluster per identity": dict(cluster_size=30),
+    "softmax_weight=0 (cluster loss alone)": dict(softmax_weight=0.0),
 }
+FULL = "CLMLE (full)"
 
 
 def make_method(name, n, seed, params):
-    """Unfitted embedder ``name`` for ``n`` training images (flat rows)."""
+    """Unfitted estimator ``name`` for ``n`` training images (flat rows);
+    every setting explicit, so a fit on any ``n`` uses the same ones."""
     common = dict(input_shape=(IMAGE_SIZE, IMAGE_SIZE), hidden_units=(HIDDEN,),
-                  random_state=seed, device="cpu")
-    steps = steps_per_round(n, EPOCHS, WARMUP, N_ROUNDS, M * K)
-    if name in ("CE", "CosFace", "ArcFace"):
+                  random_state=seed, device="cpu", weight_decay=WEIGHT_DECAY,
+                  learning_rate=LEARNING_RATE, batch_size=BATCH,
+                  optimizer="adam")
+    if name in RIVALS:
         return LongTailNetClassifier(loss=name.lower(), epochs=EPOCHS,
-                                     batch_size=BATCH, **common, **params)
-    if name == "triplet":
-        return MetricEmbedder(loss="triplet", embedding_dim=EMBEDDING_DIM,
-                              n_classes_per_batch=M, n_samples_per_class=K,
-                              warmup_epochs=WARMUP, n_rounds=N_ROUNDS,
-                              steps_per_round=steps, **common, **params)
-    if name == "LMLE":
-        return MetricEmbedder(loss="lmle", embedding_dim=EMBEDDING_DIM,
-                              cluster_size=CLUSTER_SIZE, n_clusters_per_batch=M,
-                              n_samples_per_cluster=K, warmup_epochs=WARMUP,
-                              n_rounds=N_ROUNDS, steps_per_round=steps,
-                              **common, **params)
+                                     **dict(common, **params))
     if name == "CLMLE":
-        return CLMLEEmbedder(embedding_dim=EMBEDDING_DIM,
-                             **dict(dict(cluster_size=CLUSTER_SIZE,
-                                         n_clusters_per_batch=M,
-                                         n_samples_per_cluster=K), **params),
-                             warmup_epochs=WARMUP, n_rounds=N_ROUNDS,
-                             steps_per_round=steps, **common)
+        steps = steps_per_round(n, EPOCHS, WARMUP, N_ROUNDS, M * K)
+        return CLMLEEmbedder(**dict(dict(
+            common, embedding_dim=EMBEDDING_DIM, cluster_size=CLUSTER_SIZE,
+            n_clusters_per_batch=M, n_samples_per_cluster=K,
+            margin_power=0.25, scale=64.0, query="hardest",
+            cost_sensitive=True, softmax_weight=1.0,
+            warmup_class_weight="logit_adjusted", warmup_batch_size=BATCH,
+            warmup_epochs=WARMUP, n_rounds=N_ROUNDS, steps_per_round=steps,
+            epochs=EPOCHS), **params))
     raise ValueError(name)
 
 
@@ -140,10 +155,12 @@ def make_method(name, n, seed, params):
 
 
 @functools.lru_cache(maxsize=None)
-def load_split(task, seed):
+def load_split(task, seed, font_dirs=DEFAULT_FONT_DIRS):
     """Seed ``seed``'s identities split into A (training) and B (test)."""
     spec = TASKS[task]
-    data = load_font_glyphs(**spec["loader"], image_size=IMAGE_SIZE, padding=1,
+    loader = dict(spec["loader"])
+    loader.setdefault("font_paths", list(font_dirs))
+    data = load_font_glyphs(**loader, image_size=IMAGE_SIZE, padding=1,
                             n_identities=spec["n_train"] + spec["n_test"],
                             random_state=seed)
     ids = np.random.RandomState(seed).permutation(spec["n_train"] + spec["n_test"])
@@ -169,41 +186,40 @@ def relabel(y):
 
 
 def evaluate(Z, y, seed):
-    """Verification on balanced pairs of B, identification of B's probes in a
-    gallery of one image per identity; also the ROC points."""
+    """Every pair of ``Z``'s rows: TAR at FAR and AUC over all pairs, 10-fold
+    accuracy over identity-disjoint folds; identification of the probes in a
+    gallery of one image per identity.  Also a thinned ROC."""
+    Z = np.asarray(Z, dtype=np.float64)
+    Z = Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+    a, b, same = all_pairs(y)
+    scores = np.clip(np.einsum("ij,ij->i", Z[a], Z[b]), -1.0, 1.0)
+    n_pos, n_neg = int(same.sum()), int((~same).sum())
+    acc, folds = fold_accuracy(scores, a, b, same,
+                               identity_folds(y, N_FOLDS, seed))
+    out = dict(accuracy=acc, accuracy_fold_std=float(folds.std()),
+               auc=float(roc_auc_score(same, scores)))
+    for far in FARS:
+        out[f"tar@far={far:g}"] = tar_at_far(scores, same, far)
+    out.update(n_pos=n_pos, n_neg=n_neg,
+               neg_above_1e3=int(np.floor(1e-3 * n_neg + 1e-9)))
     counts = np.bincount(relabel(y))
-    n_pos = int((counts * (counts - 1) // 2).sum())
-    # make_pairs draws the positive pairs identity by identity (uniformly),
-    # so the pairs of the largest identities are reached slowly: ask for at
-    # most 80 % of the positive pairs there are, fewer if it cannot draw them
-    n_pairs = min(N_PAIRS, 2 * int(0.8 * n_pos))
-    while True:
-        try:
-            a, b, same = make_pairs(y, n_pairs=n_pairs, random_state=seed)
-            break
-        except ValueError:
-            n_pairs = int(0.8 * n_pairs)
-    scores = pair_scores(Z[a], Z[b])
-    rep = verification_report(scores, same, fars=FARS, n_folds=10)
-    out = {k: rep[k] for k in ("accuracy", "auc", *(f"tar@far={f:g}" for f in FARS))}
-    out["n_pairs"] = n_pairs
     rng = np.random.RandomState(seed)
-    multi = np.flatnonzero(counts[relabel(y)] >= 2)
+    per = counts[relabel(y)]
+    multi, single = np.flatnonzero(per >= 2), np.flatnonzero(per == 1)
     cmc = []
     for _ in range(N_ENROL):
         enrol = np.array([rng.choice(np.flatnonzero(y == c))
                           for c in np.unique(y[multi])])
         probe = np.setdiff1d(multi, enrol)
-        # the gallery holds every identity of B (singletons included)
-        single = np.flatnonzero(counts[relabel(y)] == 1)
-        gallery = np.concatenate([enrol, single])
+        gallery = np.concatenate([enrol, single])  # every identity of B
         cmc.append(cmc_curve(Z[probe], y[probe], Z[gallery], y[gallery],
                              max_rank=max(CMC_RANKS)))
     cmc = np.mean(cmc, axis=0)
     for r in CMC_RANKS:
         out[f"rank{r}"] = float(cmc[r - 1])
     fpr, tpr, _ = roc_curve(same, scores)
-    return out, (fpr, tpr)
+    grid = np.logspace(np.log10(max(1.0 / n_neg, 1e-6)), 0, 60)
+    return out, (grid, np.interp(grid, fpr, tpr))
 
 
 def fit_transform(est, X, y, *others):
@@ -218,8 +234,10 @@ def fit_transform(est, X, y, *others):
 # -- reports -----------------------------------------------------------------
 
 COLUMNS = [("accuracy", "verif. acc."), ("tar@far=0.001", "TAR@FAR 1e-3"),
-           ("tar@far=0.01", "TAR@FAR 1e-2"), ("auc", "ROC AUC"),
-           ("rank1", "rank-1"), ("rank5", "rank-5"), ("rank10", "rank-10")]
+           ("tar@far=0.0001", "TAR@FAR 1e-4"), ("tar@far=0.01", "TAR@FAR 1e-2"),
+           ("auc", "ROC AUC"), ("rank1", "rank-1"), ("rank5", "rank-5")]
+PAIRED = [("accuracy", "verif. acc."), ("tar@far=0.001", "TAR@FAR 1e-3"),
+          ("tar@far=0.0001", "TAR@FAR 1e-4"), ("auc", "ROC AUC")]
 
 
 def table(rows, key="method"):
@@ -235,31 +253,115 @@ def table(rows, key="method"):
     return lines
 
 
+def paired(rows, key, name, ref):
+    """``name - ref`` on the seeds both have, per column of ``PAIRED``."""
+    by = {(r[key], r["seed"]): r for r in rows}
+    seeds = sorted(s for (m, s) in by if m == name and (ref, s) in by)
+    out = {}
+    if len(seeds) < 2:
+        return out, seeds
+    for col, _ in PAIRED:
+        out[col] = paired_difference([100 * by[name, s][col] for s in seeds],
+                                     [100 * by[ref, s][col] for s in seeds])
+    return out, seeds
+
+
+def paired_lines(rows, key, pairs):
+    lines = ["| difference | " + " | ".join(c for _, c in PAIRED) + " | seeds |",
+             "| --- |" + " --- |" * (len(PAIRED) + 1)]
+    for name, ref in pairs:
+        diff, seeds = paired(rows, key, name, ref)
+        if len(seeds) < 2:
+            continue
+        cells = [f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}] "
+                 + ("p<0.001" if d["p"] < 1e-3 else f"p={d['p']:.3f}")
+                 for d in (diff[c] for c, _ in PAIRED)]
+        lines.append(f"| {name} − {ref} | " + " | ".join(cells)
+                     + f" | {len(seeds)} |")
+    return lines
+
+
+def per_seed_lines(rows, key):
+    """Verification accuracy / TAR@FAR 1e-3 of every row and seed."""
+    seeds = sorted({r["seed"] for r in rows})
+    lines = [f"| {key} | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+             "| --- |" + " --- |" * len(seeds)]
+    for m in dict.fromkeys(r[key] for r in rows):
+        by = {r["seed"]: r for r in rows if r[key] == m}
+        lines.append(f"| {m} | " + " | ".join(
+            f"{100 * by[s]['accuracy']:.1f} / {100 * by[s]['tar@far=0.001']:.1f}"
+            if s in by else "" for s in seeds) + " |")
+    return lines
+
+
+def best_rival(rows, col="accuracy"):
+    means = {m: np.mean([r[col] for r in rows if r["method"] == m])
+             for m in RIVALS if any(r["method"] == m for r in rows)}
+    return max(means, key=means.get) if means else None
+
+
 def write_csv(rows, path):
     from benchmarks.common import write_csv as _write
 
     keys = list(dict.fromkeys(k for r in rows for k in r))
     if rows:
-        _write([{k: (round(r[k], 5) if isinstance(r.get(k), float)
+        _write([{k: (round(r[k], 6) if isinstance(r.get(k), float)
                      else r.get(k, "")) for k in keys} for r in rows], path)
 
 
-def write_report(task, stem, state, header):
+def read_rows(path):
+    """The rows of an earlier run's CSV, by part (numbers back as floats)."""
+    state = dict(tuning=[], main=[], ablation=[])
+    if not Path(path).exists():
+        return state
+    with open(path, newline="") as fh:
+        for r in csv.DictReader(fh):
+            part = r.pop("part")
+            row = {}
+            for k, v in r.items():
+                if v == "":
+                    continue
+                try:
+                    row[k] = int(v) if k in ("seed", "n_train", "n_pos", "n_neg",
+                                             "neg_above_1e3") else float(v)
+                except ValueError:
+                    row[k] = v
+            if "chosen" in row:
+                row["chosen"] = row["chosen"] == "True"
+            state[part].append(row)
+    return state
+
+
+def write_report(stem, state, header):
     lines = [header, ""]
-    if state["main"]:
-        lines += ["## Main table (test identities B; mean ± std over seeds, %)", ""]
-        lines += table(state["main"])
-        lines += [""]
+    main = state["main"]
+    if main:
+        lines += ["## Main table (test identities B, all pairs; mean ± std "
+                  "over seeds, %)", ""] + table(main) + [""]
+        rival = best_rival(main)
+        lines += [f"Paired differences (percentage points, per seed; mean "
+                  f"[95% t interval] and paired t-test p); best rival on "
+                  f"accuracy: {rival}", ""]
+        lines += paired_lines(main, "method",
+                              [("CLMLE", m) for m in RIVALS]) + [""]
+        lines += ["Per seed (verification accuracy / TAR@FAR 1e-3, %)", ""]
+        lines += per_seed_lines(main, "method") + [""]
     if state["ablation"]:
-        lines += ["## CLMLE ablation (the paper's Table 7 rows; same seeds, %)", ""]
-        lines += table(state["ablation"], key="row")
-        lines += [""]
+        lines += ["## CLMLE ablation (the paper's Table 7 rows; same seeds, %)",
+                  ""] + table(state["ablation"], key="row") + [""]
+        lines += ["Paired differences against full CLMLE (percentage points; "
+                  "mean [95% t interval], paired t-test p)", ""]
+        lines += paired_lines(state["ablation"], "row",
+                              [(r, FULL) for r in ABLATION]) + [""]
+        lines += ["Per seed (verification accuracy / TAR@FAR 1e-3, %)", ""]
+        lines += per_seed_lines(state["ablation"], "row") + [""]
     if state["tuning"]:
-        lines += ["## Tuning (seed 0, validation identities held out of A; %)",
-                  "", "| method | setting | verif. acc. | TAR@FAR 1e-3 | chosen |",
+        lines += ["## Tuning (seed 0, validation identities held out of A, "
+                  "all pairs; %)", "",
+                  "| method | setting | verif. acc. | TAR@FAR 1e-3 | chosen |",
                   "| --- | --- | --- | --- | --- |"]
         for r in state["tuning"]:
-            lines.append(f"| {r['method']} | {r['setting'] or 'default'} | "
+            lines.append(f"| {r['method']} | {r['setting']} | "
                          f"{100 * r['accuracy']:.2f} | "
                          f"{100 * r['tar@far=0.001']:.2f} | "
                          f"{'yes' if r.get('chosen') else ''} |")
@@ -272,172 +374,188 @@ def write_report(task, stem, state, header):
 # -- phases ------------------------------------------------------------------
 
 
-def tune(task, state, save):
+def setting_name(params):
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def parse_setting(text):
+    params = {}
+    for item in filter(None, text.split(", ")):
+        key, value = item.split("=")
+        try:
+            params[key] = float(value)
+        except ValueError:
+            params[key] = value
+    return params
+
+
+def report_row(rep, **extra):
+    return dict(extra, **{k: v for k, v in rep.items()})
+
+
+def log(tag, row):
+    print(tag, {k: (round(v, 4) if isinstance(v, float) else v)
+                for k, v in row.items()}, flush=True)
+
+
+def tune(task, state, save, font_dirs):
     spec = TASKS[task]
-    X, y, _, _, _ = load_split(task, 0)
+    X, y, _, _, _ = load_split(task, 0, font_dirs)
     Xa, ya, Xv, yv = validation_split(X, y, spec["n_val"], 0)
     ya = relabel(ya)
+    done = {(r["method"], r["setting"]): r for r in state["tuning"]}
     chosen = {}
     for name, grid in GRIDS.items():
-        best = None
         for params in grid:
+            if (name, setting_name(params)) in done:
+                continue
             est = make_method(name, len(ya), 0, params)
             dur, (Zv,) = fit_transform(est, Xa, ya, Xv)
             rep, _ = evaluate(Zv, yv, 0)
-            row = dict(method=name, setting=", ".join(f"{k}={v}" for k, v in
-                                                      params.items()),
-                       seed=0, **rep, fit_s=dur)
+            row = report_row(rep, method=name, setting=setting_name(params),
+                             seed=0, n_train=len(ya), fit_s=dur)
             state["tuning"].append(row)
-            print("tune", {k: (round(v, 4) if isinstance(v, float) else v)
-                           for k, v in row.items()}, flush=True)
-            key = (rep["accuracy"], rep["tar@far=0.001"])
-            if best is None or key > best[0]:
-                best = (key, params, row)
+            done[name, row["setting"]] = row
+            log("tune", row)
             save()
-        best[2]["chosen"] = True
-        chosen[name] = best[1]
+        rows = [done[name, setting_name(p)] for p in grid]
+        best = max(rows, key=lambda r: r["accuracy"] + r["tar@far=0.001"])
+        for r in rows:
+            r["chosen"] = r is best
+        chosen[name] = parse_setting(best["setting"])
         save()
     return chosen
 
 
-def tuned_settings(csv_path, rows_out=None):
-    """``{method: params}`` chosen by an earlier tuning (its CSV rows); the
-    tuning rows are appended to ``rows_out``."""
-    import csv
-
-    with open(csv_path, newline="") as fh:
-        tuning = [r for r in csv.DictReader(fh) if r["part"] == "tuning"]
-    if rows_out is not None:
-        for r in tuning:
-            row = {k: v for k, v in r.items() if k not in ("part", "chosen")}
-            for k in ("accuracy", "auc", "tar@far=0.01", "tar@far=0.001",
-                      "rank1", "rank5", "rank10", "fit_s"):
-                row[k] = float(row[k])
-            row["chosen"] = r.get("chosen") == "True"
-            rows_out.append(row)
-    rows = [r for r in tuning if r.get("chosen") == "True"]
-    chosen = {}
-    for r in rows:
-        params = {}
-        for item in filter(None, r["setting"].split(", ")):
-            key, value = item.split("=")
-            params[key] = float(value)
-        chosen[r["method"]] = params
-    missing = set(GRIDS) - set(chosen)
-    if missing:
-        raise ValueError(f"{csv_path} has no chosen setting for {sorted(missing)}.")
-    return chosen
-
-
-def main_table(task, state, save, chosen, seeds, curves):
+def fit_rows(task, state, save, font_dirs, seeds, jobs, part, key, curves):
+    """Fit every ``(label, method, params)`` of ``jobs`` on every seed, unless
+    ``state[part]`` already has its row."""
     for seed in seeds:
-        Xtr, ytr, Xte, yte, data = load_split(task, seed)
+        todo = [(label, name, params) for label, name, params in jobs
+                if not any(r[key] == label and r["seed"] == seed
+                           for r in state[part])]
+        if not todo:
+            continue
+        print(describe_split(task, seed, font_dirs), flush=True)
+        Xtr, ytr, Xte, yte, data = load_split(task, seed, font_dirs)
         ytr = relabel(ytr)
-        print(f"seed {seed}: A {len(ytr)} images of {ytr.max() + 1} identities "
-              f"(sizes {np.bincount(ytr).max()} to {np.bincount(ytr).min()}), "
-              f"B {len(yte)} images of {len(np.unique(yte))}; "
-              f"{len(data.font_files)} designs", flush=True)
-        for name in GRIDS:
-            est = make_method(name, len(ytr), seed, chosen[name])
+        for label, name, params in todo:
+            est = make_method(name, len(ytr), seed, params)
             dur, (Z,) = fit_transform(est, Xtr, ytr, Xte)
             rep, roc = evaluate(Z, yte, seed)
-            state["main"].append(dict(method=name, seed=seed, n_train=len(ytr),
-                                      **rep, fit_s=dur))
-            curves.setdefault(seed, {})[name] = roc
-            print("main", {k: (round(v, 4) if isinstance(v, float) else v)
-                           for k, v in state["main"][-1].items()}, flush=True)
+            row = report_row(rep, **{"method": name, key: label}, seed=seed,
+                             n_train=len(ytr), fit_s=dur)
+            state[part].append(row)
+            if curves is not None:
+                curves.setdefault(str(seed), {})[label] = [
+                    roc[0].tolist(), roc[1].tolist()]
+            log(part, row)
             save()
 
 
-def ablation(task, state, save, chosen, seeds):
-    base = chosen["CLMLE"]
-    for seed in seeds:
-        Xtr, ytr, Xte, yte, _ = load_split(task, seed)
-        ytr = relabel(ytr)
-        ref = next(r for r in state["main"]
-                   if r["method"] == "CLMLE" and r["seed"] == seed)
-        state["ablation"].append(dict(ref, row="CLMLE (hardest query, margins, "
-                                      f"cost-sensitive, cluster size {CLUSTER_SIZE})"))
-        for row, params in ABLATION.items():
-            est = make_method("CLMLE", len(ytr), seed, dict(base, **params))
-            dur, (Z,) = fit_transform(est, Xtr, ytr, Xte)
-            rep, _ = evaluate(Z, yte, seed)
-            state["ablation"].append(dict(row=row, method="CLMLE", seed=seed,
-                                          n_train=len(ytr), **rep, fit_s=dur))
-            print("ablation", row, {k: round(v, 4) for k, v in rep.items()},
-                  f"{dur:.0f}s", flush=True)
-            save()
+def describe_split(task, seed, font_dirs):
+    Xtr, ytr, Xte, yte, data = load_split(task, seed, font_dirs)
+    counts = np.bincount(relabel(ytr))
+    two = counts >= 2 * CLUSTER_SIZE
+    return (f"seed {seed}: A {len(ytr)} images of {len(counts)} identities "
+            f"(sizes {counts.max()} to {counts.min()}; {two.mean():.0%} of "
+            f"them, {counts[two].sum() / counts.sum():.0%} of the images, have "
+            f"2+ clusters of {CLUSTER_SIZE}), B {len(yte)} images of "
+            f"{len(np.unique(yte))} identities; {len(data.font_files)} designs")
 
 
-def main(argv=None):
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=list(TASKS), default="characters")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--phases", nargs="+", default=["tune", "main", "ablation"],
                         choices=["tune", "main", "ablation"])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--reuse-tuning", choices=list(TASKS), default=None,
-                        help="without the tune phase: the settings chosen by "
-                             "this task's tuning (read from its CSV)")
+    parser.add_argument("--font-dirs", nargs="+", default=None, metavar="DIR",
+                        help="font files or directories to render from "
+                             f"(default: {' '.join(DEFAULT_FONT_DIRS)}); e.g. "
+                             "DIR/usr/share/fonts after `sh benchmarks/face/"
+                             "install_fonts.sh cjk DIR` (no root)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the Markdown report from the CSV, no fit")
+    parser.add_argument("--fresh", action="store_true",
+                        help="ignore the rows of an earlier run's CSV")
+    parser.add_argument("--out", default=None,
+                        help="results stem (default: benchmarks/results/face/"
+                             "font_verification_<task>)")
     args = parser.parse_args(argv)
+    if args.font_dirs is not None:
+        missing = [d for d in args.font_dirs if not Path(d).exists()]
+        if missing:
+            parser.error(f"--font-dirs: {missing[0]} does not exist.")
+    args.font_dirs = tuple(args.font_dirs or DEFAULT_FONT_DIRS)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     torch.set_num_threads(args.threads)
     spec = TASKS[args.task]
-    stem = results_dir("face") / f"font_verification_{args.task}"
-    state = dict(tuning=[], main=[], ablation=[])
+    stem = (Path(args.out) if args.out else
+            results_dir("face") / f"font_verification_{args.task}")
+    state = (dict(tuning=[], main=[], ablation=[]) if args.fresh
+             else read_rows(stem.with_suffix(".csv")))
+    roc_path = stem.parent / (stem.name + "_roc.json")
+    curves = ({} if args.fresh or not roc_path.exists()
+              else json.loads(roc_path.read_text()))
+    lo = spec["loader"]
     header = (
         f"# Open-set verification at scale: {args.task} as identities\n\n"
-        f"Command: `python benchmarks/bench_font_verification.py --task "
+        "Command: `python benchmarks/bench_font_verification.py --task "
         f"{args.task} --seeds {' '.join(map(str, args.seeds))}"
-        + (f" --phases {' '.join(args.phases)}"
-           if args.phases != ["tune", "main", "ablation"] else "")
-        + (f" --reuse-tuning {args.reuse_tuning}" if args.reuse_tuning else "")
-        + "` (fonts: "
-        "`sh benchmarks/face/install_fonts.sh`). Identities: power-law sizes "
-        f"{spec['loader']['n_max']} down to "
-        f"{spec['loader']['n_max'] // spec['loader']['imbalance_ratio']} "
-        f"samples; A = {spec['n_train']} training identities, B = "
-        f"{spec['n_test']} disjoint test identities (each seed its own); "
-        f"{IMAGE_SIZE}x{IMAGE_SIZE} images; SmallCNN backbone ({HIDDEN} "
-        f"features), budget {EPOCHS} epochs of A for every method; CLMLE / LMLE "
-        f"/ triplet: {WARMUP} warm-up epochs, {N_ROUNDS} rounds, batches of "
-        f"{M} x {K}, cluster size {CLUSTER_SIZE}. Verification: up to "
-        f"{N_PAIRS} balanced pairs of B, 10-fold accuracy; identification: one "
-        f"gallery image per identity of B, the others probes (mean over "
-        f"{N_ENROL} draws). Torch on {args.threads} thread(s); fit (s): wall "
-        "seconds on a shared, loaded 2-core machine, not a timing claim.")
+        + (" --font-dirs DIR/usr/share/fonts"
+           if args.font_dirs != DEFAULT_FONT_DIRS else "")
+        + "` (fonts: `sh benchmarks/face/install_fonts.sh cjk [DIR]`). "
+        f"Identities: power-law sizes {lo['n_max']} down to "
+        f"{lo['n_max'] // lo['imbalance_ratio']} samples; A = "
+        f"{spec['n_train']} training identities, B = {spec['n_test']} disjoint "
+        f"test identities (each seed its own), every pair of B's images "
+        f"scored; {IMAGE_SIZE}x{IMAGE_SIZE} images; backbone SmallCNN "
+        f"({HIDDEN} features); budget {EPOCHS} epochs of A for every method, "
+        f"Adam, learning rate {LEARNING_RATE:g} unless tuned, weight decay "
+        f"{WEIGHT_DECAY:g}, batch {BATCH}; CLMLE: {WARMUP} warm-up epochs, "
+        f"{N_ROUNDS} rounds, batches of {M} clusters x {K}, cluster size "
+        f"{CLUSTER_SIZE}. Verification accuracy: {N_FOLDS} identity-disjoint "
+        "folds (balanced accuracy of the pairs inside a fold, threshold from "
+        "the other folds). Torch on 1 thread; fit (s): wall seconds on a "
+        "shared, loaded 2-core machine, not a timing claim.")
 
     def save():
-        write_report(args.task, stem, state, header)
+        write_report(stem, state, header)
+        roc_path.write_text(json.dumps(curves))
 
-    curves = {}
+    if args.report_only:
+        write_report(stem, state, header)
+        print("wrote", stem.with_suffix(".md"), flush=True)
+        return
     with threadpool_limits(args.threads):
         if "tune" in args.phases:
-            chosen = tune(args.task, state, save)
-        elif args.reuse_tuning:
-            same = args.reuse_tuning == args.task
-            chosen = tuned_settings(results_dir("face") / "font_verification_"
-                                    f"{args.reuse_tuning}.csv",
-                                    state["tuning"] if same else None)
+            chosen = tune(args.task, state, save, args.font_dirs)
         else:
             chosen = {m: g[0] for m, g in GRIDS.items()}
-        if "tune" not in args.phases and args.reuse_tuning == args.task:
-            header += ("\n\nTuning: the rows below come from an earlier "
-                       "invocation of this script with the tune phase (same "
-                       "protocol), read back from the CSV.")
-        elif "tune" not in args.phases:
-            header += ("\n\nSettings (not tuned on this task): "
-                       + ("those chosen by the tuning of the "
-                          f"`{args.reuse_tuning}` task, " if args.reuse_tuning
-                          else "the defaults, ")
-                       + "; ".join(f"{m}: {p or 'default'}"
-                                   for m, p in chosen.items()) + ".")
         print("chosen", chosen, flush=True)
         if "main" in args.phases:
-            main_table(args.task, state, save, chosen, args.seeds, curves)
-            plot_roc(curves, stem.with_suffix(".png"),
-                     f"{args.task} as identities: ROC on the test identities B")
-        if "ablation" in args.phases and "main" in args.phases:
-            ablation(args.task, state, save, chosen, args.seeds)
+            fit_rows(args.task, state, save, args.font_dirs, args.seeds,
+                     [(m, m, chosen[m]) for m in GRIDS], "main", "method",
+                     curves)
+            plot_roc({int(s): {m: tuple(map(np.asarray, c)) for m, c in v.items()}
+                      for s, v in curves.items()}, stem.with_suffix(".png"),
+                     f"{args.task} as identities: ROC on all pairs of the "
+                     "test identities B")
+        if "ablation" in args.phases:
+            for r in state["main"]:
+                if r["method"] == "CLMLE" and not any(
+                        a["row"] == FULL and a["seed"] == r["seed"]
+                        for a in state["ablation"]):
+                    state["ablation"].append(dict(r, row=FULL))
+            fit_rows(args.task, state, save, args.font_dirs, args.seeds,
+                     [(row, "CLMLE", dict(chosen["CLMLE"], **p))
+                      for row, p in ABLATION.items()], "ablation", "row", None)
     save()
     print("wrote", stem.with_suffix(".md"), flush=True)
 

@@ -34,6 +34,8 @@ from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import add_busy_argument, check_quiet  # noqa: E402
 from bench_spherical_kmeans import make_data  # noqa: E402
 
 from sklearn_clmle import SphericalKMeans  # noqa: E402
@@ -82,7 +84,9 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--out", default=None)
+    add_busy_argument(parser)
     args = parser.parse_args()
+    machine = check_quiet(args.allow_busy, "bench_kmeans_seeding.py")
     if args.quick:
         args.n_samples, args.n_clusters, args.max_iter = 20_000, 100, 10
         args.seeds = [0]
@@ -157,6 +161,7 @@ def main():
             f"| {init} | {np.mean([r['seeding_s'] for r in sel]):.2f} | "
             f"{np.mean(cos):.4f} ({min(cos):.4f}-{max(cos):.4f}) |"
         )
+    lines[1:1] = ["", machine.summary()]
     (RESULTS / f"{out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

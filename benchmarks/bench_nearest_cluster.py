@@ -21,13 +21,17 @@ table also gives instance kNN at its best k *on the test set* (an oracle, the
 strongest form of the baseline).
 
 Run ``python benchmarks/bench_nearest_cluster.py`` (``--quick`` for a smoke
-run).  Results: ``benchmarks/results/neighbors/<--out>.{md,csv}``.
+run).  Results: ``benchmarks/results/neighbors/<--out>.{md,csv}``, with the
+load average and the thread settings; the throughput part refuses to run when
+the load average is above 1 per core (``--allow-busy`` runs it and marks the
+results as measured under load).
 """
 
 import argparse
 import csv
 import itertools
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -40,6 +44,10 @@ from sklearn.preprocessing import normalize
 
 from sklearn_clmle import KNearestClusterClassifier
 from sklearn_clmle.neighbors._rule import NearestClusterRuleMixin
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import add_busy_argument, check_quiet, exclusive_run  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "neighbors"
 
@@ -66,16 +74,16 @@ def synthetic(n_train, n_query, n_features, n_classes, ratio, seed=0, dtype="flo
 
 # Stages of KNearestClusterClassifier.predict: (label, function name, file,
 # "cum" for the time in the function and what it calls, "own" for the time
-# in its own lines: CentroidIndex.query's own time is its matrix product).
+# in its own lines: CentroidIndex._brute's own time is its matrix product).
 STAGES = [
-    ("centroid product", "query", "neighbors/_scoring.py", "own"),
+    ("centroid product", "_brute", "neighbors/_scoring.py", "own"),
     ("top-k selection", "top_k", "neighbors/_scoring.py", "cum"),
     ("rule scores", "segment_scores", "neighbors/_scoring.py", "cum"),
     ("rule scores", "best_class", "neighbors/_scoring.py", "cum"),
     ("rule scores", "dense_scores", "neighbors/_scoring.py", "cum"),
     ("head", "_head_log_proba", "neighbors/_rule.py", "cum"),
     ("head", "combine", "neighbors/_head.py", "cum"),
-    ("validation", "_validate_for_predict", "neighbors/_nearest_cluster.py", "cum"),
+    ("validation", "_validate_for_predict", "neighbors/_prediction.py", "cum"),
     ("row normalisation", "_unit_rows", "neighbors/_rule.py", "cum"),
     ("row normalisation", "_row_block", "neighbors/_rule.py", "cum"),
 ]
@@ -110,7 +118,7 @@ def stage_shares(est, Xq, repeats=10):
                              if fn == "block" and line == head_block)
         return total
 
-    total = seconds("predict", "neighbors/_nearest_cluster.py", "cum")
+    total = seconds("predict", "neighbors/_prediction.py", "cum")
     shares = {}
     for label, name, path, which in STAGES:
         shares[label] = shares.get(label, 0.0) + seconds(name, path, which) / total
@@ -278,8 +286,11 @@ def accuracy(args):
     return rows
 
 
-def write(args, tp_rows, acc_rows):
+def write(args, tp_rows, acc_rows, machine=None):
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if machine is not None:
+        for row in tp_rows:
+            row.update(machine.fields())
     out = RESULTS / args.out
     with open(f"{out}.csv", "w", newline="") as fh:
         for rows in (tp_rows, acc_rows):
@@ -287,14 +298,16 @@ def write(args, tp_rows, acc_rows):
                 w = csv.DictWriter(fh, fieldnames=list(rows[0]))
                 w.writeheader()
                 w.writerows(rows)
-    import sys
-
     cmd = "python benchmarks/bench_nearest_cluster.py " + " ".join(sys.argv[1:])
     lines = [
         "# KNearestClusterClassifier vs instance kNN",
         "",
         f"Command: `{cmd}`; {os.cpu_count()} cores, default threads.",
         "",
+    ]
+    if machine is not None:
+        lines += [machine.summary(), ""]
+    lines += [
         "## Predict throughput",
         "",
         f"Synthetic unit-norm {args.dtype} features, d={args.n_features}, "
@@ -391,14 +404,19 @@ def main():
     )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default="nearest_cluster")
+    add_busy_argument(parser)
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.n_query_tree = ["20000x1000"], 200
         args.seeds = [0]
     args.sizes = [tuple(int(v) for v in size.lower().split("x")) for size in args.sizes]
-    tp = [] if args.skip_throughput else throughput(args)
-    acc = [] if args.skip_fashion else accuracy(args)
-    write(args, tp, acc)
+    machine = None
+    if not args.skip_throughput:
+        machine = check_quiet(args.allow_busy, "bench_nearest_cluster.py")
+    with exclusive_run("bench_nearest_cluster.py"):
+        tp = [] if args.skip_throughput else throughput(args)
+        acc = [] if args.skip_fashion else accuracy(args)
+    write(args, tp, acc, machine)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import check_quiet  # noqa: E402
 from sklearn_clmle import CLMLEEmbedder, KNearestClusterClassifier  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "scaling" / "out_of_core.md"
@@ -45,6 +46,8 @@ def measure(fn):
 
 
 def main():
+    # its seconds column is a timing: --allow-busy writes it marked as such
+    machine = check_quiet("--allow-busy" in sys.argv[1:], "bench_out_of_core.py")
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     y = rng.integers(10, size=N)
@@ -71,6 +74,7 @@ def main():
         "measurement; peak = the largest extra memory numpy/Python allocated "
         "during the call (tracemalloc). Command: "
         "`python benchmarks/bench_out_of_core.py`.\n",
+        machine.summary() + "\n",
         "| call | X rows | output (MiB) | peak (MiB) | peak / output | seconds |",
         "| --- | --- | --- | --- | --- | --- |",
     ]

@@ -31,6 +31,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import add_busy_argument, check_quiet  # noqa: E402
+
 OUT = Path(__file__).resolve().parent / "results" / "scaling"
 CLUSTER_SIZE = 50
 
@@ -98,7 +100,9 @@ def _worker(rank, port, repeats, outfile):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
+    add_busy_argument(parser)
     args = parser.parse_args()
+    machine = check_quiet(args.allow_busy, "bench_recluster.py")
     import torch
     import torch.multiprocessing as mp
     from threadpoolctl import threadpool_limits
@@ -147,6 +151,7 @@ def main():
         "```",
     ]
     OUT.mkdir(parents=True, exist_ok=True)
+    lines[1:1] = ["", machine.summary()]
     (OUT / "recluster.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if not same:

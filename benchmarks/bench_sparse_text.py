@@ -57,7 +57,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import timed_fits, traced_peak  # noqa: E402
+from benchmarks.common import add_busy_argument, check_quiet, timed_fits, traced_peak  # noqa: E402
 from sklearn_clmle import SphericalKMeans  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cluster"
@@ -168,7 +168,9 @@ def main():
         help="smoke run: 5,000 documents, k=20, 10 iterations, every core",
     )
     parser.add_argument("--out", default=None)
+    add_busy_argument(parser)
     args = parser.parse_args()
+    machine = check_quiet(args.allow_busy, "bench_sparse_text.py")
     if args.quick:
         args.n_docs, args.n_clusters, args.max_iter = 5_000, 20, 10
         args.threads = [os.cpu_count()]
@@ -253,6 +255,7 @@ def main():
             f"{r['nmi']:.3f} | {r['min_size']}-{r['max_size']} | "
             f"{r['peak_mem_x']:.2f} |"
         )
+    lines[1:1] = ["", machine.summary()]
     (RESULTS / f"{out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import timed_fits, traced_peak  # noqa: E402
+from benchmarks.common import add_busy_argument, check_quiet, timed_fits, traced_peak  # noqa: E402
 from sklearn_clmle import SphericalKMeans  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cluster"
@@ -77,7 +77,9 @@ def main():
     parser.add_argument("--threads", type=int, nargs="+", default=[1, os.cpu_count()])
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--out", default="spherical_kmeans")
+    add_busy_argument(parser)
     args = parser.parse_args()
+    machine = check_quiet(args.allow_busy, "bench_spherical_kmeans.py")
     if args.quick:
         args.n_samples, args.n_clusters, args.max_iter = 20_000, 100, 10
 
@@ -139,6 +141,7 @@ def main():
             f"{r['n_iter']} | {r['mean_cos']:.4f} | {r['min_size']}-{r['max_size']} | "
             f"{r['peak_mem_x']:.2f} |"
         )
+    lines[1:1] = ["", machine.summary()]
     (RESULTS / f"{args.out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

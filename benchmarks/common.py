@@ -31,12 +31,25 @@ def results_dir(name):
 
 def write_csv(rows, path, append=False):
     """``rows`` (dicts with the same keys) to the CSV at ``path``; with
-    ``append`` the rows go after those already there (header written once)."""
+    ``append`` the rows go after those already there (header written once;
+    when the new rows bring new columns, the file is rewritten with every
+    column, the older rows' new cells left empty)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(rows[0])
+    if append and path.exists():
+        with path.open(newline="") as fh:
+            old = list(csv.DictReader(fh))
+        known = list(old[0]) if old else fields
+        if set(fields) - set(known):
+            rows = old + list(rows)
+            fields = known + [f for f in fields if f not in known]
+            append = False
+        else:
+            fields = known
     new = not (append and path.exists())
     with path.open("a" if append else "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(fh, fieldnames=fields, restval="")
         if new:
             writer.writeheader()
         writer.writerows(rows)
@@ -126,3 +139,92 @@ def timed_fits(makers, X, threads, measure):
                                  n_iter=int(est.n_iter_), **measure(est)))
                 print(rows[-1], flush=True)
     return rows
+
+
+# Timings are committed only from a quiet machine: a 1-minute load average
+# above this many runnable tasks per core, before the benchmark starts, means
+# other work shares the cores.
+MAX_LOAD_PER_CORE = 1.0
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "OMP_WAIT_POLICY", "ATEN_CPU_CAPABILITY")
+
+
+def add_busy_argument(parser):
+    """``--allow-busy`` on a timing benchmark's ``argparse`` parser."""
+    parser.add_argument(
+        "--allow-busy", action="store_true",
+        help=f"run and write results although the load average exceeds "
+             f"{MAX_LOAD_PER_CORE:g} per core; they are then marked as "
+             "measured under load (not a timing claim)")
+    return parser
+
+
+def load_average():
+    """The 1-, 5- and 15-minute load averages."""
+    return os.getloadavg()
+
+
+def thread_settings():
+    """The thread settings a timing depends on, as text: the thread
+    environment variables that are set, each thread-pool library's threads
+    (threadpoolctl) and, when torch is imported, torch's intra- and
+    inter-op threads."""
+    from threadpoolctl import threadpool_info
+
+    parts = [f"{k}={os.environ[k]}" for k in _THREAD_VARS if k in os.environ]
+    parts += [f"{lib.get('internal_api', lib['user_api'])} {lib['num_threads']}"
+              for lib in threadpool_info()]
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        parts.append(f"torch {torch.get_num_threads()} intra-op / "
+                     f"{torch.get_num_interop_threads()} inter-op")
+    return ", ".join(parts) or "library defaults"
+
+
+class MachineState:
+    """The load before a timing benchmark ran (``check_quiet``) and after.
+
+    ``busy``: the load average before the run exceeded ``MAX_LOAD_PER_CORE``
+    per core (the benchmark then runs only with ``--allow-busy``, and its
+    results say so).
+    """
+
+    def __init__(self, before, cores, busy):
+        self.before, self.cores, self.busy = before, cores, busy
+
+    def summary(self):
+        """One Markdown line for a results file: the load average before
+        and after (after includes the benchmark itself), the cores and the
+        thread settings read now; with a warning first when busy."""
+        after = load_average()
+        line = (f"Load average {self.before[0]:.2f} before the run, "
+                f"{after[0]:.2f} after (1 min; the benchmark's own threads "
+                f"included), {self.cores} cores; threads: {thread_settings()}.")
+        if self.busy:
+            line = ("**Measured under load (run with `--allow-busy`): not a "
+                    "timing claim.** " + line)
+        return line
+
+    def fields(self):
+        """The same as CSV columns."""
+        return dict(load_before=round(self.before[0], 2),
+                    load_after=round(load_average()[0], 2), cores=self.cores,
+                    under_load=self.busy, threads=thread_settings())
+
+
+def check_quiet(allow_busy, what="this benchmark"):
+    """Refuse to time on a busy machine: exit with a message when the 1-minute
+    load average exceeds ``MAX_LOAD_PER_CORE`` per core, unless
+    ``allow_busy``, in which case the results are marked as measured under
+    load.  Returns the ``MachineState`` for the results file."""
+    before = load_average()
+    cores = os.cpu_count() or 1
+    busy = before[0] > MAX_LOAD_PER_CORE * cores
+    if busy and not allow_busy:
+        sys.exit(
+            f"{what}: load average {before[0]:.2f} on {cores} cores is above "
+            f"{MAX_LOAD_PER_CORE:g} per core; timings are not written on a busy "
+            "machine. Wait for a quiet moment, or pass --allow-busy to write "
+            "results marked as measured under load.")
+    return MachineState(before, cores, busy)

@@ -27,6 +27,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # a copy of MathJax 3 in _static/mathjax (from PyPI), no CDN: the maths
+    # renders offline (it sets mathjax_path to mathjax/tex-chtml.js)
+    "sphinx-mathjax-offline",
     "sphinx.ext.doctest",
     "numpydoc",
     "sphinx_gallery.gen_gallery",

@@ -19,6 +19,9 @@ process), then calls ``fit`` with the same ``X, y`` on every rank:
 returns from ``fit`` with the same model; rank 0 scores it on held-out
 images and saves it.  Run without torchrun (``python
 examples/torchrun_fit.py``) it is a plain 1-process fit of the same model.
+With ``--classifier`` the script fits ``CLMLEClassifier`` instead: every
+rank draws rank 0's hold-out, and each of its embedders trains
+data-parallel.
 """
 
 # %%
@@ -33,13 +36,16 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 
-from sklearn_clmle import CLMLEEmbedder, KNearestClusterClassifier
+from sklearn_clmle import CLMLEClassifier, CLMLEEmbedder, KNearestClusterClassifier
 from sklearn_clmle.datasets import make_long_tailed
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--output", help="where rank 0 saves the fitted embedder")
+    parser.add_argument("--output", help="where rank 0 saves the fitted model")
+    parser.add_argument("--classifier", action="store_true",
+                        help="fit CLMLEClassifier (embedder and classifier chosen "
+                             "on held-out rows) instead")
     args = parser.parse_args(argv)
 
     # torchrun sets these; without it, one process and no process group
@@ -66,18 +72,26 @@ def main(argv=None):
                                         random_state=0)
 
     emb = CLMLEEmbedder(epochs=30, device=device, random_state=0)
-    emb.fit(X_train, y_train)  # data-parallel when launched with torchrun
+    if args.classifier:  # its embedders train data-parallel, on every rank
+        model = CLMLEClassifier(emb, random_state=0).fit(X_train, y_train)
+        emb = model.embedder_
+    else:
+        emb.fit(X_train, y_train)  # data-parallel when launched with torchrun
 
     if rank == 0:
-        clf = KNearestClusterClassifier(random_state=0)
-        clf.fit(emb.transform(X_train), y_train)
-        bacc = balanced_accuracy_score(y_test, clf.predict(emb.transform(X_test)))
+        if args.classifier:
+            pred = model.predict(X_test)
+        else:
+            clf = KNearestClusterClassifier(random_state=0)
+            clf.fit(emb.transform(X_train), y_train)
+            pred = clf.predict(emb.transform(X_test))
+        bacc = balanced_accuracy_score(y_test, pred)
         how = f"{backend}, {device}" if launched else f"no process group, {device}"
         print(f"trained by {emb.world_size_} process(es) ({how}); "
               f"{len(y_train)} long-tailed training images; test balanced "
               f"accuracy {bacc:.3f}")
-        if args.output:
-            joblib.dump(emb, args.output)  # the module is stored on the CPU
+        if args.output:  # the modules are stored on the CPU
+            joblib.dump(model if args.classifier else emb, args.output)
             print(f"saved to {args.output}")
     if launched:
         dist.barrier()  # every rank done before the group is torn down

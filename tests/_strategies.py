@@ -1,4 +1,4 @@
-"""Shared strategies and helpers of the property-based hardening tests (issue 7).
+"""Shared strategies and helpers of the property-based hardening tests.
 
 Each public estimator has its property tests beside its other tests
 (``tests/cluster/test_spherical_kmeans_properties.py``,

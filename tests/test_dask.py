@@ -1,4 +1,4 @@
-"""A hyper-parameter search on a dask.distributed cluster (issue 15, item 3).
+"""A hyper-parameter search on a dask.distributed cluster.
 
 joblib's dask backend sends the fits of ``GridSearchCV`` to the workers of a
 ``LocalCluster`` (two worker processes on the loopback here; the same code

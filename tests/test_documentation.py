@@ -83,3 +83,31 @@ def test_every_public_name_has_one_api_page(api_reference, tmp_path):
     # the home of a re-exported name is its deepest listing package
     assert "sklearn_clmle.cluster.SphericalKMeans" in documented
     assert "sklearn_clmle.embedding.losses.ClusterLoss" in documented
+
+
+def test_index_quickstart_is_the_readme_block_and_device_works():
+    # the docs' first page runs what README runs (tests/test_readme.py checks
+    # its printed values); its two ways of passing a device are real
+    import textwrap
+
+    index = (DOCS / "index.rst").read_text()
+    block = re.search(r"^\.\. code-block:: python\n\n((?:(?:   .*)?\n)+)", index,
+                      flags=re.M).group(1)
+    code = textwrap.dedent(block).strip()
+    assert "CLMLEClassifier(random_state=0).fit(X_train, y_train)" in code
+    assert code in (ROOT / "README.md").read_text()
+    pytest.importorskip("torch")
+    from sklearn_clmle import CLMLEClassifier, CLMLEEmbedder
+
+    assert 'embedder=CLMLEEmbedder(device="cuda")' in index
+    assert 'set_params(embedder__device="cuda")' in index
+    clf = CLMLEClassifier(random_state=0).set_params(embedder__device="cpu")
+    assert isinstance(clf.embedder, CLMLEEmbedder) and clf.embedder.device == "cpu"
+
+
+def test_maths_render_offline():
+    # MathJax is copied into the built site from a PyPI package, never a CDN
+    conf = (DOCS / "conf.py").read_text()
+    assert '"sphinx-mathjax-offline"' in conf
+    assert "mathjax_path" not in conf.replace("sets mathjax_path", "")
+    assert "sphinx-mathjax-offline" in (ROOT / "pyproject.toml").read_text()

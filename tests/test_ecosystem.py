@@ -115,7 +115,7 @@ def test_interrupted_refit_of_spherical_kmeans_is_unfitted(monkeypatch):
 
 @pytest.mark.parametrize("exc", [RuntimeError("lloyd failed"), MemoryError()])
 def test_failed_refit_of_the_numpy_estimators_is_unfitted(monkeypatch, exc):
-    # any exception, not only KeyboardInterrupt (issue 16): no fitted
+    # any exception, not only KeyboardInterrupt: no fitted
     # attribute of the previous fit is left next to a missing new one
     X, y = blobs()
     km = SphericalKMeans(3, random_state=0).fit(X)

@@ -1,4 +1,4 @@
-"""Property-based hardening tests (issue 16), round 2 for the five public
+"""Property-based hardening tests, round 2 for the five public
 estimators: the input kinds round 1 (``tests/*/test_*_properties.py``) did
 not draw -- bools, small and unsigned ints, float16, numeric object arrays,
 strings, pandas nullable (``Int64``, ``Float64``, ``boolean``) and
@@ -278,17 +278,14 @@ def test_multilabel_with_constant_column(data, name, which):
     col = np.zeros(len(y), int) if which == "zeros" else np.ones(len(y), int)
     Y = np.c_[y, col, 1 - y]
     before = Y.copy()
-    if name == "knc":  # predicts the constant label as it is
-        est = make(name).fit(X, Y)
-        pred = est.predict(X)
-        assert pred.shape == Y.shape
-        np.testing.assert_array_equal(pred[:, 1], col)
-    else:
-        est = make(name)
-        with pytest.raises(ValueError, match=r"label\(s\) \[1\] .*all 0 or all 1"):
-            est.fit(X, Y)
-        with pytest.raises(NotFittedError):
-            check_is_fitted(est)
+    # every estimator refuses a constant label, KNearestClusterClassifier
+    # included (it used to predict it as it was, as it fitted a single-class
+    # y silently)
+    est = make(name)
+    with pytest.raises(ValueError, match=r"label\(s\) \[1\] .*all 0 or all 1"):
+        est.fit(X, Y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
     np.testing.assert_array_equal(Y, before)
 
 

@@ -1,4 +1,4 @@
-"""Loading (issue 16, item 5): every ``torch.load`` in the library passes
+"""Loading: every ``torch.load`` in the library passes
 ``weights_only=True`` -- a full unpickler runs arbitrary code from the file
 -- or says on its line why not (a ``# weights_only=False:`` comment).
 

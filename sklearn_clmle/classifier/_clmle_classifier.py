@@ -1,24 +1,23 @@
 """CLMLEClassifier: the embedder and the classifier, chosen on unseen rows."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..neighbors import KNearestClusterClassifier
-from ..neighbors import _auto as rule_auto
 from ..neighbors import _head
 from ..utils._docs import doc_filler
 from ..utils._persistence import unfit_on_failure
-from ..utils._validation import Interval, StrOptions, _fit_context
-from . import _candidates, _crossfit
-from ._crossfit import refit_budget, resolve_cv
+from ..utils._targets import encode_targets
+from ..utils._validation import Interval, StrOptions, _fit_context, validate_numeric
+from . import _candidates
+from ._crossfit import (cross_fit, margin_levels, print_on_rank_0, refit,
+                        refit_budget, resolve_cv, same_on_every_rank)
+from ._nested import DefaultPartsMixin, LazyTestParams
 
 _FRAGMENTS = {
     "params_X_like_fit": """
@@ -31,20 +30,9 @@ _FRAGMENTS = {
 fill_doc = doc_filler(_FRAGMENTS)
 
 
-class _LazyTestParams:
-    """``CLMLEClassifier._test_params`` for the estimator checks: tiny
-    embedder settings, built on first access (importing torch then)."""
-
-    def __get__(self, obj, owner):
-        from ..embedding import CLMLEEmbedder
-        from ..embedding._base import EMBEDDER_TEST_PARAMS
-
-        return {"embedder": CLMLEEmbedder(**EMBEDDER_TEST_PARAMS),
-                "rule": KNearestClusterClassifier(n_neighbors=3)}
-
-
 @fill_doc
-class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
+                      BaseEstimator):
     """CLMLE embedder and classifier in one estimator, chosen on unseen rows.
 
     A cross-fitted meta-estimator in the manner of scikit-learn's
@@ -70,20 +58,28 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``train_split`` (so a ``CLMLEEmbedder`` with ``epochs="auto"`` reads
         its budget from the held-out rows), and its ``head_log_proba`` (if it
         has one) is the ``"softmax"`` part.  Nested parameters are reachable
-        as ``embedder__margin_between`` (``GridSearchCV``).
+        as ``embedder__margin_between`` (``GridSearchCV``), with ``None``
+        too: setting one makes ``embedder`` a ``CLMLEEmbedder()`` with that
+        parameter set (the default stays ``None`` so that ``clone`` and
+        scikit-learn's checks see a plain default).
     rule : estimator or None, default=None
-        The k-nearest-cluster classifier, cloned; ``None``:
-        ``KNearestClusterClassifier()``.  Its ``"auto"`` settings (cluster
+        The k-nearest-cluster classifier (one with ``choose_auto_settings``),
+        cloned; ``None``: ``KNearestClusterClassifier()``.  Its ``"auto"`` settings (cluster
         size, temperature, prior correction, aggregate) are chosen on the
         held-out embeddings; its ``head`` is not used (the heads are
-        candidates of this estimator).
-    cv : "auto", int or float, default="auto"
-        How rows are held out.  An int ``K >= 2``: ``K`` stratified folds
-        (each row of a class with two or more rows is held out once; a class
-        of one row stays in every training part).  A float in ``(0, 1)``: one
-        stratified hold-out of that share of every class (at least one row of
-        a class with two or more, at most 10,000 rows).  ``"auto"``: a
-        hold-out of 25 % up to 20,000 rows, of 10 % above; see Notes for why.
+        candidates here).  ``rule__*`` parameters work as ``embedder__*``.
+    cv : "auto", int, float, splitter, iterable or None, default="auto"
+        How rows are held out.  An int ``K >= 2``: ``K`` stratified folds,
+        shuffled with ``random_state`` (each row of a class with two or more
+        rows is held out once; a class of one row stays in every training
+        part).  A float in ``(0, 1)``: one stratified hold-out of that share
+        of every class (at least one row of a class with two or more, at
+        most 10,000 rows).  ``"auto"``: a hold-out of 25 % up to 20,000
+        rows, of 10 % above; see Notes for why.  A splitter (e.g.
+        ``StratifiedKFold(3)``, ``StratifiedShuffleSplit(1, test_size=0.2)``),
+        an iterable of ``(train, test)`` index pairs or ``None`` (5
+        stratified folds) go through ``sklearn.model_selection.check_cv``;
+        every class of ``y`` must keep training rows in each part.
     refit_embedder : "auto" or bool, default="auto"
         Whether the embedder is fitted again on all rows after the
         selection.  ``"auto"``: yes up to 20,000 rows (and always with
@@ -91,13 +87,14 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     margin_levels : "auto" or list, default="auto"
         The CLMLE margin levels compared on the held-out rows, each a fit
         of every part: ``"auto"`` the embedder's own ``"auto"`` margins (a
-        twentieth of the geometric bound of Section 3.2 in ``embedding_dim`` dimensions,
-        see ``CLMLEEmbedder``), a float ``f`` both margins at ``f`` times the
-        bound.  ``"auto"``: ``["auto", 0.25, 0.5]`` (a twentieth, a quarter
-        and half the bound) up to 20,000 rows, ``["auto"]`` above (where one more fit
-        costs more than the choice gains); an embedder whose margins are set
-        keeps them.  The best (level, candidate) pair by pooled held-out
-        score is refitted; ``margin_level_`` and ``cv_results_`` report it.
+        twentieth of the geometric bound of Section 3.2 in ``embedding_dim``
+        dimensions, see ``CLMLEEmbedder``), a float ``f`` both margins at
+        ``f`` times the bound.  ``"auto"``: ``["auto", 0.25, 0.5]`` (a
+        twentieth, a quarter and half the bound) up to 20,000 rows,
+        ``["auto"]`` above (where one more fit costs more than the choice
+        gains); an embedder whose margins are set keeps them.  The best
+        (level, candidate) pair by pooled held-out score is refitted;
+        ``margin_level_`` and ``cv_results_`` report it.
     ensemble : bool, default=True
         Keep the parts' embedders beside the refitted one (with a refit):
         the selected candidate is fitted on each member's embeddings of all
@@ -112,7 +109,10 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Seeds the splits and, where theirs is ``None``, the embedders' and
         the rule's ``random_state``.
     verbose : int, default=0
-        Print one line per fitted part.
+        Announce every phase: each part's embedder fit (then one line per
+        epoch with the epoch and round against the fit's caps, for an
+        embedder that takes skorch callbacks), the candidates' scoring and
+        the selection, and the refit.  Plain lines, no ANSI colours.
 
     Attributes
     ----------
@@ -135,7 +135,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     selected_ : str
         The selected candidate, e.g. ``"rule + softmax"``.
     margin_level_ : str
-        The selected margin level: ``"auto"`` or e.g. ``"0.05 x bound"``.
+        The selected margin level: ``"auto"`` or e.g. ``"0.25 x bound"``.
     rule_params_ : dict
         The rule's settings chosen on the held-out embeddings.
     linear_C_ : float
@@ -150,7 +150,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``candidate``, ``params``, ``split{k}_test_score``,
         ``mean_test_score``, ``std_test_score``, ``pooled_test_score`` (the
         balanced accuracy of all held-out rows together, which selects) and
-        ``rank_test_score``, for every margin level (``margin_level``).
+        ``rank_test_score``.
     n_splits_ : int
         Number of held-out parts.
     refit_embedder_ : bool
@@ -185,12 +185,10 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     **Rows held out.**  Up to 20,000 rows a quarter is held out: the
     embedder that is judged sees three quarters of the data, close to the
     refit on all of them, and the selection costs 0.75 of a fit before the
-    refit (two folds cost a whole fit and scored the same within noise on
-    the seven smallest sets of the validation corpus).  Above 20,000 rows a
-    tenth is a reliable judge and a second fit costs more than the rows it
-    adds, so the hold-out's embedder is kept: about one fit.  Folds
-    (``cv=K``) judge every row once, at ``K`` fits on ``(K - 1) / K`` of the
-    rows.
+    refit.  Above 20,000 rows a tenth is a reliable judge and a second fit
+    costs more than the rows it adds, so the hold-out's embedder is kept:
+    about one fit.  Folds (``cv=K``) judge every row once, at ``K`` fits on
+    ``(K - 1) / K`` of the rows.
 
     **Budget.**  A ``CLMLEEmbedder`` with ``epochs``, ``n_rounds`` and
     ``steps_per_round`` all ``"auto"`` trains each part in rounds (up to 25
@@ -223,9 +221,9 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     _parameter_constraints = {
         "embedder": [None, HasMethods(["fit", "transform"])],
-        "rule": [None, HasMethods(["fit", "predict_proba"])],
-        "cv": [StrOptions({"auto"}), Interval(Integral, 2, None, closed="left"),
-               Interval(Real, 0, 1, closed="neither")],
+        "rule": [None, HasMethods(["fit", "predict_proba", "choose_auto_settings"])],
+        "cv": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither"),
+               "cv_object"],
         "refit_embedder": [StrOptions({"auto"}), "boolean"],
         "margin_levels": [StrOptions({"auto"}), list],
         "ensemble": ["boolean"],
@@ -234,7 +232,7 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    _test_params = _LazyTestParams()
+    _test_params = LazyTestParams()
 
     def __init__(self, embedder=None, rule=None, *, cv="auto", refit_embedder="auto",
                  margin_levels="auto", ensemble=True, candidates="auto",
@@ -250,16 +248,6 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- fit ------------------------------------------------------------------
-
-    def _embedder(self):
-        if self.embedder is not None:
-            return self.embedder
-        from ..embedding import CLMLEEmbedder
-
-        return CLMLEEmbedder()
-
-    def _rule(self):
-        return self.rule if self.rule is not None else KNearestClusterClassifier()
 
     def _candidate_list(self, has_softmax):
         if isinstance(self.candidates, str):
@@ -278,23 +266,18 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     "has one).")
         return chosen
 
-    @staticmethod
-    def _seeded(est, seed):
-        params = est.get_params(deep=False)
-        if "random_state" in params and params["random_state"] is None:
-            est.set_params(random_state=seed)
-        return est
-
-    def _fit_part(self, X, y, train, held, seed, margins):
-        from ..embedding._curve import FixedSplit
-
-        emb = self._seeded(clone(self._embedder()), seed).set_params(**margins)
-        if "train_split" in emb.get_params(deep=False):
-            emb.set_params(train_split=FixedSplit(train, held))
-            emb.fit(X, y)
-        else:
-            emb.fit(X[train], y[train])
-        return emb
+    def _validated(self, X, y):
+        """Validated ``X``, the labels ``y`` and their encoding; sets
+        ``classes_`` (and ``n_features_in_``)."""
+        X, y = validate_numeric(self, X, lambda: validate_data(
+            self, X, y, allow_nd=True, dtype=None, ensure_min_samples=2,
+            multi_output=True))
+        targets = encode_targets(y, type(self).__name__, multilabel=(
+            "single-label y, one class per row; for a multi-label indicator y "
+            "use Pipeline([CLMLEEmbedder(), KNearestClusterClassifier()]), "
+            "which supports it"))
+        self.classes_ = targets.classes
+        return X, self.classes_[targets.encoded], targets.encoded
 
     @unfit_on_failure
     @_fit_context(prefer_skip_nested_validation=False)
@@ -311,149 +294,91 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         {{returns_self}}
         """
-        X, y = validate_data(self, X, y, allow_nd=True, dtype=None,
-                             ensure_min_samples=2, multi_output=True)
-        if type_of_target(y) in ("multilabel-indicator", "multiclass-multioutput"):
-            raise ValueError(
-                "CLMLEClassifier takes single-label y (one class per row); for "
-                "a multi-label indicator y use Pipeline([CLMLEEmbedder(), "
-                "KNearestClusterClassifier()]), which supports it.")
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"CLMLEClassifier needs at least 2 classes in y; got 1 class "
-                f"({self.classes_[0]!r}).")
-        y_idx = encoder.transform(y)
-        n_classes = len(self.classes_)
+        X, y, y_idx = self._validated(X, y)
         if not isinstance(self.candidates, str):  # names checked before any fit
             self._candidate_list(has_softmax=True)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        splits, refit = resolve_cv(self.cv, y_idx, rng, self.refit_embedder)
+        from ..embedding._threads import fit_threads  # imports torch lazily
 
-        # every margin level: its parts judged on the held-out rows
-        levels = _crossfit.margin_levels(self.margin_levels, self._embedder(), y_idx)
-        judged = [self._judge(X, y, y_idx, splits, seed, rng, params)
-                  for _, params in levels]
+        with fit_threads(X.shape[1:]):  # the embedders' thread policy, for all of fit
+            self._fit(X, y, y_idx)
+        return self
+
+    def _fit(self, X, y, y_idx):
+        """``fit`` on validated data, under the thread policy."""
+        rng = same_on_every_rank(check_random_state(self.random_state))
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        splits, refit_all = resolve_cv(self.cv, y_idx, rng, self.refit_embedder)
+        log = print_on_rank_0 if self.verbose else None
+        # every margin level: its parts, its candidates judged on held-out rows
+        levels = margin_levels(self.margin_levels, self._embedder(), y_idx)
+        judged = []
+        for _, params in levels:
+            embedder = clone(self._embedder()).set_params(**params)
+            parts = cross_fit(embedder, X, y, splits, seed, log)
+            self._select(parts, y_idx, rng, seed, log)
+            judged.append((embedder, parts, self.cv_results_, self.rule_params_,
+                           self.linear_C_))
         self.cv_results_ = _candidates.merge_levels(
-            [j["results"] for j in judged], [name for name, _ in levels])
+            [j[2] for j in judged], [name for name, _ in levels])
         best = int(np.argmin(self.cv_results_["rank_test_score"]))
         self.selected_ = self.cv_results_["candidate"][best]
         self.margin_level_ = self.cv_results_["margin_level"][best]
-        level = [name for name, _ in levels].index(self.margin_level_)
-        embedders, margins = judged[level]["embedders"], levels[level][1]
-        self.rule_params_ = judged[level]["rule_params"]
-        self.linear_C_ = judged[level]["linear_C"]
-        selected = _candidates.parse(self.selected_)
-
-        # refit: the embedder on all rows (with the curve's budget), then
-        # the selected classifier's parts on its embeddings of all rows
-        self.n_splits_ = len(splits)
-        self.refit_embedder_ = refit
-        self.budget_ = refit_budget(embedders, splits, X.shape[0]) if refit else None
-        if refit:
-            emb = self._seeded(clone(self._embedder()), seed).set_params(**margins)
-            if self.budget_ is not None:
-                emb.set_params(**self.budget_)
-            self.embedder_ = emb.fit(X, y)
-        else:
-            self.embedder_ = embedders[0]
-        self._log_prior = np.log(np.bincount(y_idx, minlength=n_classes) / len(y_idx))
-        members = [self.embedder_] + (embedders if refit and self.ensemble else [])
-        self.ensemble_ = [self._fit_member(emb, X, y_idx, selected, seed)
-                          for emb in members]
+        embedder, parts, _, self.rule_params_, self.linear_C_ = judged[
+            [name for name, _ in levels].index(self.margin_level_)]
+        self.n_splits_, self.refit_embedder_ = len(splits), refit_all
+        self.budget_ = (refit_budget([p.embedder for p in parts], splits, len(X))
+                        if refit_all else None)
+        self.embedder_ = refit(embedder, X, y, parts, seed,
+                               self.budget_ if refit_all else False, log)
+        members = [self.embedder_] + (
+            [p.embedder for p in parts] if refit_all and self.ensemble else [])
+        self.ensemble_ = []
+        for emb in members:
+            self._fit_selected(emb.transform(X), y_idx, seed,
+                               None if self.ensemble_ else log)  # said once
+            self.ensemble_.append((emb, self.rule_, self.linear_head_))
         _, self.rule_, self.linear_head_ = self.ensemble_[0]
-        self._selected = selected
-        return self
 
-    def _judge(self, X, y, y_idx, splits, seed, rng, margins):
-        """The parts of one margin level (an embedder per split, fitted
-        with ``margins``), the rule's settings and the linear head's ``C``
-        chosen on their held-out embeddings, and the candidates' scores."""
-        n_classes = int(y_idx.max()) + 1
-        # the parts: an embedder per split, its embeddings of both sides
-        parts, embedders = [], []
-        for k, (train, held) in enumerate(splits):
-            emb = self._fit_part(X, y, train, held, seed, margins)
-            embedders.append(emb)
-            soft = (emb.head_log_proba(X[held])
-                    if _has_softmax_head(emb) else None)
-            parts.append(dict(train=train, held=held, Z_train=emb.transform(X[train]),
-                              Z_held=emb.transform(X[held]), softmax=soft))
-            if self.verbose:
-                print(f"[CLMLEClassifier] part {k + 1}/{len(splits)}: embedder "
-                      f"fitted on {len(train)} rows, {len(held)} held out")
-        has_softmax = all(p["softmax"] is not None for p in parts)
-        chosen = self._candidate_list(has_softmax)
-        uses = {p for c in chosen for p in c}
+    def _select(self, parts, y_idx, rng, seed, log):
+        """Score the candidates on the parts' held-out rows (``cv_results_``,
+        ``rule_params_``, ``linear_C_``) and select one (``selected_``)."""
+        chosen = self._candidate_list(all(p.softmax is not None for p in parts))
+        y_held = [y_idx[p.held] for p in parts]
+        if log is not None:
+            log(f"[CLMLEClassifier] scoring {len(chosen)} candidates on "
+                f"{sum(map(len, y_held))} held-out rows of {len(parts)} part(s)")
+        log_probas, self.rule_params_, self.linear_C_ = _candidates.held_out(
+            {e for c in chosen for e in c}, parts, y_idx, len(self.classes_),
+            self._rule(), rng, seed)
+        self.cv_results_ = _candidates.cv_results(_candidates.entries(
+            chosen, log_probas, self.rule_params_, self.linear_C_), y_held)
+        best = int(np.argmin(self.cv_results_["rank_test_score"]))
+        self.selected_ = self.cv_results_["candidate"][best]
+        if log is not None:
+            log(f"[CLMLEClassifier] selected {self.selected_!r}: pooled held-out "
+                "balanced accuracy "
+                f"{self.cv_results_['pooled_test_score'][best]:.3f}")
 
-        # the rule's settings, on the held-out embeddings
-        probe = clone(self._rule()).set_params(head="none")
-        probe.classes_ = np.arange(n_classes)
-        probe.class_prior_ = np.bincount(y_idx, minlength=n_classes) / len(y_idx)
-        rule_setting = (None, None, None, None)
-        if "rule" in uses:
-            rule_setting, _ = rule_auto.search(
-                probe, [(p["Z_train"], y_idx[p["train"]], p["Z_held"],
-                         y_idx[p["held"]]) for p in parts],
-                np.bincount(y_idx, minlength=n_classes), rng)
-        rule_params = dict(zip(
-            ("cluster_size", "scale", "prior_correction", "aggregate"),
-            rule_setting[:4]))
-
-        # every part's log-probabilities on its held-out rows
-        y_held = np.concatenate([y_idx[p["held"]] for p in parts])
-        for p in parts:
-            y_tr = y_idx[p["train"]]
-            p["log_proba"] = {}
-            if "rule" in uses:
-                rule = self._fit_rule(p["Z_train"], y_tr, seed, rule_params)
-                p["log_proba"]["rule"] = _candidates.rule_columns(rule, p["Z_held"], n_classes)
-            if "softmax" in uses:
-                p["log_proba"]["softmax"] = p["softmax"]
-            if "linear" in uses:
-                log_prior = np.log(np.bincount(y_tr, minlength=n_classes)
-                                   / len(y_tr))
-                p["linear"] = {}
-                for C in _head.C_VALUES:
-                    model = _head.fit(p["Z_train"], y_tr, C)
-                    p["linear"][C] = _head.adjusted_log_proba(
-                        model, p["Z_held"], log_prior, n_classes)
-        linear_C = None
-        if "linear" in uses:
-            linear_scores = [_candidates.balanced_accuracy(
-                y_held, np.concatenate([p["linear"][C].argmax(1) for p in parts]),
-                n_classes) for C in _head.C_VALUES]
-            linear_C = _head.C_VALUES[int(np.argmax(linear_scores))]
-            for p in parts:
-                p["log_proba"]["linear"] = p["linear"][linear_C]
-
-        results = _candidates.cv_results(
-            chosen, parts, y_idx, n_classes, rule_params, linear_C)
-        return dict(embedders=embedders, results=results, rule_params=rule_params,
-                    linear_C=linear_C)
-
-    def _fit_member(self, emb, X, y_idx, selected, seed):
-        """``(emb, rule, linear head)``: the selected candidate's parts
-        fitted on ``emb``'s embeddings of all rows."""
-        Z = emb.transform(X)
-        rule = self._fit_rule(Z, y_idx, seed) if "rule" in selected else None
-        linear = _head.fit(Z, y_idx, self.linear_C_) if "linear" in selected else None
-        return emb, rule, linear
-
-    def _fit_rule(self, Z, y_idx, seed, rule_params=None):
-        rule = self._seeded(clone(self._rule()), seed)
-        params = self.rule_params_ if rule_params is None else rule_params
-        return rule.set_params(head="none", **params).fit(Z, y_idx)
+    def _fit_selected(self, Z, y_idx, seed, log):
+        """Fit the selected candidate's experts on the final embeddings."""
+        self._selected = _candidates.parse(self.selected_)
+        if log is not None:
+            log(f"[CLMLEClassifier] refit: fitting {self.selected_!r} on the "
+                f"embeddings of all {len(Z)} rows")
+        self.rule_ = (_candidates.fit_rule(self._rule(), self.rule_params_, Z,
+                                           y_idx, seed)
+                      if "rule" in self._selected else None)
+        self.linear_head_ = None
+        self._log_prior = _candidates.log_prior(y_idx, len(self.classes_))
+        if "linear" in self._selected:
+            self.linear_head_ = _head.fit(Z, y_idx, self.linear_C_)
 
     # -- predict ----------------------------------------------------------------
 
     def _log_proba(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, allow_nd=True, dtype=None)
+        X = validate_numeric(self, X, lambda: validate_data(
+            self, X, reset=False, allow_nd=True, dtype=None))
         n_classes = len(self.classes_)
         members = []
         for emb, rule, linear in self.ensemble_:
@@ -532,9 +457,3 @@ class CLMLEClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         tags.classifier_tags.multi_label = False
         return tags
-
-
-def _has_softmax_head(emb):
-    return (hasattr(emb, "head_log_proba")
-            and getattr(emb, "n_labels_", 1) == 1
-            and getattr(emb, "softmax_head_", None) is not None)

@@ -34,10 +34,14 @@ class PerClassClusters(NamedTuple):
 
 
 def cluster_per_class(X, y, cluster_size, rng, *, init="auto", previous=None,
-                      max_iter=300, algorithm="lloyd", trivial="mean",
-                      map_tasks=None):
+                      max_iter=300, algorithm="lloyd", map_tasks=None):
     """Split every class into ``max(1, n_c // cluster_size)`` equal-size
     clusters with ``SphericalKMeans(equal_size=True)``.
+
+    The partitions that need no k-means are made directly: a class of one
+    cluster gets the mean direction of its rows, a class of as many clusters
+    as rows (``cluster_size=1``) its rows as centroids.  A seed is drawn for
+    every class that runs k-means, all of them first, in class order.
 
     Parameters
     ----------
@@ -48,8 +52,7 @@ def cluster_per_class(X, y, cluster_size, rng, *, init="auto", previous=None,
     cluster_size : int
         ``l``, the target cluster size.
     rng : RandomState
-        Draws the seed of every k-means run, all of them first, in class
-        order.
+        Draws the seed of every k-means run.
     init : str, default="auto"
         ``SphericalKMeans``'s ``init``.
     previous : ndarray of shape (n_samples,), default=None
@@ -61,14 +64,6 @@ def cluster_per_class(X, y, cluster_size, rng, *, init="auto", previous=None,
         Iterations of each k-means.
     algorithm : {"lloyd", "faiss"}, default="lloyd"
         ``SphericalKMeans``'s ``algorithm``.
-    trivial : {"mean", "samples"}, default="mean"
-        The classes whose partition needs no k-means, as each caller has
-        always handled them (kept bit for bit): ``"mean"`` (the training
-        loops): a class with one cluster gets the mean direction of its
-        rows, and a seed is drawn for each k-means run; ``"samples"``
-        (``KNearestClusterClassifier``): a class with as many clusters as
-        rows (``cluster_size=1``) gets its rows as centroids, a class with
-        one cluster runs k-means, and every class draws a seed.
     map_tasks : callable, default=None
         ``map_tasks(fn, tasks, costs)``, the list ``[fn(t) for t in tasks]``
         however computed: the classes' clusterings are independent (their
@@ -85,9 +80,9 @@ def cluster_per_class(X, y, cluster_size, rng, *, init="auto", previous=None,
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
         k = max(1, idx.shape[0] // cluster_size)
-        draws = trivial == "samples" or k > 1
+        draws = 1 < k < idx.shape[0]
         tasks.append((idx, k, rng.randint(np.iinfo(np.int32).max) if draws else None))
-    run = partial(_cluster_class, X, init, previous, max_iter, algorithm, trivial)
+    run = partial(_cluster_class, X, init, previous, max_iter, algorithm)
     if map_tasks is None:
         results = [run(task) for task in tasks]
     else:
@@ -105,17 +100,17 @@ def cluster_per_class(X, y, cluster_size, rng, *, init="auto", previous=None,
                             np.concatenate(centers), np.concatenate(sizes))
 
 
-def _cluster_class(X, init, previous, max_iter, algorithm, trivial, task):
+def _cluster_class(X, init, previous, max_iter, algorithm, task):
     """Labels and centroids of one class's ``(rows, k, seed)``."""
     idx, k, seed = task
     Xc = X[idx]
     n_c = idx.shape[0]
-    if trivial == "mean" and k == 1:
+    if k == 1:
         mean = np.asarray(Xc.mean(axis=0)).reshape(1, -1)
         norm = np.linalg.norm(mean)
         return (np.zeros(n_c, dtype=np.intp),
                 mean / norm if norm > 0 else _dense(Xc[:1]))
-    if trivial == "samples" and k == n_c and k > 1:
+    if k == n_c:
         return np.arange(k, dtype=np.intp), _dense(Xc).copy()
     init_c = init
     if previous is not None and k > 1:

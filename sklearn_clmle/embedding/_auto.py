@@ -12,30 +12,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-# Total training budget, in passes over the training set (warm-up included):
-# 60,000 samples seen, but at least 15 and at most 100 passes.
-BUDGET_SAMPLES = 60_000
-MIN_EPOCHS, MAX_EPOCHS = 15, 100
-# Alternation rounds of n_rounds="auto" without held-out rows.
-DEFAULT_ROUNDS = 5
-
-# The budget read from a validation curve (``epochs="auto"`` with held-out
-# rows): at most CURVE_ROUNDS rounds (each a re-clustering and a held-out
-# score) share a cap of ``clip(3 * 60000 / n, 30, 300)`` passes (three times
-# the formula's budget, at least 30 passes), a round at least one pass and
-# CURVE_MIN_STEPS steps; training stops once the held-out loss has not
-# improved for CURVE_PATIENCE rounds.
-CURVE_ROUNDS = 25
-CURVE_MIN_STEPS = 10
-CURVE_PATIENCE = 4
-CURVE_CAP_FACTOR = 3
-CURVE_MIN_CAP, CURVE_MAX_CAP = 30, 300
-
-# LongTailNetClassifier's budget without held-out rows: HEAD_STEPS optimiser
-# steps (the number of batches an epoch holds sets the passes), at least
-# HEAD_MIN_EPOCHS and at most HEAD_MAX_EPOCHS passes.
-HEAD_STEPS = 4000
-HEAD_MIN_EPOCHS, HEAD_MAX_EPOCHS = 15, 200
+from ._budget import Budget, curve_cap  # noqa: F401 (curve_cap: re-exported)
+from ._budget import formula_epochs as epochs  # noqa: F401 (re-exported)
 
 # margin_between / margin_within="auto": this share of the geometric bound
 # (chosen on validation splits of six corpus tables and digits, 2 seeds:
@@ -50,36 +28,12 @@ SMALL_N = 5000
 SMALL_WEIGHT_DECAY = 1e-3
 
 
-def epochs(n):
-    """Passes over ``n`` training samples: ``clip(60000 / n, 15, 100)``."""
-    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, round(BUDGET_SAMPLES / n))))
-
-
-def head_epochs(n, batch_size):
-    """Passes of a softmax network over ``n`` samples in batches of
-    ``batch_size``: ``clip(4000 / ceil(n / batch_size), 15, 200)``, i.e.
-    4,000 optimiser steps (200 passes below 2,560 rows at batch 128, 80 at
-    6,349, 37 at 13,747, 15 from 34,000 up).  ``epochs()``'s 60,000 samples
-    stopped such a network early: 15 passes at 6,349 rows scored 93.2
-    against 99.5 after 80 on a validation split of nursery
-    (``benchmarks/results/clmle/yardstick.md``)."""
-    steps = math.ceil(n / batch_size)
-    return int(min(HEAD_MAX_EPOCHS, max(HEAD_MIN_EPOCHS, round(HEAD_STEPS / steps))))
-
-
 def cluster_size(n):
     """``clip(round(sqrt(n)), 10, 200)`` (200 is the paper's size, reached
     from 40,000 samples).  On validation splits, sizes near ``sqrt(n)`` did
     as well as or better than ten clusters for an average class on tables and
     digits of 300 to 3,000 rows, and no worse on Fashion-MNIST."""
     return int(min(200, max(10, round(math.sqrt(n)))))
-
-
-def curve_cap(n):
-    """The most passes a curve-read budget may take: ``clip(3 * 60000 / n,
-    30, 300)``."""
-    return int(min(CURVE_MAX_CAP,
-                   max(CURVE_MIN_CAP, round(CURVE_CAP_FACTOR * BUDGET_SAMPLES / n))))
 
 
 def hidden_units(n_features, n_classes=2, n_samples=None):
@@ -183,13 +137,10 @@ class Settings(SimpleNamespace):
 
 
 def resolve(est, n_samples, n_features, n_classes=2, curve=False):
-    """``Settings`` of ``est`` (a ``CLMLEEmbedder``) for this training set.
-
-    ``curve``: held-out rows exist, so that ``epochs="auto"`` (with
-    ``n_rounds`` and ``steps_per_round`` "auto") reads the budget from their
-    loss: ``s.curve`` is then True, a round is ``curve_cap / CURVE_ROUNDS``
-    passes (one pass and ``CURVE_MIN_STEPS`` steps at least), and
-    ``n_rounds`` reaches the cap."""
+    """``Settings`` of ``est`` (a ``CLMLEEmbedder``) for this training set;
+    ``s.budget`` is the ``Budget`` (``curve``: held-out rows exist, see
+    ``Budget.resolve``), whose fields are also ``s.n_rounds``,
+    ``s.steps_per_round``, ``s.epochs`` and ``s.curve``."""
     params = est.get_params(deep=False)
 
     def pick(name, auto_value):
@@ -205,18 +156,10 @@ def resolve(est, n_samples, n_features, n_classes=2, curve=False):
     s.weight_decay = pick("weight_decay", weight_decay(n_samples))
     batch = s.n_clusters_per_batch * s.n_samples_per_cluster
     s.warmup_batch = est.warmup_batch_size or batch
-    s.curve = bool(curve) and all(
-        params[name] == "auto" for name in ("epochs", "n_rounds", "steps_per_round"))
-    if s.curve:
-        passes = max(1.0, curve_cap(n_samples) / CURVE_ROUNDS)
-        s.steps_per_round = max(CURVE_MIN_STEPS, math.ceil(passes * n_samples / batch))
-        per_round = s.steps_per_round * batch / n_samples
-        s.n_rounds = max(1, math.ceil(curve_cap(n_samples) / per_round))
-        s.epochs = s.warmup_epochs + math.ceil(s.n_rounds * per_round)
-        return s
-    s.n_rounds = pick("n_rounds", DEFAULT_ROUNDS)
-    s.epochs = pick("epochs", epochs(n_samples))
-    left = max(0, s.epochs - s.warmup_epochs) * n_samples
-    s.steps_per_round = pick(
-        "steps_per_round", max(1, round(left / (s.n_rounds * batch))))
+    s.budget = Budget.resolve(
+        epochs=s.epochs, n_rounds=s.n_rounds, steps_per_round=s.steps_per_round,
+        warmup_epochs=s.warmup_epochs, batch=batch, n_samples=n_samples,
+        curve=curve)
+    s.n_rounds, s.steps_per_round = s.budget.n_rounds, s.budget.steps_per_round
+    s.epochs, s.curve = s.budget.epochs, s.budget.curve
     return s

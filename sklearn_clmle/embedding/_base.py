@@ -1,7 +1,7 @@
 """What the torch estimators share (private): the parameters every one of
 them has and their constraints, input validation, the backbone, training
 under a fork of the torch random state (data-parallel when a process group
-is up), CPU-only pickles, and the embedders' ``transform``."""
+is up) and CPU-only pickles.  The embedders' ``transform``: ``_embedder``."""
 
 import copy
 import io
@@ -11,13 +11,10 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import TransformerMixin
-from skorch.callbacks.scoring import ScoringBase
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from ..utils._persistence import unfit_on_failure
-from ..utils._targets import encode_class_columns
 from ..utils._validation import (
     Interval,
     StrOptions,
@@ -25,11 +22,12 @@ from ..utils._validation import (
     refuse_non_numeric,
     validate_numeric,
 )
+from ._curve import FixedSplit
 from ._docs import fill_doc
-from .nn.backbones import default_backbone, output_width
+from ._threads import fit_threads
+from .nn.backbones import default_backbone, output_width, warn_default_cnn
 from .training.distributed import _dist, data_parallel
-from .training.engine import OPTIMIZERS, at_step, embed_checked
-from .training.skorch_net import held_out_rows
+from .training.engine import OPTIMIZERS, at_step
 
 # Largest float32: torch's optimisers refuse larger learning rates and weight
 # decays from inside a step ("value cannot be converted to type float without
@@ -159,14 +157,19 @@ class TorchInputMixin:
         resolve_device(self.device)  # refuses a device not available here
         self._input_layout = tuple(X.shape[1:])
         self.input_shape_ = self._sample_shape(X)
-        self._fit(X, y)
+        if self.module is None and self.input_shape is None and X.ndim >= 3:
+            warn_default_cnn(type(self).__name__, X.shape[1:])
+        with fit_threads(X.shape[1:]):
+            self._fit(X, y)
         return self
 
     def _refuse_split_when_data_parallel(self):
         """A ``train_split`` under ``torchrun`` could hold out other rows on
-        every process (e.g. an unseeded ``ValidSplit``): refused."""
+        every process (e.g. an unseeded ``ValidSplit``): refused, unless its
+        rows are fixed (``FixedSplit``, ``CLMLEClassifier``'s)."""
         dist = _dist()
         if (self.train_split is not None and self.distributed is not False
+                and not isinstance(self.train_split, FixedSplit)
                 and dist is not None and dist.get_world_size() > 1):
             raise ValueError(
                 f"train_split={self.train_split!r} is not supported in a "
@@ -179,12 +182,13 @@ class TorchInputMixin:
 
         ``X`` (validated) becomes one float32 tensor; ``build()`` makes the
         net, moved to the resolved ``device``; ``train_fn(net, X_t, device,
-        rng, dp)`` trains it and returns the fitted skorch net, with ``dp``
+        rng, dp)`` trains it and returns skorch's history and fitted
+        callbacks, with ``dp``
         the data-parallel context of ``training.distributed`` (``y``, the
         encoded targets, only serves to check that every rank has the same
         data).  Sets ``world_size_`` and ``callbacks_`` (skorch's fitted
         callbacks).  The global torch random state is left as it was.
-        Returns the net, on the CPU in eval mode, and skorch's history.
+        Returns the net, on the CPU in eval mode, and the history.
         """
         self._check_module()
         X_t = torch.from_numpy(np.array(X, dtype=np.float32, order="C"))
@@ -206,10 +210,9 @@ class TorchInputMixin:
                          "backbone on a dummy batch)"):
                 net = build().to(device)
             with dp.prepared(net):
-                trainer = train_fn(net, X_t, device, rng, dp)
+                history, self.callbacks_ = train_fn(net, X_t, device, rng, dp)
         self.world_size_ = dp.world_size
-        self.callbacks_ = trainer.callbacks_
-        return net.to("cpu").eval(), trainer.history
+        return net.to("cpu").eval(), history
 
     def _validate_X(self, X, *, reset, y=None):
         kwargs = dict(
@@ -350,101 +353,3 @@ class TorchInputMixin:
         else:
             backbone = copy.deepcopy(self.module).to("cpu")
         return backbone, output_width(backbone, self.input_shape_)
-
-
-@fill_doc
-class EmbedderMixin(TransformerMixin):
-    """``transform`` of the embedders: unit-norm embeddings, one block of
-    ``embedding_dim`` per head (``_n_heads``), ``batch_size`` rows at a time;
-    and their tags (dense numeric input, ``y`` required, float32 out).  A
-    ``TransformerMixin``, so that ``set_output`` wraps this ``transform``."""
-
-    _n_heads = 1
-    # a string: multi-label y is refused with this explanation
-    _multilabel_refusal = None
-
-    def _encode_targets(self, y):
-        """``Y`` of shape (n_samples, n_labels), int64 class indices (0/1 for
-        multi-label ``y``); sets ``classes_`` and ``_multilabel``."""
-        Y, self.classes_, self._multilabel = encode_class_columns(
-            y, type(self).__name__, multilabel=self._multilabel_refusal or True)
-        return Y
-
-    def _check_scoring_callbacks(self):
-        """Refuse skorch scoring callbacks that cannot score an embedder: a
-        string (or ``None``) scorer needs a classifier's ``predict``, and a
-        cached or training-set score would see the library's batches of row
-        indices.  A callable on the held-out rows works (see the message)."""
-        for cb in self.callbacks or []:
-            cb = cb[1] if isinstance(cb, tuple) else cb
-            if not isinstance(cb, ScoringBase):
-                continue
-            if callable(cb.scoring) and not cb.use_caching and not cb.on_train:
-                continue
-            raise ValueError(
-                f"callbacks: {type(cb).__name__}(scoring={cb.scoring!r}, "
-                f"on_train={cb.on_train!r}, use_caching={cb.use_caching!r}) "
-                f"cannot score {type(self).__name__}: an embedder has no "
-                "predict for a scorer to call. Score the held-out rows of "
-                "train_split with a callable: EpochScoring(scoring=fn, "
-                "use_caching=False, lower_is_better=False), where fn(net, X, "
-                "y) gets the held-out rows X (a float32 tensor) and their "
-                "encoded classes y, and net.transform(X) gives their "
-                "embeddings (e.g. score a KNearestClusterClassifier on them)."
-            )
-
-    def _hold_out(self, X, Y):
-        """``(X_train, Y_train, valid)``: the training rows of ``train_split``
-        and the held-out ones as ``(float32, int64)`` tensors (``valid`` is
-        ``None`` without a split).  ``Y``: encoded targets, one column a
-        label; the split receives the single column, or the indicator
-        matrix.  Every class of every label must keep training rows.
-        Scoring callbacks are checked first (``_check_scoring_callbacks``)."""
-        self._check_scoring_callbacks()
-        if self.train_split is None:
-            return X, Y, None
-        self._refuse_split_when_data_parallel()
-        train, valid = held_out_rows(self.train_split,
-                                     Y[:, 0] if Y.shape[1] == 1 else Y)
-        for j in range(Y.shape[1]):
-            lost = np.setdiff1d(Y[:, j], Y[train, j])
-            if lost.size:
-                what = (f"value {lost[0]} of label {j}" if Y.shape[1] > 1
-                        else f"class {np.asarray(self.classes_)[lost[0]].tolist()!r}")
-                raise ValueError(
-                    f"train_split={self.train_split!r} left no training row "
-                    f"of {what}: every class needs training rows; use a "
-                    "stratified split (e.g. ValidSplit(0.2, stratified=True)) "
-                    "or hold out fewer rows.")
-        if valid is not None:
-            valid = (torch.from_numpy(np.array(X[valid], dtype=np.float32, order="C")),
-                     torch.from_numpy(np.array(Y[valid], dtype=np.int64)))
-        return X[train], Y[train], valid
-
-    def transform(self, X):
-        """Unit-norm embeddings of ``X``, computed ``batch_size`` rows at a time.
-
-        {{params_X_samples}}
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_heads * embedding_dim), float32
-            Embedding of each sample: one head (``MetricEmbedder``, and
-            ``CLMLEEmbedder`` for class labels), or for multi-label ``y`` one
-            unit-norm block per label, in label order.
-        """
-        check_is_fitted(self)
-        X, _ = self._validate_X(X, reset=False)
-        return embed_checked(self.module_, X, self.batch_size,
-                             resolve_device(self.device), self._n_heads)
-
-    @property
-    def _n_features_out(self):
-        return self.embedding_dim * self._n_heads
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.target_tags.required = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags

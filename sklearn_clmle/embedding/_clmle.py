@@ -1,16 +1,12 @@
 """CLMLEEmbedder: a torch backbone trained with the cluster-based large-margin loss."""
 
-import math
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..cluster._per_class import PerClassClustering
 from ..utils._persistence import VersionedPickleMixin
-from ..utils._samplers import ClusterBatchSampler
 from ..utils._validation import Interval, StrOptions
 from ._auto import class_margins, margins, resolve
 from ._base import (
@@ -18,17 +14,15 @@ from ._base import (
     F32_MAX,
     SHARED_CONSTRAINTS,
     WARMUP_CONSTRAINTS,
-    EmbedderMixin,
     TorchInputMixin,
     resolve_device,
 )
 from ._curve import best_round, curve_monitor, curve_stopping, head_log_proba
 from ._docs import fill_doc
-from .losses.cluster import ClusterLoss
-from .losses.longtail import SoftmaxTerm
+from ._embedder import EmbedderMixin
+from .losses.longtail import softmax_classifiers
 from .nn.backbones import EmbeddingNet
-from .training.clmle_rounds import cluster_rounds, train
-from .training.engine import OptimizerSpec, Schedule
+from .training.clmle_rounds import SoftmaxModel, clmle_phases, train
 
 
 @fill_doc
@@ -71,8 +65,7 @@ class CLMLEEmbedder(
         ``"auto"``: ``(w, w // 2)`` with ``w`` the power of two at or above
         the larger of four times the input features and sixteen times the
         classes, between 64 and 256, and at most the power of two at or
-        below the training rows (so ``(256, 128)`` for images, ``(64, 32)``
-        for a 10-column table of 3 classes, ``(128, 64)`` for 5 classes).
+        below the training rows.
     embedding_dim : int, default=64
         Dimension ``d`` of the embedding of each head.
     cluster_size : int or "auto", default="auto"
@@ -125,14 +118,12 @@ class CLMLEEmbedder(
     epochs : int or "auto", default="auto"
         Training budget in passes over the training set, warm-up included;
         used only to set ``steps_per_round="auto"``.  ``"auto"``:
-        ``clip(60000 / n, 15, 100)`` for ``n`` training samples (15 passes
-        from 4,000 samples up, 100 below 600).  With held-out rows and
-        ``n_rounds``, ``steps_per_round`` ``"auto"``, the budget is read from
-        a validation curve instead: up to 25 rounds sharing ``clip(3 * 60000
-        / n, 30, 300)`` passes, stopped 4 rounds after the lowest held-out
-        class-balanced loss of the softmax head (``valid_head_loss``);
-        ``best_round_`` is the earliest round within one standard error of
-        that lowest loss and ``epochs_`` the passes up to it.
+        ``clip(60000 / n, 15, 100)`` for ``n`` training samples.  With
+        held-out rows and ``n_rounds``, ``steps_per_round`` ``"auto"``, read
+        from a validation curve instead: up to 25 rounds sharing ``clip(3 *
+        60000 / n, 30, 300)`` passes, stopped 4 rounds after the lowest
+        held-out balanced loss of the softmax head; ``best_round_`` is the
+        earliest round within one standard error of that lowest loss.
     warmup_epochs : int, default=5
         Epochs of softmax training of the backbone and heads before the first
         clustering (a linear classifier on each head, discarded afterwards).
@@ -143,9 +134,7 @@ class CLMLEEmbedder(
         ``"balanced"`` weighs each class by ``n / (C n_c)``;
         ``"logit_adjusted"`` adds ``log(n_c / n)`` to the training logits
         (``log(n_pos / n_neg)`` per label), Menon et al.'s logit adjustment;
-        ``None``: plain cross-entropy.  The logit-adjusted default was
-        chosen on validation splits; the paper's warm-up is plain softmax
-        pre-training.
+        ``None``: plain cross-entropy (the paper's pre-training).
     warmup_batch_size : int or None, default=None
         Batch size of the warm-up; ``None``: the cluster-phase batch size
         ``n_clusters_per_batch * n_samples_per_cluster``.
@@ -153,7 +142,7 @@ class CLMLEEmbedder(
         Weight of the warm-up's softmax loss (same classifiers, same class
         weights), kept as an auxiliary term next to the cluster loss during the
         rounds.  ``0`` trains the rounds with the cluster loss alone, as in the
-        paper.  ``1.0`` was chosen on validation splits.
+        paper.
     {{optimizer, learning_rate}}
     weight_decay : float or "auto", default="auto"
         Weight decay.  ``"auto"``: ``1e-3`` below 5,000 training samples
@@ -184,6 +173,10 @@ class CLMLEEmbedder(
         earliest within one standard error of the lowest held-out head
         loss; the lowest ``valid_loss`` without a softmax term), else
         ``None``.
+    budget_ : Budget
+        The training budget used (``warmup_epochs``, ``n_rounds``,
+        ``steps_per_round``, ``batch``, ``n_samples``, ``epochs``), stopped
+        at ``best_round_`` for a curve; ``budget_.params()`` repeats it.
     softmax_head_ : torch.nn.ModuleList
         The linear classifier of the softmax term on each head, kept from
         training (see ``head_log_proba``), on the CPU.
@@ -193,8 +186,7 @@ class CLMLEEmbedder(
         ``round``, ``n_clusters`` and ``cluster_sizes`` per label), with
         skorch's ``epoch``, ``train_loss`` (batch-size weighted), ``batches``
         and ``dur``; ``step_loss`` lists the loss of every step; with a
-        ``train_split``, ``valid_loss`` (see Notes).  For instance
-        ``history_[-1, "step_loss"]`` or ``history_[:, "train_loss"]``.
+        ``train_split``, ``valid_loss`` (see Notes).
     {{callbacks_, world_size_, n_features_in_, feature_names_in_}}
 
     See Also
@@ -210,44 +202,21 @@ class CLMLEEmbedder(
     s_m + scale a1]_+ + [lse_{same class, k != m} s_k - s_m + scale a2]_+``,
     an empty set contributing 0.  See ``ClusterLoss``.
 
-    Multi-label ``y`` (an indicator matrix with ``T`` columns): one head per
-    label on the shared backbone, each with its own per-class clusters and
-    loss term; step ``t`` draws its batch with the sampler of label ``t mod
-    T`` and the loss is the mean of the ``T`` terms on that batch, each sample
-    grouped by its cluster in that label (the cost-sensitive weights balance
-    the labels the batch was not drawn for).  ``transform`` returns the ``T``
-    unit-norm embeddings side by side: columns ``j * d .. (j + 1) * d - 1``
-    belong to label ``j``.
+    Multi-label ``y`` (``T`` columns): one head per label, each with its own
+    clusters and loss term (the mean of the ``T`` terms; step ``t`` draws
+    with label ``t mod T``'s sampler, see the user guide); ``transform``
+    returns the ``T`` embeddings side by side, label ``j`` in columns ``j *
+    d .. (j + 1) * d - 1``.
 
     {{failure_notes}}
 
-    ``transform`` converts one batch of rows at a time, so it needs the output
-    plus ``batch_size`` rows of float32 memory.
-
-    Cost: each round re-embeds the whole training set (one inference pass)
-    and re-clusters every class; each step adds the cluster loss and the
-    batch sampler, a few dozen small array operations, to the backbone's
-    forward and backward passes.  With a convolutional backbone a whole
-    ``fit`` runs at about the speed of plain cross-entropy on the same
-    backbone and batch; with a small MLP it is slower, and fewer rounds with
-    more ``steps_per_round`` are the lever.
-
     The default ``scale=64`` is a deviation from the paper (which has no
-    scale): with unit cosines the loss barely separates clusters.  It and
-    ``margin_power=0.25`` (against the paper's ``0``) were chosen on
-    validation splits.  The measurements behind these defaults are in the
-    documentation (user guide, "Choosing and fitting defaults" and "How the
-    benchmarks were run").
+    scale): with unit cosines the loss barely separates clusters.
 
     {{phases_notes}}
     In a round, ``valid_loss`` is the loss of a training step with the
-    held-out rows as the batch: for every label, each held-out row joins the
-    cluster of its own class, among that round's clusters of the training
-    rows, whose centroid (the unit-norm mean direction of its training
-    members at the round's clustering) has the highest cosine with the row's
-    embedding; the cluster loss (Eq. 9, the centroids ``mu_k`` the means of
-    the held-out members) is averaged over the labels and ``softmax_weight``
-    times the softmax term is added.
+    held-out rows as the batch, each in the round's training cluster of its
+    own class nearest to it (``training.validation``).
 
     {{data_parallel_notes}}
 
@@ -371,11 +340,11 @@ class CLMLEEmbedder(
         self.verbose = verbose
         self._set_module_params(module_params)
 
-    def _build_net(self, n_heads):
+    def _build_net(self, Y):
         backbone, width = self._backbone(self.hidden_units_)
-        return EmbeddingNet(
-            backbone, width, self.embedding_dim, n_heads, self.input_shape_
-        )
+        return SoftmaxModel(
+            EmbeddingNet(backbone, width, self.embedding_dim, Y.shape[1], self.input_shape_),
+            softmax_classifiers(Y, self.embedding_dim, self._multilabel))
 
     def _fit(self, X, y):
         X, Y, valid = self._hold_out(X, self._encode_targets(y))
@@ -389,43 +358,33 @@ class CLMLEEmbedder(
                            n_classes, curve=valid is not None)
         for name in ("hidden_units", "cluster_size", "n_samples_per_cluster",
                      "n_rounds", "steps_per_round", "weight_decay"):
-            setattr(self, name + "_", getattr(settings, name))
-        parts = self._training_parts(settings, Y)
-        parts["valid"] = valid
-        monitor = None
+            setattr(self, f"{name}_", getattr(settings, name))
+        callbacks, monitor = self.callbacks, None
         if settings.curve:
-            extra, monitor = curve_monitor(valid, self._multilabel,
-                                           settings.softmax_weight)
-            parts["callbacks"] = [*(self.callbacks or []), *extra,
-                                  ("curve_budget", curve_stopping(monitor, self.verbose))]
-        kept = {}
-
-        def softmax(device):
-            kept["softmax"] = parts["softmax"](device)
-            return kept["softmax"]
-
-        self.module_, self.history_ = self._train_module(
-            X, Y, lambda: self._build_net(self.n_labels_),
-            lambda net, X_t, device, rng, dp: train(
-                net, X_t, Y, device, rng, dp, **{**parts, "softmax": softmax}),
+            extra, monitor = curve_monitor(self._multilabel, settings.softmax_weight)
+            callbacks = [*(callbacks or []), *extra,
+                         ("curve_budget", curve_stopping(monitor, self.verbose))]
+        model, self.history_ = self._train_module(
+            X, Y, lambda: self._build_net(Y),
+            lambda model, X_t, device, rng, dp: train(
+                X_t, Y, device, dp,
+                **clmle_phases(settings, model, X_t, Y, rng, dp,
+                               self.class_margins_between_, self.margin_within_,
+                               self._multilabel),
+                verbose=self.verbose, callbacks=callbacks, valid=valid),
         )
-        self.softmax_head_ = kept["softmax"].classifiers.cpu().eval()
-        self.best_round_ = (best_round(self.history_, monitor) if settings.curve
-                            else None)
-        per_round = (settings.steps_per_round * settings.n_clusters_per_batch
-                     * settings.n_samples_per_cluster / X.shape[0])
-        rounds = self.best_round_ if settings.curve else settings.n_rounds
-        self.epochs_ = (settings.epochs if not settings.curve else
-                        settings.warmup_epochs + math.ceil(rounds * per_round))
+        self.module_, self.softmax_head_ = model.net, model.classifiers
+        self.best_round_ = best_round(self.history_, monitor) if monitor else None
+        self.budget_ = (settings.budget.up_to(self.best_round_) if monitor
+                        else settings.budget)
+        self.epochs_ = self.budget_.epochs
 
     def head_log_proba(self, X):
         """Log-probabilities of the softmax head kept from training.
 
-        The linear classifier of the warm-up's (and, with ``softmax_weight >
-        0``, the rounds') softmax term, on the raw head; trained with
-        ``warmup_class_weight``, its outputs here have no training offset, so
-        for ``"logit_adjusted"`` they estimate the class-balanced posterior
-        (Menon et al.'s post-hoc form).  Single-label ``y`` only.
+        The linear classifier of the softmax term on the raw head, without
+        the training offset: for ``warmup_class_weight="logit_adjusted"`` an
+        estimate of the class-balanced posterior.  Single-label ``y`` only.
 
         {{params_X_samples}}
 
@@ -439,34 +398,9 @@ class CLMLEEmbedder(
             raise ValueError(
                 "head_log_proba is defined for single-label y; this "
                 f"CLMLEEmbedder was fitted on {self.n_labels_} labels.")
-        X, _ = self._validate_X(X, reset=False)
-        return head_log_proba(self.module_, self.softmax_head_[0], X,
-                              self.batch_size, resolve_device(self.device))
-
-    def _training_parts(self, s, Y):
-        """What the training loops receive (``training.clmle_rounds``): the
-        softmax term's factory, the schedule, the optimiser, and the cluster
-        rounds with their losses, clustering and batch sampler, all from the
-        resolved settings ``s``."""
-        optimizer = OptimizerSpec(s.optimizer, s.learning_rate, s.weight_decay)
-        schedule = Schedule(s.warmup_epochs, s.warmup_batch, s.n_rounds,
-                            s.steps_per_round, s.batch_size)
-        rounds = partial(
-            cluster_rounds,
-            losses=[ClusterLoss(a1, a2, s.scale, s.cost_sensitive)
-                    for a1, a2 in zip(self.class_margins_between_,
-                                      self.margin_within_)],
-            cluster=PerClassClustering(s.cluster_size),
-            batches=partial(ClusterBatchSampler,
-                            n_clusters_per_batch=s.n_clusters_per_batch,
-                            n_per_cluster=s.n_samples_per_cluster, query=s.query),
-            schedule=schedule, softmax_weight=s.softmax_weight,
-        )
-        softmax = partial(SoftmaxTerm, Y, self.embedding_dim, self._multilabel,
-                          s.warmup_class_weight)
-        return dict(softmax=softmax, schedule=schedule, rounds=rounds,
-                    optimizer=optimizer, verbose=self.verbose,
-                    callbacks=self.callbacks)
+        return head_log_proba(self.module_, self.softmax_head_[0],
+                              self._validate_X(X, reset=False)[0], self.batch_size,
+                              resolve_device(self.device))
 
     @property
     def _n_heads(self):

@@ -139,20 +139,20 @@ FRAGMENTS = {
     # -- notes -----------------------------------------------------------------
     "phases_notes": """
         The warm-up and the rounds are two phases with their own objectives
-        and optimisers, trained as two successive skorch ``partial_fit``
-        calls: at the start of the rounds skorch's ``LRScheduler``
+        and optimisers, trained as two successive skorch fits, each with its
+        own history (``history_`` joins them): the callbacks are initialised
+        again at the start of the rounds, so skorch's ``LRScheduler``
         restarts, ``EarlyStopping`` starts counting again, and so do the
-        ``*_best`` flags of the scores (which ``Checkpoint`` monitors); the
-        callbacks' ``on_train_begin`` and ``on_train_end`` run once per
-        phase.  A callback's stop (``EarlyStopping``) during the warm-up
+        ``*_best`` flags of the scores (which ``Checkpoint`` monitors).  The
+        rows reach the network through skorch's ``Dataset``: a callback's
+        ``on_batch_begin(net, batch=(Xi, yi))`` receives feature batches.  A callback's stop (``EarlyStopping``) during the warm-up
         ends the warm-up and the rounds follow; during the rounds it ends the
         fit, which keeps the module as it was at that epoch's end (or as
         ``EarlyStopping(load_best=True)`` restores it, at the end of each
         phase): the estimator is fitted.  ``valid_loss`` (with a ``train_split``) is computed after
         every warm-up epoch and round in eval mode, without gradients and
         without random numbers (the training is the same with or without it),
-        on all the held-out rows as one batch, embedded ``batch_size`` rows
-        at a time.  In the warm-up it is the softmax term of training (same
+        on all the held-out rows as one batch.  In the warm-up it is the softmax term of training (same
         classifiers, class weights or logit offsets).
         """,
     "failure_notes": """

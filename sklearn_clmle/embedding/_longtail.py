@@ -2,7 +2,6 @@
 long-tail (or angular-margin) loss; multi-label targets get one sigmoid each."""
 
 import math
-import warnings
 from numbers import Integral, Real
 
 from sklearn.base import (
@@ -15,10 +14,9 @@ from sklearn.base import (
 from ..utils._persistence import VersionedPickleMixin
 from ..utils._targets import encode_targets
 from ..utils._validation import Interval, StrOptions
-from skorch.callbacks import EarlyStopping
 
-from ._auto import curve_cap
-from ._auto import head_epochs
+from ._budget import curve_cap, head_epochs
+from ._curve import best_round, curve_stopping
 from ._base import F32_MAX, SHARED_CONSTRAINTS, TorchInputMixin
 from ._docs import fill_doc
 from ._head_predictions import COSINE_LOSSES as _COSINE_LOSSES
@@ -28,11 +26,13 @@ from ._head_predictions import HeadPredictionsMixin
 HEAD_PATIENCE = 10
 from .nn.heads import HeadNet
 from .training.engine import OptimizerSpec
-from .training.supervised import LOSSES, MULTILABEL_LOSSES, HeadLoss, train_head_net
-
-# The default of ``angular_scale``, the scale ``s`` of the cosine logits (Cao
-# et al.'s value for LDAM, Wang et al.'s for AM-softmax).
-LDAM_SCALE = 30.0
+from .training.supervised import (
+    LOSSES,
+    MULTILABEL_LOSSES,
+    HeadLoss,
+    train_head_net,
+    warn_if_never_reweighted,
+)
 
 
 @fill_doc
@@ -47,11 +47,15 @@ class LongTailNetClassifier(
 ):
     """A neural network classifier trained with a long-tail loss (baselines).
 
-    Trains the default backbone of :class:`CLMLEEmbedder` (an MLP with
-    ``hidden_units``, or a small CNN for images) and a linear head with one of
-    the usual long-tail losses, with the same optimiser and budget options,
-    so that CLMLE can be compared with them on the same network (Huang et al.,
-    Section 5; ``DESIGN.md`` Section 4).  The angular-margin losses
+    Trains the default backbone family of :class:`CLMLEEmbedder` (an MLP
+    with ``hidden_units``, or a small CNN for images) and a linear head with
+    one of the usual long-tail losses, with the same optimiser and budget
+    options (``epochs``: passes over the training set), so that CLMLE can be
+    compared with them on the same network (Huang et al., Section 5).  At
+    the defaults the widths differ: ``hidden_units=(256, 128)`` here, the
+    embedder's ``"auto"`` widths there (the same for images and wide
+    tables, narrower for small ones); pass the embedder's fitted
+    ``hidden_units_`` for the very same backbone.  The angular-margin losses
     (CosFace, ArcFace) train a cosine head, for open-set face-verification
     baselines on the penultimate features.  A binary indicator matrix ``y``
     (multi-label) trains one sigmoid output per label with binary
@@ -210,12 +214,9 @@ class LongTailNetClassifier(
     scikit-learn's binary classifiers.  ``predict_proba`` is the softmax of
     these logits.
 
-    ArcFace computes ``cos(theta_y + m)`` as ``c cos m - sqrt(1 - c^2) sin
-    m``, with ``c = cos theta_y`` clamped to ``[-1 + 1e-6, 1 - 1e-6]`` so
-    that the gradient stays finite at ``theta_y = 0``; where ``theta_y + m >
-    pi`` the true-class logit falls back to ``cos theta_y - m sin m`` (the
-    threshold fallback of the ArcFace reference code, ``easy_margin=False``),
-    which keeps it decreasing in ``theta_y``.
+    ArcFace's ``cos(theta_y + m)`` is computed in a numerically safe form
+    (finite gradients, decreasing in ``theta_y``), that of its reference
+    code: see ``losses.longtail.arcface_target_cosine``.
 
     With multi-label ``y`` (a binary indicator matrix of shape ``(n_samples,
     n_labels)``, each label with both values in training) the head has one
@@ -389,9 +390,8 @@ class LongTailNetClassifier(
             self.epochs_ = curve_cap(n) if curve else head_epochs(n, self.batch_size)
         callbacks = self.callbacks
         if curve:
-            callbacks = [*(callbacks or []), ("curve_budget", EarlyStopping(
-                monitor="valid_loss", patience=HEAD_PATIENCE, load_best=True,
-                sink=print if self.verbose else (lambda *a: None)))]
+            callbacks = [*(callbacks or []), ("curve_budget", curve_stopping(
+                "valid_loss", self.verbose, patience=HEAD_PATIENCE, load_best=True))]
         loss = self._head_loss()
         self.drw_epoch_, self.angular_margin_ = loss.drw_epoch, loss.angular_margin
         self.module_, self.history_ = self._train_module(
@@ -405,22 +405,12 @@ class LongTailNetClassifier(
                 train_split=self.train_split),
         )
         self._n_backbone_out = self.module_.head.weight.shape[1]
-        if self.drw_epoch_ is not None and len(self.history_) <= self.drw_epoch_:
-            trained = len(self.history_)
-            # the epochs budget (epochs_, where epochs may be "auto")
-            budget = getattr(self, "epochs_", self.epochs)
-            why = (f"epochs={budget} ends" if trained == budget else
-                   f"training stopped after {trained} of epochs={budget} "
-                   "epoch(s) (a callback such as EarlyStopping stopped it)")
-            warnings.warn(
-                f"loss='ldam_drw': the deferred re-weighting never ran; {why} "
-                f"before the re-weighting from epoch drw_epoch_ + 1 = "
-                f"{self.drw_epoch_ + 1}. Lower drw_epoch, or train longer.",
-                # stacklevel: the user's fit, above fit's two decorators
-                UserWarning, stacklevel=5)
+        # stacklevel: the user's fit, above fit's two decorators and this
+        warn_if_never_reweighted(len(self.history_), self.drw_epoch_,
+                                 self.epochs_, stacklevel=6)
         if curve:
-            losses = [row["valid_loss"] for row in self.history_]
-            self.epochs_ = int(min(range(len(losses)), key=losses.__getitem__)) + 1
+            self.epochs_ = best_round(self.history_, "valid_loss", phase=None,
+                                      key="epoch")
 
     @property
     def _n_features_out(self):

@@ -16,14 +16,15 @@ from ._base import (
     F32_MAX,
     SHARED_CONSTRAINTS,
     WARMUP_CONSTRAINTS,
-    EmbedderMixin,
     TorchInputMixin,
 )
+from ._budget import Budget
 from ._docs import fill_doc
-from .losses.longtail import SoftmaxTerm
+from ._embedder import EmbedderMixin
+from .losses.longtail import SoftmaxTerm, softmax_classifiers
 from .losses.metric import BatchHardTripletLoss, QuintupletLoss
 from .nn.backbones import EmbeddingNet
-from .training.clmle_rounds import train
+from .training.clmle_rounds import SoftmaxModel, train, warmup_phase
 from .training.engine import OptimizerSpec, Schedule
 from .training.metric_rounds import metric_rounds
 
@@ -100,11 +101,17 @@ class MetricEmbedder(
         LMLE: clusters in one batch (all of them if there are fewer).
     n_samples_per_cluster : int, default=20
         LMLE: samples drawn from each batch cluster.
-    n_rounds : int, default=5
+    n_rounds : int or "auto", default=5
         Rounds of training after the warm-up (LMLE re-clusters at the start
-        of each).
-    steps_per_round : int, default=300
-        Optimiser steps per round.
+        of each).  ``"auto"``: 5, as :class:`CLMLEEmbedder`'s.
+    steps_per_round : int or "auto", default=300
+        Optimiser steps per round.  ``"auto"``: the steps that make warm-up
+        and rounds together see ``epochs`` passes over the training set, as
+        :class:`CLMLEEmbedder`'s.
+    epochs : int or "auto", default="auto"
+        Training budget in passes over the training set, warm-up included;
+        used only by ``steps_per_round="auto"``.  ``"auto"``: ``clip(60000 /
+        n, 15, 100)`` for ``n`` training samples, :class:`CLMLEEmbedder`'s.
     warmup_epochs : int, default=5
         Epochs of softmax training before the metric loss, exactly as in
         :class:`CLMLEEmbedder` (a linear classifier on the head, discarded
@@ -128,6 +135,10 @@ class MetricEmbedder(
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     {{input_shape_}}
+    budget_ : Budget
+        The training budget used, with ``"auto"`` resolved:
+        ``warmup_epochs``, ``n_rounds``, ``steps_per_round``, ``batch`` (rows
+        a step), ``n_samples`` and ``epochs`` (see :class:`CLMLEEmbedder`).
     history_ : skorch.history.History
         One row per warm-up epoch (``phase="warmup"``) and per round
         (``phase`` the loss name, with ``round``, ``step_loss``,
@@ -215,8 +226,10 @@ class MetricEmbedder(
         "cluster_size": [Interval(Integral, 1, None, closed="left")],
         "n_clusters_per_batch": [Interval(Integral, 2, None, closed="left")],
         "n_samples_per_cluster": [Interval(Integral, 1, None, closed="left")],
-        "n_rounds": [Interval(Integral, 1, None, closed="left")],
-        "steps_per_round": [Interval(Integral, 0, None, closed="left")],
+        "n_rounds": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "steps_per_round": [StrOptions({"auto"}),
+                            Interval(Integral, 0, None, closed="left")],
+        "epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "weight_decay": [Interval(Real, 0, F32_MAX, closed="left")],
     }
 
@@ -243,6 +256,7 @@ class MetricEmbedder(
         n_samples_per_cluster=20,
         n_rounds=5,
         steps_per_round=300,
+        epochs="auto",
         warmup_epochs=5,
         warmup_class_weight="balanced",
         warmup_batch_size=None,
@@ -272,6 +286,7 @@ class MetricEmbedder(
         self.n_samples_per_cluster = n_samples_per_cluster
         self.n_rounds = n_rounds
         self.steps_per_round = steps_per_round
+        self.epochs = epochs
         self.warmup_epochs = warmup_epochs
         self.warmup_class_weight = warmup_class_weight
         self.warmup_batch_size = warmup_batch_size
@@ -287,12 +302,15 @@ class MetricEmbedder(
         self.verbose = verbose
         self._set_module_params(module_params)
 
-    def _warmup_batch_size(self):
-        if self.warmup_batch_size is not None:
-            return self.warmup_batch_size
+    def _round_batch_size(self):
         if self.loss == "triplet":
             return self.n_classes_per_batch * self.n_samples_per_class
         return self.n_clusters_per_batch * self.n_samples_per_cluster
+
+    def _warmup_batch_size(self):
+        if self.warmup_batch_size is not None:
+            return self.warmup_batch_size
+        return self._round_batch_size()
 
     def _check_lmle_margins(self):
         try:
@@ -327,32 +345,37 @@ class MetricEmbedder(
                     "or n_classes_per_batch."
                 )
 
+        self.budget_ = Budget.resolve(
+            epochs=self.epochs, n_rounds=self.n_rounds,
+            steps_per_round=self.steps_per_round, warmup_epochs=self.warmup_epochs,
+            batch=self._round_batch_size(), n_samples=X.shape[0])
+
         def build():
             backbone, width = self._backbone()
-            return EmbeddingNet(backbone, width, self.embedding_dim, 1, self.input_shape_)
+            net = EmbeddingNet(backbone, width, self.embedding_dim, 1, self.input_shape_)
+            return SoftmaxModel(net, softmax_classifiers(Y, self.embedding_dim, False))
 
-        parts = self._training_parts(y_enc, lmle_margins)
-        parts["valid"] = valid
-        self.module_, self.history_ = self._train_module(
+        model, self.history_ = self._train_module(
             X, y_enc, build,
-            lambda net, X_t, device, rng, dp: train(net, X_t, Y, device, rng, dp,
-                                                    **parts),
+            lambda model, X_t, device, rng, dp: train(
+                X_t, Y, device, dp,
+                **self._phases(model, X_t, Y, rng, dp, lmle_margins),
+                verbose=self.verbose, callbacks=self.callbacks, valid=valid),
         )
+        self.module_ = model.net
 
-    def _training_parts(self, y, lmle_margins):
-        """What the training loops receive: the warm-up's softmax term
-        (``training.clmle_rounds.train``) and schedule, the optimiser, and
-        the metric rounds with their loss and batch sampler (triplet: P x K
-        classes; LMLE: batches of clusters, re-clustered every round, with
-        the checked ``lmle_margins``)."""
-        optimizer = OptimizerSpec(self.optimizer, self.learning_rate,
-                                  self.weight_decay)
+    def _phases(self, model, X, Y, rng, dp, lmle_margins):
+        """The optimiser and the phases of ``training.clmle_rounds.train``:
+        the warm-up, and the metric rounds with their loss and batch sampler
+        (triplet: P x K classes; LMLE: batches of clusters, re-clustered
+        every round, with the checked ``lmle_margins``)."""
         schedule = Schedule(self.warmup_epochs, self._warmup_batch_size(),
-                            self.n_rounds, self.steps_per_round, self.batch_size)
+                            self.budget_.n_rounds, self.budget_.steps_per_round,
+                            self.batch_size)
         if self.loss == "triplet":
             batches = dict(
                 loss_fn=BatchHardTripletLoss(self.triplet_margin),
-                sampler=ClassBalancedBatchSampler(y, self.n_classes_per_batch,
+                sampler=ClassBalancedBatchSampler(Y[:, 0], self.n_classes_per_batch,
                                                   self.n_samples_per_class))
         else:
             batches = dict(
@@ -362,10 +385,12 @@ class MetricEmbedder(
                                 n_clusters_per_batch=self.n_clusters_per_batch,
                                 n_per_cluster=self.n_samples_per_cluster,
                                 query="uniform"))
-        rounds = partial(metric_rounds, phase=self.loss, schedule=schedule,
-                         **batches)
-        softmax = partial(SoftmaxTerm, y[:, None], self.embedding_dim, False,
-                          self.warmup_class_weight)
-        return dict(softmax=softmax, schedule=schedule, rounds=rounds,
-                    optimizer=optimizer, verbose=self.verbose,
-                    callbacks=self.callbacks)
+        softmax = SoftmaxTerm(Y, False, self.warmup_class_weight)
+        return dict(
+            optimizer=OptimizerSpec(self.optimizer, self.learning_rate,
+                                    self.weight_decay),
+            warmup=(partial(warmup_phase, model, softmax, self.warmup_epochs,
+                            self._warmup_batch_size(), rng)
+                    if self.warmup_epochs else None),
+            rounds=partial(metric_rounds, model.net, X, Y, rng, dp, phase=self.loss,
+                           schedule=schedule, **batches))

@@ -53,16 +53,18 @@ def pair_scores(emb_a, emb_b):
     return np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0)
 
 
-def _best_threshold(scores, is_same):
-    """Threshold maximising the accuracy of ``score > threshold``.
+def _best_threshold(scores, is_same, sample_weight=None):
+    """Threshold maximising the accuracy of ``score > threshold`` (weighted by
+    ``sample_weight``, one weight per pair, if given).
 
     Candidates are the midpoints between consecutive distinct scores, plus
     ``-inf`` (accept all) and ``+inf`` (reject all); among equally accurate
     candidates the smallest is returned.
     """
     values, inverse = np.unique(scores, return_inverse=True)
-    pos = np.bincount(inverse, weights=is_same, minlength=values.size)
-    neg = np.bincount(inverse, weights=~is_same, minlength=values.size)
+    w = np.ones(len(scores)) if sample_weight is None else sample_weight
+    pos = np.bincount(inverse, weights=w * is_same, minlength=values.size)
+    neg = np.bincount(inverse, weights=w * ~is_same, minlength=values.size)
     # cut j rejects the j smallest distinct values, j = 0..m
     rejected_neg = np.concatenate([[0.0], np.cumsum(neg)])
     accepted_pos = pos.sum() - np.concatenate([[0.0], np.cumsum(pos)])

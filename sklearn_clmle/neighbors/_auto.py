@@ -15,7 +15,10 @@ all the training data with the chosen setting.
 
 import numpy as np
 
+from ..utils._scores import balanced_accuracy
+from ..utils._splits import stratified_folds, stratified_holdout
 from . import _head, _scoring
+from ._clusters import cluster_classes
 
 # Candidate values, in order of preference on a tie (first wins).
 SCALES = (16.0, 32.0, 8.0, 64.0, 4.0)
@@ -71,26 +74,6 @@ def candidate_cluster_sizes(class_counts):
     return sorted(out, key=order.get)
 
 
-def holdout_split(y_idx, rng, share=HOLDOUT_SHARE, max_rows=MAX_HOLDOUT):
-    """Stratified hold-out: (train, held-out) index arrays, or ``None`` when
-    no class has two samples.  ``round(share * n_c)`` rows of every class
-    with two or more (at least one), the share lowered so that at most
-    ``max_rows`` are held out."""
-    counts = np.bincount(y_idx)
-    n = y_idx.shape[0]
-    share = min(share, max_rows / n)
-    train, held = [], []
-    for c in np.flatnonzero(counts):
-        idx = rng.permutation(np.flatnonzero(y_idx == c))
-        k = 0 if counts[c] < 2 else max(1, int(round(share * counts[c])))
-        held.append(idx[:k])
-        train.append(idx[k:])
-    held = np.concatenate(held)
-    if held.size == 0:
-        return None
-    return np.sort(np.concatenate(train)), np.sort(held)
-
-
 def cv_splits(y_idx, rng):
     """The (train, held-out) splits the "auto" settings are scored on.
 
@@ -102,38 +85,9 @@ def cv_splits(y_idx, rng):
     class has two samples.
     """
     if y_idx.shape[0] > SMALL_N:
-        split = holdout_split(y_idx, rng)
+        split = stratified_holdout(y_idx, HOLDOUT_SHARE, rng, MAX_HOLDOUT)
         return None if split is None else [split]
-    return fold_splits(y_idx, N_FOLDS, rng) or None
-
-
-def fold_splits(y_idx, n_folds, rng, rotate=False):
-    """``n_folds`` stratified ``(train, held)`` index pairs: the rows of
-    every class with at least two are dealt to the folds in turn after a
-    shuffle (so each such class keeps a training row in every part); a
-    class of one row stays in every training part.  ``rotate``: each
-    class starts dealing where the previous one stopped, so that small
-    classes do not all land in the first fold.  Folds that hold out nothing
-    are dropped."""
-    fold = np.full(y_idx.shape[0], -1)
-    counts = np.bincount(y_idx)
-    start = 0
-    for c in np.flatnonzero(counts >= 2):
-        idx = rng.permutation(np.flatnonzero(y_idx == c))
-        fold[idx] = (np.arange(idx.shape[0]) + start) % n_folds
-        if rotate:
-            start += idx.shape[0]
-    splits = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f))
-              for f in range(n_folds)]
-    return [(tr, he) for tr, he in splits if he.size]
-
-
-def balanced_accuracy(y_true, y_pred, n_classes):
-    """Mean recall over the classes present in ``y_true``."""
-    support = np.bincount(y_true, minlength=n_classes)
-    hits = np.bincount(y_true[y_true == y_pred], minlength=n_classes)
-    present = support > 0
-    return float(np.mean(hits[present] / support[present]))
+    return stratified_folds(y_idx, N_FOLDS, rng) or None
 
 
 def predict_grid(sims, cluster_class, log_prior, n_classes, scales,
@@ -186,14 +140,13 @@ def best_with_head(scores, rule_setting, head):
 def resolve(est, X, y_idx, rng):
     """The setting ``(cluster_size, scale, prior_correction, aggregate,
     head, head_C)`` of the ``KNearestClusterClassifier`` ``est`` for the
-    validated, unit-norm ``X`` and encoded ``y_idx``: its parameters, with
-    the ``"auto"`` ones chosen on held-out predictions (``cv_splits``);
-    returned with the scores of every candidate (``None`` when nothing was
-    chosen).  ``est`` gives the parameters, ``classes_``, ``class_prior_``
-    and ``_cluster_classes``; nothing of it is changed.
+    validated, unit-norm ``X`` and encoded ``y_idx`` (two classes or more):
+    its parameters, with the ``"auto"`` ones chosen on held-out predictions
+    (``cv_splits``); returned with the scores of every candidate (``None``
+    when nothing was chosen).  Only ``est``'s parameters are read.
     """
     rule = (est.cluster_size, est.scale, est.prior_correction, est.aggregate)
-    head = "none" if len(est.classes_) < 2 else est.head
+    head = est.head
     splits = None
     if any(p == "auto" for p in rule) or head == "auto" or (
             head != "none" and est.head_C == "auto"):
@@ -216,20 +169,22 @@ def search(est, parts, class_counts, rng):
     encoded labels; the features of different parts may come from different
     embeddings, e.g. ``CLMLEClassifier``'s cross-fitted embedders), scored on
     the pooled held-out predictions.  ``class_counts``: the training set's
-    class sizes (the candidate cluster sizes).  Returns the best setting
-    ``(cluster_size, scale, prior_correction, aggregate, head, head_C)`` and
-    the scores of every candidate."""
-    n_classes = len(est.classes_)
-    head = "none" if n_classes < 2 else est.head
-    log_prior = np.log(est.class_prior_)
+    class sizes (the candidate cluster sizes, and the prior of the prior
+    correction and of the head's logit adjustment).  Only ``est``'s
+    parameters are read.  Returns the best setting ``(cluster_size, scale,
+    prior_correction, aggregate, head, head_C)`` and the scores of every
+    candidate."""
+    class_counts = np.asarray(class_counts)
+    n_classes = len(class_counts)
+    head = est.head
+    log_prior = np.log(class_counts / class_counts.sum())
     y_held = np.concatenate([part[3] for part in parts])
 
     def candidates(value, auto):
         return auto if value == "auto" else (value,)
 
     def score(predictions):  # pooled over the splits
-        return balanced_accuracy(y_held, np.concatenate(predictions),
-                                       n_classes)
+        return balanced_accuracy(y_held, np.concatenate(predictions))
 
     sizes = (candidate_cluster_sizes(class_counts)
              if est.cluster_size == "auto" else [est.cluster_size])
@@ -239,14 +194,14 @@ def search(est, parts, class_counts, rng):
     predictions, retrieved = {}, {}
     for size in sizes:
         for i, (X_train, y_train, X_held, _) in enumerate(parts):
-            centers, owners, _ = est._cluster_classes(
-                X_train, y_train, size, rng, max_iter=MAX_ITER)
+            centers, owners, _ = cluster_classes(
+                X_train, y_train, size, rng, MAX_ITER, est.algorithm)
             index = _scoring.CentroidIndex(centers, est.algorithm, est.n_neighbors)
             idx, sims = index.query(X_held, min(est.n_neighbors,
                                                 centers.shape[0]))
             retrieved[size, i] = (sims, owners[idx])
             grid = predict_grid(sims, owners[idx], log_prior, n_classes,
-                                      scales, taus, aggregates)
+                                scales, taus, aggregates)
             for (scale, tau, agg), pred in grid.items():
                 predictions.setdefault((size, scale, tau, agg), []).append(pred)
     results = {key: score(preds) for key, preds in predictions.items()}
@@ -254,10 +209,14 @@ def search(est, parts, class_counts, rng):
     scores = {key + ("none", None): value for key, value in results.items()}
     heads = _head.HEADS[1:] if head == "auto" else (
         () if head == "none" else (head,))
+    if not heads:
+        return best + ("none", None), scores
     Cs = _head.C_VALUES if est.head_C == "auto" else (est.head_C,)
+    per_C = _head.held_out_log_probas(parts, [log_prior] * len(parts),
+                                      n_classes, Cs)
     head_preds = {}
     size, scale, tau, agg = best
-    for i, (X_train, y_train, X_held, _) in enumerate(parts if heads else ()):
+    for i, (_, _, X_held, _) in enumerate(parts):
         sims, owner_idx = retrieved[size, i]
         rows, classes, rule_scores = _scoring.segment_scores(
             sims, owner_idx, n_classes, scale, agg)
@@ -266,13 +225,8 @@ def search(est, parts, class_counts, rng):
             rows, classes, rule_scores - tau * log_prior[classes],
             X_held.shape[0], n_classes, floor)
         for C in Cs:
-            model = _head.fit(X_train, y_train, C)
-            log_proba = _head.adjusted_log_proba(model, X_held, log_prior,
-                                                 n_classes)
             for name in heads:
                 head_preds.setdefault(best + (name, C), []).append(
-                    _head.combine(name, dense, floor, log_proba).argmax(1))
+                    _head.combine(name, dense, floor, per_C[C][i]).argmax(1))
     scores.update({key: score(preds) for key, preds in head_preds.items()})
-    if head == "none":
-        return best + ("none", None), scores
     return best_with_head(scores, best, head), scores

@@ -12,5 +12,5 @@ def cluster_classes(X, y_idx, cluster_size, rng, max_iter, algorithm):
     numpy path."""
     out = cluster_per_class(
         X, y_idx, cluster_size, rng, max_iter=max_iter,
-        algorithm="faiss" if algorithm == "faiss" else "lloyd", trivial="samples")
+        algorithm="faiss" if algorithm == "faiss" else "lloyd")
     return out.centers, out.cluster_classes, out.sizes

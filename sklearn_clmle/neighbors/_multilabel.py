@@ -5,6 +5,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 
+from ..utils._targets import encode_targets
+
 __all__ = ["PerLabelMixin"]
 
 
@@ -35,6 +37,8 @@ class PerLabelMixin:
                 f"multilabel_features='blocks' needs n_features={X.shape[1]} to "
                 f"be a multiple of n_labels={n_labels}."
             )
+        # every label both values, as for the embedders
+        encode_targets(Y, type(self).__name__)
         self._multilabel = True
         rng = check_random_state(self.random_state)
         params = self.get_params()

@@ -4,10 +4,8 @@ cluster rule (Huang et al., Section 4, Eq. 10)."""
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from ..utils._docs import fill_doc
 from ..utils._persistence import VersionedPickleMixin, unfit_on_failure
@@ -18,16 +16,18 @@ from ..utils._validation import (
     _fit_context,
     normalize_rows,
     validate_float_csr,
+    validate_parameter_constraints,
 )
 from . import _auto, _clusters, _head, _scoring
 from ._multilabel import PerLabelMixin
+from ._prediction import PredictionMixin
 from ._rule import NearestClusterRuleMixin
 
 
 @fill_doc
 class KNearestClusterClassifier(
-    NearestClusterRuleMixin, PerLabelMixin, ClassifierMixin, VersionedPickleMixin,
-    BaseEstimator,
+    PredictionMixin, NearestClusterRuleMixin, PerLabelMixin, ClassifierMixin,
+    VersionedPickleMixin, BaseEstimator,
 ):
     """Classifier by the soft k-nearest-cluster rule of CLMLE.
 
@@ -198,8 +198,8 @@ class KNearestClusterClassifier(
 
     **Input.**  Rows of ``X`` are scaled to unit norm; rows that are all zero
     have no direction and are refused with a ``ValueError``, at fit and at
-    predict.  Fitting with a single class is allowed: every prediction is that
-    class.  Sparse ``X`` (e.g. TF-IDF vectors) is accepted as CSR (other
+    predict.  ``y`` needs at least two classes (every label of
+    multi-label ``y`` both values), as for the other estimators.  Sparse ``X`` (e.g. TF-IDF vectors) is accepted as CSR (other
     ``scipy.sparse`` formats are converted) at fit and at predict, and is
     never densified as a whole: rows are normalised by scaling their stored
     values, the per-class clustering runs on sparse rows (see
@@ -314,7 +314,7 @@ class KNearestClusterClassifier(
             _scoring.import_faiss()
         if self._is_multilabel(y):
             return self._fit_multilabel(X, y)
-        targets = encode_targets(y, type(self).__name__, min_classes=1)
+        targets = encode_targets(y, type(self).__name__)
         X = normalize_rows(X, name="X")
         self._multilabel = False
         self.classes_, y_idx = targets.classes, targets.encoded
@@ -344,67 +344,51 @@ class KNearestClusterClassifier(
         setting, self.auto_scores_ = _auto.resolve(self, X, y_idx, rng)
         return setting
 
-    def _validate_for_predict(self, X):
-        check_is_fitted(self)
-        return validate_float_csr(self, X, reset=False)
+    def choose_auto_settings(self, parts, y, random_state=None):
+        """Choose the ``"auto"`` settings on given held-out rows, not fitting.
 
-    def decision_function(self, X):
-        """Scores of the k-nearest-cluster rule (see Notes).
+        What ``fit`` does on its own folds, on splits and features of the
+        caller's (e.g. embeddings of held-out rows by embedders that never
+        saw them, as in ``CLMLEClassifier``); the parameters that are not
+        ``"auto"`` are kept.
 
-        {{params_X_query}}
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes), (n_samples,) or (n_samples, n_labels)
-            One score per class.  For two classes, as in scikit-learn, the
-            score of ``classes_[1]`` minus that of ``classes_[0]``.  For
-            multi-label ``y``, that difference for every label.
-        """
-        X = self._validate_for_predict(X)
-        if self._multilabel:
-            return np.column_stack(self._per_label(X, "decision_function"))
-        scores, _ = self._scores(X)
-        if len(self.classes_) == 2:
-            return scores[:, 1] - scores[:, 0]
-        return scores
-
-    def predict_proba(self, X):
-        """Softmax of the scores over the retrieved classes (see Notes).
-
-        {{params_X_query}}
+        Parameters
+        ----------
+        parts : list of (X_train, y_train, X_held, y_held)
+            Dense features (scaled to unit norm) and single labels of each
+            part's training and held-out rows; the held-out predictions of
+            all parts are scored together (balanced accuracy).
+        y : array-like of shape (n_samples,)
+            Labels of all the training rows: their classes and class sizes
+            give the candidate cluster sizes and the class prior.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the parts' clusterings; ``None``: ``self.random_state``.
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes) or list of such
-            Rows sum to one; without a head, classes absent from the
-            retrieved clusters have probability 0.  A list with one ``(n_samples, 2)`` array per label
-            for multi-label ``y``.
+        params : dict
+            ``cluster_size``, ``scale``, ``prior_correction``,
+            ``aggregate``, ``head`` and (with a head) ``head_C``, for
+            ``set_params``.
         """
-        X = self._validate_for_predict(X)
-        if self._multilabel:
-            return self._per_label(X, "predict_proba")
-        scores, floor = self._scores(X)
-        if floor is None:
-            return np.exp(scores - logsumexp(scores, axis=1, keepdims=True))
-        return _scoring.softmax_over_present(scores, floor)
-
-    def predict(self, X):
-        """Class of highest score among the retrieved clusters' classes.
-
-        {{params_X_query}}
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            Original class labels, or the binary indicator matrix for
-            multi-label ``y``.
-        """
-        X = self._validate_for_predict(X)
-        if self._multilabel:
-            return np.column_stack(self._per_label(X, "predict"))
-        if self.head_ != "none":
-            return self.classes_[self._scores(X)[0].argmax(axis=1)]
-        return self.classes_[self._rule(self._unit_rows(X), dense=False)]
+        validate_parameter_constraints(self._parameter_constraints,
+                                       self.get_params(deep=False), type(self).__name__)
+        targets = encode_targets(y, type(self).__name__, multilabel="choose_auto_settings takes single labels")
+        encoded = []
+        for X_train, y_train, X_held, y_held in parts:
+            labels = [np.searchsorted(targets.classes, v) for v in (y_train, y_held)]
+            for given, idx in zip((y_train, y_held), labels):
+                if not np.array_equal(targets.classes[np.minimum(
+                        idx, len(targets.classes) - 1)], given):
+                    raise ValueError("parts hold labels that y does not have.")
+            encoded.append((normalize_rows(np.asarray(X_train)), labels[0],
+                            normalize_rows(np.asarray(X_held)), labels[1]))
+        rng = check_random_state(self.random_state if random_state is None
+                                 else random_state)
+        setting, _ = _auto.search(self, encoded, targets.counts, rng)
+        names = ("cluster_size", "scale", "prior_correction", "aggregate",
+                 "head", "head_C")
+        return {k: v for k, v in zip(names, setting) if v is not None}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

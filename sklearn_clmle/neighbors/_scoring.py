@@ -5,6 +5,8 @@ rows whose size keeps the largest temporary (query block x centroids, or query
 block x classes) within scikit-learn's ``working_memory`` setting.
 """
 
+import threading
+
 import numpy as np
 from scipy import sparse
 from sklearn import get_config
@@ -19,10 +21,23 @@ ALGORITHMS = ("auto", "brute", "kd_tree", "ball_tree", "faiss")
 # they stay in cache; working_memory can only make them smaller.
 _CACHE_BYTES = 2**21
 
+# Scratch arrays up to this size are kept per thread for the next block
+# (``scratch``): a fresh array of a megabyte costs 256 page faults when first
+# written, which took 40 % of a predict of 2,000 queries x 496 centroids.
+_SCRATCH_BYTES = 2**23
+_SCRATCH = threading.local()
+
 # Columns of the chunks whose sorts find the k-th largest similarity of a
 # row (see kth_largest): on 263 x 995 float32 blocks, chunks of 256 found it
 # in 0.38 ms, np.partition of whole rows in 1.10 ms (2 cores, numpy 2.4).
 _SORT_CHUNK = 256
+
+
+# Query rows per block of the exact search's rule (see
+# CentroidIndex.block_rows): its per-block cost is a few dozen numpy calls on
+# arrays n_neighbors wide, so blocks are made long, but short enough to share
+# the rows of a large call among threads.
+_RULE_ROWS = 4096
 
 
 # Query rows per faiss call (when working_memory allows): faiss blocks its
@@ -30,6 +45,13 @@ _SORT_CHUNK = 256
 # search over 4,500 centroids ran 2.5x faster in blocks of 1,024 rows than
 # of 256).
 _FAISS_ROWS = 1024
+
+
+def cache_rows(width, itemsize):
+    """Rows of the sub-blocks of the exact search: their similarities
+    (``width`` columns of ``itemsize`` bytes) and the sort buffer of
+    ``kth_largest`` fit in ``_CACHE_BYTES`` (and in ``working_memory``)."""
+    return block_rows(width, itemsize, factor=2)
 
 
 def block_rows(width, itemsize=8, factor=3, cache=True):
@@ -42,6 +64,23 @@ def block_rows(width, itemsize=8, factor=3, cache=True):
     if cache:
         rows = min(rows, _CACHE_BYTES // (itemsize * width))
     return max(1, int(rows))
+
+
+def scratch(name, shape, dtype):
+    """A C-contiguous array of ``shape`` and ``dtype`` (contents undefined)
+    for a temporary of the calling thread: the memory of the thread's last
+    array of that ``name`` is reused when it is large enough (and is kept up
+    to ``_SCRATCH_BYTES``).  The array is overwritten by the thread's next
+    call with the same ``name``: it must not outlive the function that asked
+    for it."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape))
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or buf.nbytes < size * dtype.itemsize:
+        buf = np.empty(size * dtype.itemsize, dtype=np.uint8)
+        if buf.nbytes <= _SCRATCH_BYTES:
+            setattr(_SCRATCH, name, buf)
+    return buf[: size * dtype.itemsize].view(dtype).reshape(shape)
 
 
 class CentroidIndex:
@@ -96,23 +135,41 @@ class CentroidIndex:
         """
         n_centers = self.centers.shape[0]
         n_neighbors = min(n_neighbors, n_centers)
+        if self.algorithm == "brute":
+            return self._brute(X, n_neighbors, centers_t)
         if sparse.issparse(X):
-            if self.algorithm == "brute":
-                if centers_t is None:
-                    centers_t = np.ascontiguousarray(self.centers.T)
-                return self._top(X @ centers_t, n_neighbors)
             X = X.toarray()
         if self.algorithm in ("kd_tree", "ball_tree"):
             dist, idx = self._tree.query(X, k=n_neighbors)
             return idx, 1.0 - dist**2 / 2.0
-        if self.algorithm == "faiss":
-            idx, sims = _faiss_search.search(self._tree, X, n_neighbors)
-            short = np.flatnonzero(idx[:, -1] < 0)  # IVF: too few in the lists
-            if short.size:
-                exact, exact_sims = self._top(X[short] @ self.centers.T, n_neighbors)
-                idx[short], sims[short] = exact, exact_sims
-            return idx, sims
-        return self._top(X @ self.centers.T, n_neighbors)
+        idx, sims = _faiss_search.search(self._tree, X, n_neighbors)
+        short = np.flatnonzero(idx[:, -1] < 0)  # IVF: too few in the lists
+        if short.size:
+            idx[short], sims[short] = self._brute(X[short], n_neighbors)
+        return idx, sims
+
+    def _brute(self, X, n_neighbors, centers_t=None):
+        """Exact search: the similarities of sub-blocks of rows of ``X`` to
+        all the centroids, each sub-block small enough for the cache and
+        written into the same scratch array (``cache_rows``), and their
+        ``top_k``."""
+        n, m = X.shape[0], self.centers.shape[0]
+        dtype = np.result_type(X.dtype, self.centers.dtype)
+        idx = np.empty((n, n_neighbors), dtype=np.intp)
+        sims = np.empty((n, n_neighbors), dtype=dtype)
+        is_sparse = sparse.issparse(X)
+        if is_sparse and centers_t is None:
+            centers_t = np.ascontiguousarray(self.centers.T)
+        step = cache_rows(m, dtype.itemsize)
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            if is_sparse:
+                block = X[start:stop] @ centers_t
+            else:
+                block = np.matmul(X[start:stop], self.centers.T,
+                                  out=scratch("sims", (stop - start, m), dtype))
+            idx[start:stop], sims[start:stop] = top_k(block, n_neighbors)
+        return idx, sims
 
     @property
     def own_threads(self):
@@ -123,21 +180,24 @@ class CentroidIndex:
 
     def block_rows(self, n_neighbors, n_classes, X):
         """Query rows per block of ``X``, from the widest temporary of a
-        block: the similarities to every centroid for "brute" and the trees;
-        for faiss, which blocks its own search, the ``n_neighbors`` retrieved,
-        the ``n_classes`` scores or the block's rows (``_FAISS_ROWS`` rows
-        when ``working_memory`` allows)."""
+        block.  "brute" searches a block in sub-blocks of its own
+        (``cache_rows``): its blocks are sized by the rule's temporaries,
+        ``n_neighbors`` or ``n_classes`` wide, and hold at most
+        ``_RULE_ROWS`` rows.  The trees: the similarities to every centroid
+        or the ``n_classes`` scores (and the block's rows, made dense).  faiss,
+        which blocks its own search: the ``n_neighbors`` retrieved, the
+        ``n_classes`` scores or the block's rows (``_FAISS_ROWS`` rows when
+        ``working_memory`` allows)."""
         if self.algorithm == "faiss":
             width = max(n_neighbors, n_classes, X.shape[1])
             return min(_FAISS_ROWS, block_rows(width, cache=False))
+        if self.algorithm == "brute":
+            width = max(n_neighbors, n_classes)
+            return min(_RULE_ROWS, block_rows(width, cache=False))
         width = max(self.centers.shape[0], n_classes)
-        if sparse.issparse(X) and self.algorithm != "brute":
+        if sparse.issparse(X):
             width = max(width, X.shape[1])  # tree blocks are made dense
         return block_rows(width)
-
-    @staticmethod
-    def _top(sims, n_neighbors):
-        return top_k(sims, n_neighbors)
 
 
 def top_k(sims, k):
@@ -154,7 +214,7 @@ def top_k(sims, k):
     if k >= m:
         return np.broadcast_to(np.arange(m), sims.shape), sims
     kth = kth_largest(sims, k)[:, None]
-    hit = sims >= kth
+    hit = np.greater_equal(sims, kth, out=scratch("hit", sims.shape, bool))
     flat = np.flatnonzero(hit)
     if flat.size != n * k:  # ties at the k-th value: more than k in some rows
         flat = np.flatnonzero(_lowest_ties(sims, hit, kth, k))
@@ -179,7 +239,7 @@ def kth_largest(sims, k):
     if m <= w or 2 * k > w:
         return np.partition(sims, m - k, axis=1)[:, m - k]
     n_chunks = -(-m // w)
-    chunks = np.empty((n, n_chunks * w), dtype=sims.dtype)
+    chunks = scratch("chunks", (n, n_chunks * w), sims.dtype)
     chunks[:, :m] = sims
     chunks[:, m:] = -np.inf
     chunks = chunks.reshape(n * n_chunks, w)
@@ -247,7 +307,10 @@ def segment_scores(sims, cluster_class, n_classes, scale, aggregate):
     key = (r[:, None] * n_classes + cluster_class).ravel()
     order = np.argsort(key, kind="stable")
     key = key[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    first = np.empty(key.shape[0], dtype=bool)
+    first[0] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
     reduce = np.minimum if aggregate == "min" else np.maximum
     agg = reduce.reduceat(z.ravel()[order], starts)
     own = np.add.reduceat(e.ravel()[order], starts)
@@ -263,7 +326,7 @@ def segment_scores(sims, cluster_class, n_classes, scale, aggregate):
     has_other = other.any(axis=1)
     masked = np.where(other, z, -np.inf)
     m = np.where(has_other, masked.max(axis=1), 0.0)
-    mass = np.where(other, np.exp(masked - m[:, None]), 0.0).sum(axis=1)
+    mass = np.exp(masked - m[:, None]).sum(axis=1)  # exp(-inf) = 0
     lse_c0 = np.where(has_other, m + np.log(np.where(has_other, mass, 1.0)), -scale)
     is_c0 = classes == c0[rows]
     lse[is_c0] = lse_c0[rows[is_c0]]

@@ -13,6 +13,7 @@ from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     Interval,
     StrOptions,
+    validate_parameter_constraints,
 )
 from sklearn.utils.validation import validate_data
 
@@ -62,7 +63,9 @@ def validate_float_csr(estimator, X, y="no_validation", **kwargs):
 
 def validate_numeric(estimator, X, validate):
     """``validate()`` (a ``validate_data`` call on ``X``), with its failures
-    to make numbers of ``X`` replaced by ``refuse_non_numeric``'s message."""
+    to make numbers of ``X`` replaced by ``refuse_non_numeric``'s message,
+    and its refusal of infinite values completed with the estimator's
+    name (scikit-learn names it for NaN only)."""
     try:
         return validate()
     except (ValueError, TypeError) as exc:
@@ -70,6 +73,11 @@ def validate_numeric(estimator, X, validate):
         # string to float", "float() argument must be ..."), scikit-learn's
         # dtype="numeric" ("... not compatible with arrays of bytes/strings")
         message = str(exc)
+        if isinstance(exc, ValueError) and "contains infinity" in message:
+            raise ValueError(
+                f"{message} {type(estimator).__name__} needs finite "
+                "features: replace the infinite values (e.g. clip them to "
+                "a finite range) or drop those rows.") from exc
         if not ("float" in message and ("convert" in message
                                         or "argument must be" in message)
                 or "bytes/strings" in message):

@@ -26,6 +26,15 @@ def test_write_csv_appends_under_one_header(tmp_path):
     assert path.read_text().splitlines() == ["a,b", "5,6"]
 
 
+def test_write_csv_appends_rows_with_new_columns(tmp_path):
+    path = tmp_path / "rows.csv"
+    write_csv([{"a": 1, "b": 2}], path)
+    write_csv([{"a": 3, "b": 4, "load": 0.5}], path, append=True)
+    assert path.read_text().splitlines() == ["a,b,load", "1,2,", "3,4,0.5"]
+    write_csv([{"b": 6, "a": 5}], path, append=True)  # fewer columns: appended
+    assert path.read_text().splitlines()[-1] == "5,6,"
+
+
 def test_mean_std():
     assert mean_std([0.5, 0.7]) == "60.00 ± 10.00"
 
@@ -56,3 +65,46 @@ def test_exclusive_run_releases_the_lock_on_error(tmp_path):
         with exclusive_run("failing run", lock=lock):
             raise RuntimeError("boom")
     assert _other_process_can_lock(lock)
+
+
+def test_check_quiet_refuses_a_busy_machine_unless_allowed(monkeypatch):
+    import os
+
+    from benchmarks import common
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(common, "load_average", lambda: (2.5, 1.0, 1.0))
+    with pytest.raises(SystemExit, match="load average 2.50 on 2 cores"):
+        common.check_quiet(allow_busy=False)
+    state = common.check_quiet(allow_busy=True)
+    assert state.busy
+    assert state.summary().startswith("**Measured under load")
+    assert state.fields()["under_load"] is True
+    monkeypatch.setattr(common, "load_average", lambda: (1.9, 1.0, 1.0))
+    quiet = common.check_quiet(allow_busy=False)  # 0.95 per core
+    assert not quiet.busy
+    summary = quiet.summary()
+    assert summary.startswith("Load average 1.90 before the run, 1.90 after")
+    assert "2 cores; threads: " in summary
+
+
+def test_thread_settings_name_the_variables_and_pools(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from benchmarks.common import thread_settings
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    text = thread_settings()
+    assert text.startswith("OMP_NUM_THREADS=1")
+    for lib in threadpool_info():
+        assert f"{lib['internal_api']} {lib['num_threads']}" in text
+
+
+def test_busy_argument():
+    import argparse
+
+    from benchmarks.common import add_busy_argument
+
+    parser = add_busy_argument(argparse.ArgumentParser())
+    assert parser.parse_args(["--allow-busy"]).allow_busy
+    assert not parser.parse_args([]).allow_busy

@@ -9,34 +9,65 @@ import pytest
 from benchmarks import bench_font_verification as bench
 
 mpl = pytest.importorskip("matplotlib")
-DEJAVU = sorted((Path(mpl.get_data_path()) / "fonts" / "ttf").glob("DejaVu*.ttf"))
+TTF = Path(mpl.get_data_path()) / "fonts" / "ttf"
+DEJAVU = sorted(TTF.glob("DejaVu*.ttf"))
 
 
 def _identities(sizes):
     return np.repeat(np.arange(len(sizes)), sizes)
 
 
-def test_evaluate_perfect_and_useless_embeddings():
-    y = _identities([6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1])
-    perfect = np.eye(11)[y]
+SIZES = [6, 5, 5, 4, 4, 3, 3, 2, 2, 2, 2, 1, 1]
+
+
+def test_evaluate_scores_every_pair():
+    y = _identities(SIZES)
+    n = len(y)
+    perfect = np.eye(len(SIZES))[y]
     rep, (fpr, tpr) = bench.evaluate(perfect, y, seed=0)
+    n_pos = sum(s * (s - 1) // 2 for s in SIZES)
+    assert rep["n_pos"] == n_pos and rep["n_pos"] + rep["n_neg"] == n * (n - 1) // 2
+    assert rep["neg_above_1e3"] == int(1e-3 * rep["n_neg"])
     assert rep["accuracy"] == 1.0 and rep["auc"] == 1.0
-    assert rep["tar@far=0.001"] == 1.0 and rep["rank1"] == 1.0
+    assert rep["tar@far=0.001"] == 1.0 and rep["tar@far=0.0001"] == 1.0
+    assert rep["rank1"] == 1.0
     # identical embeddings: every pair scores the same, rank-1 is the
     # documented tie rule's (ties count against the probe)
-    same = np.ones((len(y), 3))
-    rep, _ = bench.evaluate(same, y, seed=0)
-    assert rep["auc"] == 0.5 and rep["rank1"] == 0.0
-    assert rep["rank10"] == 0.0
+    rep, _ = bench.evaluate(np.ones((n, 3)), y, seed=0)
+    assert rep["auc"] == 0.5 and rep["accuracy"] == 0.5 and rep["rank1"] == 0.0
+
+
+def test_evaluate_accuracy_uses_identity_disjoint_folds(monkeypatch):
+    # identity 0's two images look alike only to the other identities' eyes:
+    # an accuracy computed on random pair folds would see the same pairs in
+    # training and test folds; with identity folds each identity is scored
+    # once, at a threshold from the others
+    y = _identities([2] * 20)
+    rng = np.random.RandomState(0)
+    Z = rng.normal(size=(40, 8))
+    Z[1::2] = Z[::2] + 0.1 * rng.normal(size=(20, 8))
+    seen = []
+    real = bench.fold_accuracy
+
+    def spy(scores, a, b, same, folds):
+        seen.append(folds)
+        return real(scores, a, b, same, folds)
+
+    monkeypatch.setattr(bench, "fold_accuracy", spy)
+    bench.evaluate(Z, y, seed=0)
+    (folds,) = seen
+    assert len(np.unique(folds)) == bench.N_FOLDS
+    for c in range(20):
+        assert len(np.unique(folds[y == c])) == 1
 
 
 def test_evaluate_gallery_holds_every_identity():
     # probes of identity 0 are nearer to the singleton identity 2 than to
     # identity 0's enrolled image: rank-1 must count that as a miss
-    y = np.r_[0, 0, 1, 1, 2, _identities([4] * 6) + 3]
-    Z = np.zeros((len(y), 11))
+    y = np.r_[0, 0, 1, 1, 2, _identities([4] * 8) + 3]
+    Z = np.zeros((len(y), 13))
     Z[:5, :2] = [[1, 0.0], [0.6, 0.8], [0, 1.0], [0.05, 1.0], [0.62, 0.78]]
-    Z[5:, 2:8] = np.eye(6)[y[5:] - 3]  # well-separated other identities
+    Z[5:, 2:10] = np.eye(8)[y[5:] - 3]  # well-separated other identities
     Z /= np.linalg.norm(Z, axis=1, keepdims=True)
     rep, _ = bench.evaluate(Z, y, seed=0)
     assert rep["rank1"] < 1.0 and rep["rank5"] == 1.0
@@ -57,16 +88,135 @@ def test_write_csv_takes_rows_with_different_keys(tmp_path):
     bench.write_csv([dict(a=1.0, b=2), dict(a=0.123456789, b=3, chosen=True)],
                     tmp_path / "r.csv")
     assert (tmp_path / "r.csv").read_text().splitlines() == [
-        "a,b,chosen", "1.0,2,", "0.12346,3,True"]
+        "a,b,chosen", "1.0,2,", "0.123457,3,True"]
+
+
+def _tiny(monkeypatch, font_paths=None):
+    loader = dict(task="fonts", characters="0123456789", n_max=6,
+                  imbalance_ratio=3)
+    if font_paths is not None:
+        loader["font_paths"] = font_paths
+    monkeypatch.setitem(bench.TASKS, "tiny", dict(
+        loader=loader, n_train=7, n_val=2, n_test=5))
 
 
 def test_load_split_disjoint_identities(monkeypatch):
-    monkeypatch.setitem(bench.TASKS, "tiny", dict(
-        loader=dict(task="fonts", characters="0123456789", n_max=6,
-                    imbalance_ratio=3, font_paths=tuple(DEJAVU)),
-        n_train=7, n_val=2, n_test=5))
+    _tiny(monkeypatch, tuple(DEJAVU))
     Xtr, ytr, Xte, yte, data = bench.load_split("tiny", 0)
     assert not set(ytr) & set(yte)
     assert len(np.unique(ytr)) == 7 and len(np.unique(yte)) == 5
     assert Xtr.shape[1] == bench.IMAGE_SIZE ** 2
     assert len(ytr) + len(yte) == len(data.target)
+
+
+def test_font_dirs_reach_the_loader(monkeypatch, tmp_path):
+    # fonts extracted without root live in a directory of the user's choice
+    for f in DEJAVU:
+        (tmp_path / f.name).symlink_to(f)
+    _tiny(monkeypatch)
+    args = bench.parse_args(["--font-dirs", str(tmp_path)])
+    assert args.font_dirs == (str(tmp_path),)
+    *_, data = bench.load_split("tiny", 0, args.font_dirs)
+    assert {Path(p).parent for p, _, _ in data.font_files} == {tmp_path}
+    assert bench.parse_args([]).font_dirs == bench.DEFAULT_FONT_DIRS
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--font-dirs", str(tmp_path / "missing")])
+
+
+def _row(method, seed, acc, **extra):
+    return dict(method=method, seed=seed, accuracy=acc, auc=acc,
+                **{f"tar@far={f:g}": acc / 2 for f in bench.FARS},
+                rank1=acc, rank5=acc, fit_s=1.0, **extra)
+
+
+def test_report_round_trips_through_the_csv(tmp_path):
+    state = dict(tuning=[dict(_row("CE", 0, 0.5), setting="learning_rate=0.001",
+                              chosen=True)],
+                 main=[_row(m, s, 0.5 + 0.1 * (m == "CLMLE") + 0.01 * s)
+                       for s in range(3) for m in ("CE", "CLMLE")],
+                 ablation=[])
+    stem = tmp_path / "r"
+    bench.write_report(stem, state, "# header")
+    back = bench.read_rows(stem.with_suffix(".csv"))
+    assert back["main"] == state["main"] and back["tuning"] == state["tuning"]
+    text = stem.with_suffix(".md").read_text()
+    # CLMLE - CE is +10 points on every seed: the interval is the point
+    assert "| CLMLE − CE | +10.00 [+10.00, +10.00] p=nan" in text
+
+
+def test_fit_rows_resumes_from_done_rows(monkeypatch):
+    done = [_row("CE", 0, 0.5)]
+    state = dict(main=list(done))
+    monkeypatch.setattr(bench, "load_split",
+                        lambda *a: (None, np.array([0, 1]), None, None, None))
+    monkeypatch.setattr(bench, "describe_split", lambda *a: "split")
+    fitted = []
+
+    def fake_make(name, n, seed, params):
+        fitted.append((name, seed))
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(bench, "make_method", fake_make)
+    with pytest.raises(RuntimeError, match="stop"):
+        bench.fit_rows("characters", state, lambda: None, (), [0],
+                       [("CE", "CE", {}), ("CLMLE", "CLMLE", {})], "main",
+                       "method", None)
+    assert fitted == [("CLMLE", 0)]  # CE on seed 0 was not fitted again
+
+
+def test_same_settings_for_tuning_and_main_fits():
+    # the estimator for a tuning fit (fewer rows) and a main fit differ only
+    # in the budget's steps, never in a setting an "auto" rule would switch
+    small = bench.make_method("CLMLE", 4000, 0, {}).get_params()
+    large = bench.make_method("CLMLE", 14000, 0, {}).get_params()
+    assert {k for k in small if small[k] != large[k]} == {"steps_per_round"}
+    assert small["weight_decay"] == bench.WEIGHT_DECAY
+    assert not [k for k, v in small.items() if isinstance(v, str) and v == "auto"
+                and k not in ("margin_between", "margin_within", "distributed")]
+    for name in bench.RIVALS:
+        assert (bench.make_method(name, 4000, 0, {}).get_params()
+                == bench.make_method(name, 14000, 0, {}).get_params())
+    assert {len(g) for g in bench.GRIDS.values()} == {bench.GRID_SIZE}
+
+
+class _Identity:
+    """Stands for a trained model: its embedding is the input itself."""
+
+    def fit(self, X, y):
+        return self
+
+    def transform(self, X):
+        return X
+
+
+@pytest.mark.parametrize("part, key", [("main", "method"), ("ablation", "row")])
+def test_fit_rows_writes_one_row_per_job_and_seed(monkeypatch, part, key):
+    yte = _identities([3] * 12)
+    Xte = np.eye(12)[yte] + 0.01 * np.random.RandomState(0).normal(size=(36, 12))
+    monkeypatch.setattr(bench, "load_split",
+                        lambda *a: (Xte, yte, Xte, yte, None))
+    monkeypatch.setattr(bench, "describe_split", lambda *a: "split")
+    monkeypatch.setattr(bench, "make_method", lambda *a: _Identity())
+    state = {part: []}
+    saves = []
+    bench.fit_rows("characters", state, lambda: saves.append(1), (), [0, 1],
+                   [("a", "CLMLE", {}), ("b", "CLMLE", {})], part, key, None)
+    assert [(r[key], r["seed"]) for r in state[part]] == [
+        ("a", 0), ("b", 0), ("a", 1), ("b", 1)]
+    assert all(r["method"] == ("CLMLE" if key == "row" else r[key])
+               for r in state[part])
+    assert state[part][0]["accuracy"] == 1.0 and len(saves) == 4
+
+
+def test_report_only_rewrites_the_markdown_from_the_csv(tmp_path, monkeypatch):
+    state = dict(tuning=[], ablation=[],
+                 main=[_row(m, s, 0.5 + 0.1 * (m == "CLMLE") + 0.01 * s * s)
+                       for s in range(3) for m in ("CE", "CLMLE")])
+    stem = tmp_path / "r"
+    bench.write_report(stem, state, "# header")
+    stem.with_suffix(".md").unlink()
+    monkeypatch.setattr(bench, "make_method", None)  # no fit may happen
+    bench.main(["--report-only", "--out", str(stem)])
+    text = stem.with_suffix(".md").read_text()
+    assert "| CE | 50.0 / 25.0 | 51.0 / 25.5 | 54.0 / 27.0 |" in text
+    assert "| CLMLE − CE | +10.00 [+10.00, +10.00]" in text

@@ -6,17 +6,17 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, StratifiedShuffleSplit
 
 from sklearn_clmle import CLMLEClassifier, CLMLEEmbedder
 from sklearn_clmle.classifier import _candidates
 from sklearn_clmle.classifier._crossfit import (
     refit_budget as _budget,
     LARGE_N,
-    fold_splits,
     holdout_split,
     resolve_cv,
 )
+from sklearn_clmle.utils._splits import stratified_folds
 
 TINY = dict(hidden_units=(16,), embedding_dim=4, cluster_size=5,
             n_clusters_per_batch=4, n_samples_per_cluster=5, warmup_epochs=2,
@@ -42,7 +42,7 @@ def fitted(**params):
 
 def test_fold_splits_hold_each_row_of_a_splittable_class_out_once():
     y = np.repeat([0, 1, 2, 3], [7, 4, 2, 1])
-    splits = fold_splits(y, 2, np.random.RandomState(0))
+    splits = stratified_folds(y, 2, np.random.RandomState(0))
     held = np.concatenate([h for _, h in splits])
     assert sorted(held.tolist()) == list(range(13))  # all but the singleton
     for train, h in splits:
@@ -86,7 +86,7 @@ def test_auto_cv_switches_to_a_kept_holdout_above_the_threshold():
 def test_combine_is_the_renormalised_product_of_experts():
     rng = np.random.RandomState(0)
     parts = {name: np.log(rng.dirichlet(np.ones(3), size=4)) for name in
-             _candidates.PARTS}
+             ("rule", "linear", "softmax")}
     out = _candidates.combine(parts, ("rule", "softmax"))
     naive = parts["rule"] + parts["softmax"]
     naive -= logsumexp(naive, axis=1, keepdims=True)
@@ -256,9 +256,9 @@ def test_holdout_mode_keeps_the_part_embedder():
 
 
 def test_curve_budget_reaches_the_refit(monkeypatch):
-    from sklearn_clmle.embedding import _auto
-    monkeypatch.setattr(_auto, "CURVE_MIN_CAP", 12)
-    monkeypatch.setattr(_auto, "CURVE_MAX_CAP", 12)
+    from sklearn_clmle.embedding import _budget
+    monkeypatch.setattr(_budget, "CURVE_MIN_CAP", 12)
+    monkeypatch.setattr(_budget, "CURVE_MAX_CAP", 12)
     X, y = problem()
     params = {k: v for k, v in TINY.items() if k not in ("n_rounds", "steps_per_round")}
     clf = CLMLEClassifier(CLMLEEmbedder(**params), candidates=["rule"],
@@ -291,6 +291,63 @@ def test_nested_params_grid_search_pickle_and_clone():
     assert clone(clf).get_params()["embedder"] is not clf.embedder
 
 
+def test_nested_params_of_the_default_embedder_and_rule():
+    clf = CLMLEClassifier()
+    params = clf.get_params()
+    assert params["embedder"] is None and params["rule"] is None
+    assert params["embedder__margin_between"] == "auto"
+    assert params["rule__n_neighbors"] == 10
+    assert clf.set_params(embedder__margin_between=0.1, rule__n_neighbors=3) is clf
+    assert isinstance(clf.embedder, CLMLEEmbedder)
+    assert clf.embedder.get_params()["margin_between"] == 0.1
+    assert clf.rule.get_params()["n_neighbors"] == 3
+    assert clone(CLMLEClassifier()).get_params(deep=False)["embedder"] is None
+    # deep params fed back give the same estimator
+    again = CLMLEClassifier().set_params(**CLMLEClassifier().get_params())
+    assert again.embedder.get_params() == CLMLEEmbedder().get_params()
+
+
+def test_grid_search_over_the_default_embedders_margin():
+    X, y = problem()
+    tiny = {f"embedder__{k}": [v] for k, v in TINY.items()}
+    search = GridSearchCV(
+        CLMLEClassifier(candidates=["rule"], random_state=0),
+        {"embedder__margin_between": [0.1, 0.2], **tiny}, cv=2).fit(X, y)
+    assert [p["embedder__margin_between"] for p in search.cv_results_["params"]] \
+        == [0.1, 0.2]
+    best = search.best_estimator_
+    assert best.embedder_.margin_between_[0] == search.best_params_[
+        "embedder__margin_between"]
+    assert best.embedder_.hidden_units == (16,)
+
+
+@pytest.mark.parametrize("cv, n_splits", [
+    (np.float32(0.25), 1), (np.int64(3), 3), (StratifiedKFold(2), 2),
+    (StratifiedShuffleSplit(1, test_size=0.3, random_state=0), 1)])
+def test_cv_takes_what_scikit_learn_users_pass(cv, n_splits):
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1, 2], [40, 16, 8])
+    splits, refit = resolve_cv(cv, y, rng)
+    assert len(splits) == n_splits and refit
+    for train, held in splits:
+        assert np.intersect1d(train, held).size == 0
+        assert set(y[train]) == {0, 1, 2}
+    if isinstance(cv, np.floating):  # a share, not int(0.25) == 0 folds
+        assert np.bincount(y[splits[0][1]]).tolist() == [10, 4, 2]
+
+
+def test_cv_iterable_of_pairs_and_a_splitter_fit():
+    X, y = problem()
+    folds = list(StratifiedKFold(2, shuffle=True, random_state=0).split(X, y))
+    clf = CLMLEClassifier(CLMLEEmbedder(**TINY), cv=folds, candidates=["rule"],
+                          random_state=0).fit(X, y)
+    assert clf.n_splits_ == 2 and clf.refit_embedder_
+    clf = CLMLEClassifier(CLMLEEmbedder(**TINY), cv=np.float32(0.3),
+                          refit_embedder=False, candidates=["rule"],
+                          random_state=0).fit(X, y)
+    assert clf.n_splits_ == 1 and not clf.refit_embedder_
+
+
 def test_same_seed_same_model_and_inputs_untouched():
     X, y = problem()
     X0, y0 = X.copy(), y.copy()
@@ -306,7 +363,7 @@ def test_bad_input_is_refused_clearly():
     est = CLMLEClassifier(CLMLEEmbedder(**TINY))
     with pytest.raises(ValueError, match="single-label"):
         est.fit(X, np.eye(3)[np.searchsorted(["a", "b", "c"], y)].astype(int))
-    with pytest.raises(ValueError, match="at least 2 classes"):
+    with pytest.raises(ValueError, match="at least two classes"):
         est.fit(X, np.zeros(len(X)))
     with pytest.raises(ValueError, match="unknown candidate"):
         CLMLEClassifier(CLMLEEmbedder(**TINY), candidates=["rules"]).fit(X, y)
@@ -328,3 +385,51 @@ def test_metric_embedder_without_softmax_head_competes_without_it():
                           random_state=0).fit(X, y)
     assert not any("softmax" in c for c in clf.cv_results_["candidate"])
     assert len(clf.cv_results_["candidate"]) == 3
+
+
+def test_verbose_announces_every_phase_with_its_caps(capsys):
+    X, y = problem()
+    clf = CLMLEClassifier(CLMLEEmbedder(**TINY), cv=2, candidates=["rule", "linear"],
+                          margin_levels=["auto"], random_state=0, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert not any("\x1b[" in line for line in lines)  # no ANSI colours
+    assert clf.embedder_.callbacks is None  # the progress callback was removed
+    # a part trains on 47 rows: 2 rounds of 4 steps x 4 clusters x 5 rows
+    # = 80 rows = 1.7 passes each, after 2 warm-up epochs
+    for k, (n_train, n_held) in enumerate([(47, 48), (48, 47)], start=1):
+        label = f"[CLMLEClassifier] part {k}/2 ({n_held} rows held out): "
+        start = lines.index(f"{label}fitting the embedder on {n_train} rows: 2 "
+                            f"warm-up epochs, then at most 2 rounds of "
+                            f"{80 / n_train:.1f} passes")
+        assert lines[start + 1].startswith(f"{label}warm-up epoch 1/2, held-out ")
+        assert lines[start + 2].startswith(f"{label}warm-up epoch 2/2")
+        assert lines[start + 3].startswith(f"{label}round 1/2")
+        assert lines[start + 4].startswith(f"{label}round 2/2")
+        assert lines[start + 5].startswith(f"{label}embedder fitted in ")
+    assert lines[12] == ("[CLMLEClassifier] scoring 2 candidates on 95 held-out "
+                         "rows of 2 part(s)")
+    assert lines[13].startswith(f"[CLMLEClassifier] selected {clf.selected_!r}: ")
+    label = "[CLMLEClassifier] refit on all rows: "
+    assert lines[14] == (f"{label}fitting the embedder on 95 rows: 2 warm-up "
+                         "epochs, then at most 2 rounds of 0.8 passes")
+    assert lines[15:19] == [f"{label}warm-up epoch 1/2", f"{label}warm-up epoch 2/2",
+                            f"{label}round 1/2", f"{label}round 2/2"]
+    assert lines[19].startswith(f"{label}embedder fitted in ")
+    assert lines[20] == (f"[CLMLEClassifier] refit: fitting {clf.selected_!r} on "
+                         "the embeddings of all 95 rows")
+    assert len(lines) == 21
+
+
+def test_the_embedders_own_table_has_no_colours_off_a_terminal(capsys):
+    X, y = problem()
+    CLMLEEmbedder(**TINY, verbose=1, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert "round" in out and "\x1b[" not in out
+
+
+def test_a_rule_without_choose_auto_settings_is_refused_before_any_fit():
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = problem()
+    with pytest.raises(ValueError, match="'rule' parameter.*choose_auto_settings"):
+        CLMLEClassifier(CLMLEEmbedder(**TINY), LogisticRegression()).fit(X, y)

@@ -35,10 +35,23 @@ def test_classes_split_into_equal_size_clusters_in_class_order():
 def test_samples_as_clusters_when_the_size_is_one():
     X = _unit(5)
     y = np.array([0, 0, 1, 1, 1])
-    out = cluster_per_class(X, y, 1, np.random.RandomState(0), trivial="samples")
+    rng = np.random.RandomState(0)
+    out = cluster_per_class(X, y, 1, rng)
     np.testing.assert_array_equal(out.centers, X[[0, 1, 2, 3, 4]])
     assert out.labels.tolist() == [0, 1, 2, 3, 4]
     assert out.sizes.tolist() == [1] * 5
+    # no k-means ran, so no seed was drawn
+    assert rng.randint(100) == np.random.RandomState(0).randint(100)
+
+
+def test_seeds_are_drawn_for_the_k_means_runs_only():
+    X = _unit(30, seed=4)
+    y = np.repeat([0, 1, 2], [4, 20, 6])  # size 5: 1 cluster, 4, 1
+    rng = np.random.RandomState(0)
+    cluster_per_class(X, y, 5, rng)
+    ref = np.random.RandomState(0)
+    ref.randint(np.iinfo(np.int32).max)  # class 1's seed only
+    assert rng.randint(1000) == ref.randint(1000)
 
 
 def test_both_callers_get_exactly_its_clusters():
@@ -54,15 +67,14 @@ def test_both_callers_get_exactly_its_clusters():
     clf = KNearestClusterClassifier(3, cluster_size=7, scale=8.0, aggregate="min",
                                     prior_correction=0.0, head="none",
                                     random_state=0).fit(X, y)
-    want = cluster_per_class(normalize_rows(X), y, 7, np.random.RandomState(0),
-                             trivial="samples")
+    want = cluster_per_class(normalize_rows(X), y, 7, np.random.RandomState(0))
     np.testing.assert_array_equal(clf.cluster_centers_, want.centers)
     np.testing.assert_array_equal(clf.cluster_sizes_, want.sizes)
     np.testing.assert_array_equal(clf.cluster_classes_, want.cluster_classes)
 
 
-@pytest.mark.parametrize("trivial", ["mean", "samples"])
-def test_tasks_mapped_elsewhere_give_the_same_clusters(trivial):
+@pytest.mark.parametrize("size", [6, 1])
+def test_tasks_mapped_elsewhere_give_the_same_clusters(size):
     # a data-parallel fit shares the classes' k-means runs among its ranks
     X = _unit(40, seed=2)
     y = np.repeat([0, 1, 2], [20, 15, 5])
@@ -72,12 +84,12 @@ def test_tasks_mapped_elsewhere_give_the_same_clusters(trivial):
         seen.append(costs)
         return [fn(t) for t in reversed(tasks)][::-1]
 
-    a = cluster_per_class(X, y, 6, np.random.RandomState(0), trivial=trivial)
-    b = cluster_per_class(X, y, 6, np.random.RandomState(0), trivial=trivial,
-                          map_tasks=map_tasks)
+    a = cluster_per_class(X, y, size, np.random.RandomState(0))
+    b = cluster_per_class(X, y, size, np.random.RandomState(0), map_tasks=map_tasks)
     for u, v in zip(a, b):
         np.testing.assert_array_equal(u, v)
-    assert seen == [[20 * 3, 15 * 2, 5 * 1]]  # n_c * k
+    counts = np.array([20, 15, 5])
+    assert seen == [(counts * np.maximum(1, counts // size)).tolist()]  # n_c * k
 
 
 @pytest.mark.parametrize("module", ["sklearn_clmle.cluster._per_class",

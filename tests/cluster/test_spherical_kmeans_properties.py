@@ -1,4 +1,4 @@
-"""Property-based hardening tests (issue 7) of SphericalKMeans.
+"""Property-based hardening tests of SphericalKMeans.
 
 The properties and the shared strategies: ``tests/_strategies.py``.
 """

@@ -1,4 +1,4 @@
-"""Property-based hardening tests (issue 16) of every public function of
+"""Property-based hardening tests of every public function of
 ``sklearn_clmle.datasets``: ``long_tailed_sizes`` and ``make_long_tailed``
 over profiles and parameters at and past their bounds, labels of every kind
 and container (numpy, list, Series, categorical, sparse, images);

@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from sklearn_clmle import CLMLEEmbedder  # noqa: E402
-from sklearn_clmle.embedding import _clmle  # noqa: E402
+from sklearn_clmle.embedding.training import clmle_rounds as _clmle  # noqa: E402
 
 TINY = dict(
     hidden_units=(16,), embedding_dim=6, cluster_size=10, n_clusters_per_batch=4,
@@ -193,11 +194,16 @@ def test_images_3d_and_flat_with_input_shape():
     rng = np.random.RandomState(0)
     y = np.repeat([0, 1], 15)
     imgs = rng.rand(30, 8, 8) + y[:, None, None]
-    emb = CLMLEEmbedder(**TINY, random_state=0).fit(imgs, y)
+    # images choose the CNN, and say so (the flat MLP is often the better default)
+    with pytest.warns(UserWarning, match=r"images of shape \(8, 8\), so the default "
+                      r"backbone is the small CNN.*input_shape=\(8, 8\)"):
+        emb = CLMLEEmbedder(**TINY, random_state=0).fit(imgs, y)
     assert type(emb.module_.backbone).__name__ == "SmallCNN"
     assert emb.transform(imgs).shape == (30, 6)
     flat = CLMLEEmbedder(**{**TINY, "input_shape": (8, 8)}, random_state=0)
-    Zf = flat.fit_transform(imgs.reshape(30, 64), y)
+    with warnings.catch_warnings():  # an explicit input_shape: no warning
+        warnings.filterwarnings("error", message=".*default backbone is the small CNN")
+        Zf = flat.fit_transform(imgs.reshape(30, 64), y)
     assert type(flat.module_.backbone).__name__ == "SmallCNN"
     # Same network and seed: flat rows reshaped to (8, 8) give the same result.
     np.testing.assert_allclose(Zf, emb.transform(imgs), atol=1e-5)

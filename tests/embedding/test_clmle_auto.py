@@ -157,7 +157,7 @@ def test_class_margins_follow_the_power_rule():
 
 def test_class_margins_reach_the_loss():
     # the rounds' ClusterLoss gets the per-class margins (a spy on its init)
-    from sklearn_clmle.embedding import _clmle
+    from sklearn_clmle.embedding.training import clmle_rounds as _clmle
 
     seen = []
 

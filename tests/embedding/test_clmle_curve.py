@@ -7,7 +7,7 @@ import torch
 from skorch.dataset import ValidSplit
 
 from sklearn_clmle import CLMLEEmbedder
-from sklearn_clmle.embedding import _auto
+from sklearn_clmle.embedding import _auto, _budget
 from sklearn_clmle.embedding._curve import FixedSplit, best_round
 
 
@@ -70,8 +70,8 @@ def small_cap(monkeypatch, request):
     """A cap of 20 passes, so that a fit that never stops stays quick."""
     if request.node.name.startswith("test_curve_cap"):
         return
-    monkeypatch.setattr(_auto, "CURVE_MIN_CAP", 20)
-    monkeypatch.setattr(_auto, "CURVE_MAX_CAP", 20)
+    monkeypatch.setattr(_budget, "CURVE_MIN_CAP", 20)
+    monkeypatch.setattr(_budget, "CURVE_MAX_CAP", 20)
 
 
 SMALL = dict(hidden_units=(16,), embedding_dim=4, n_clusters_per_batch=3,
@@ -84,8 +84,8 @@ def test_curve_budget_stops_after_patience_and_records_the_best_round():
     emb = CLMLEEmbedder(**SMALL, train_split=split).fit(X, y)
     n_train = 105
     batch = 3 * emb.n_samples_per_cluster_
-    passes = max(1.0, _auto.curve_cap(n_train) / _auto.CURVE_ROUNDS)
-    assert emb.steps_per_round_ == max(_auto.CURVE_MIN_STEPS,
+    passes = max(1.0, _auto.curve_cap(n_train) / _budget.CURVE_ROUNDS)
+    assert emb.steps_per_round_ == max(_budget.CURVE_MIN_STEPS,
                                        int(np.ceil(passes * n_train / batch)))
     per_round = emb.steps_per_round_ * batch / n_train
     assert emb.n_rounds_ == int(np.ceil(_auto.curve_cap(n_train) / per_round))
@@ -98,7 +98,7 @@ def test_curve_budget_stops_after_patience_and_records_the_best_round():
     # stopping still follows the lowest round, not the budget's round
     best = lowest + 1
     # stopped CURVE_PATIENCE rounds after the best, or at the cap
-    assert len(rounds) in (min(emb.n_rounds_, best + _auto.CURVE_PATIENCE), emb.n_rounds_)
+    assert len(rounds) in (min(emb.n_rounds_, best + _budget.CURVE_PATIENCE), emb.n_rounds_)
     assert emb.epochs_ == 1 + int(np.ceil(emb.best_round_ * per_round))
 
 
@@ -138,7 +138,7 @@ def test_recorded_head_loss_matches_a_naive_computation_at_the_last_round():
 
 def test_without_held_out_rows_the_formula_budget_is_kept():
     s = _auto.resolve(CLMLEEmbedder(), 150, 6, 3, curve=False)
-    assert not s.curve and s.n_rounds == _auto.DEFAULT_ROUNDS
+    assert not s.curve and s.n_rounds == _budget.DEFAULT_ROUNDS
     assert s.epochs == _auto.epochs(150)
     # an explicit n_rounds turns the curve off even with held-out rows
     s = _auto.resolve(CLMLEEmbedder(n_rounds=3), 150, 6, 3, curve=True)

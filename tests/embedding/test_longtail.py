@@ -12,7 +12,8 @@ from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 
 from sklearn_clmle import LongTailNetClassifier  # noqa: E402
 from sklearn_clmle.embedding.losses import longtail as L  # noqa: E402
-from sklearn_clmle.embedding._longtail import LDAM_SCALE  # noqa: E402
+# the default angular_scale (Cao et al.'s for LDAM, Wang et al.'s for AM-softmax)
+LDAM_SCALE = 30.0
 
 LOSSES = ["ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",
           "class_balanced_focal", "cosface", "arcface"]

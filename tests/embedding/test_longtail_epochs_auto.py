@@ -6,7 +6,7 @@ import pytest
 from skorch.dataset import ValidSplit
 
 from sklearn_clmle import LongTailNetClassifier
-from sklearn_clmle.embedding import _auto
+from sklearn_clmle.embedding import _budget
 from sklearn_clmle.embedding._longtail import HEAD_PATIENCE
 
 
@@ -23,9 +23,9 @@ PARAMS = dict(loss="logit_adjusted", hidden_units=(8,), batch_size=32,
 
 def test_formula_without_held_out_rows(monkeypatch):
     X, y = problem()
-    monkeypatch.setattr(_auto, "HEAD_MAX_EPOCHS", 17)  # keep the fit quick
+    monkeypatch.setattr(_budget, "HEAD_MAX_EPOCHS", 17)  # keep the fit quick
     clf = LongTailNetClassifier(**PARAMS).fit(X, y)
-    assert clf.epochs_ == _auto.head_epochs(len(y), 32) == 17
+    assert clf.epochs_ == _budget.head_epochs(len(y), 32) == 17
     assert len(clf.history_) == 17
 
 
@@ -34,13 +34,13 @@ def test_formula_without_held_out_rows(monkeypatch):
     (6349, 128, 80), (13_747, 128, 37), (34_000, 128, 15), (10**6, 128, 15),
     (6349, 32, 20)])  # 4000 / 199
 def test_head_epochs_rule(n, batch, expected):
-    assert _auto.head_epochs(n, batch) == expected
+    assert _budget.head_epochs(n, batch) == expected
 
 
 def test_curve_keeps_the_best_epoch(monkeypatch):
     X, y = problem()
-    monkeypatch.setattr(_auto, "CURVE_MIN_CAP", 40)
-    monkeypatch.setattr(_auto, "CURVE_MAX_CAP", 40)
+    monkeypatch.setattr(_budget, "CURVE_MIN_CAP", 40)
+    monkeypatch.setattr(_budget, "CURVE_MAX_CAP", 40)
     split = ValidSplit(0.25, stratified=True, random_state=0)
     clf = LongTailNetClassifier(**PARAMS, train_split=split).fit(X, y)
     losses = clf.history_[:, "valid_loss"]

@@ -128,3 +128,24 @@ def test_bad_skorch_parameters_are_refused(param, value):
     X, y = blobs()
     with pytest.raises((TypeError, ValueError), match=param):
         make(**{param: value}).fit(X, y)
+
+
+def test_a_users_callback_sees_the_feature_batches():
+    import torch
+    from skorch.callbacks import Callback
+
+    class Batches(Callback):
+        def initialize(self):
+            self.seen_ = []
+            return self
+
+        def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+            if training:
+                self.seen_.append((tuple(batch[0].shape), tuple(batch[1].shape),
+                                   batch[0].dtype))
+
+    X, y = blobs()
+    clf = make(callbacks=[("batches", Batches())]).fit(X, y)
+    seen = dict(clf.callbacks_)["batches"].seen_
+    assert seen == ([((32, 4), (32,), torch.float32)] * 7
+                    + [((16, 4), (16,), torch.float32)]) * 4

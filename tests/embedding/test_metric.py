@@ -73,15 +73,14 @@ def test_history_of_both_losses():
 def test_warmup_is_the_shared_one(monkeypatch):
     calls = []
 
-    class Recording(clmle_rounds.WarmupPhase):
-        def __init__(self, net, softmax, X, Y, *args, **kwargs):
-            calls.append((Y.shape, kwargs["schedule"].warmup_batch))
-            super().__init__(net, softmax, X, Y, *args, **kwargs)
+    def recording(model, softmax, epochs, batch_size, rng):
+        calls.append((softmax.n_heads, epochs, batch_size))
+        return clmle_rounds.warmup_phase(model, softmax, epochs, batch_size, rng)
 
-    monkeypatch.setattr(clmle_rounds, "WarmupPhase", Recording)
+    monkeypatch.setattr(_metric, "warmup_phase", recording)
     X, y = _blobs()
     MetricEmbedder(**TINY, warmup_batch_size=9, random_state=0).fit(X, y)
-    assert calls == [((75, 1), 9)]
+    assert calls == [(1, TINY["warmup_epochs"], 9)]
 
 
 def test_triplet_batches_are_class_balanced(monkeypatch):

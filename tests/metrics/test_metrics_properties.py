@@ -1,4 +1,4 @@
-"""Property-based hardening tests (issue 16) of every public function of
+"""Property-based hardening tests of every public function of
 ``sklearn_clmle.metrics``: random shapes, dtypes (ints, bools, float16,
 object), labels of every kind (one-sample classes, strings, negative,
 missing, mixed types), NaN/inf, parameters at and past their bounds.

@@ -196,3 +196,18 @@ def test_verification_report():
     assert all(isinstance(v, float) for v in report.values())
     report = verification_report(scores, is_same, fars=[0.1])
     assert "tar@far=0.1" in report
+
+
+def test_best_threshold_sample_weight_hand_values():
+    from sklearn_clmle.metrics._verification import _best_threshold
+
+    # one positive at 0.5, three negatives at 0.1, 0.6, 0.7: unweighted, the
+    # best cut rejects everything (3 of 4 right); weighting the positive as
+    # much as the three negatives together, the cut at 0.3 keeps it and
+    # rejects one negative (balanced accuracy 1/2 + 1/6, the best)
+    scores = np.array([0.5, 0.1, 0.6, 0.7])
+    same = np.array([True, False, False, False])
+    assert _best_threshold(scores, same) == np.inf
+    weight = np.array([1 / 1, 1 / 3, 1 / 3, 1 / 3])
+    assert _best_threshold(scores, same, sample_weight=weight) == pytest.approx(0.3)
+    assert _best_threshold(scores, same, sample_weight=np.ones(4)) == np.inf

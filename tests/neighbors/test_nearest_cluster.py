@@ -191,11 +191,13 @@ def test_cluster_counts_and_sizes_per_class():
     assert_allclose(np.linalg.norm(clf.cluster_centers_, axis=1), 1.0)
 
 
-def test_single_class_predicts_it():
+def test_single_class_is_refused_as_by_the_other_estimators():
     X = np.random.default_rng(0).normal(size=(10, 3))
-    clf = KNearestClusterClassifier(cluster_size=3).fit(X, ["only"] * 10)
-    assert_array_equal(clf.predict(X[:3]), ["only"] * 3)
-    assert_allclose(clf.predict_proba(X[:3]), np.ones((3, 1)))
+    clf = KNearestClusterClassifier(cluster_size=3)
+    with pytest.raises(ValueError, match=r"y has only one class \('only'\); "
+                       "KNearestClusterClassifier needs at least two classes"):
+        clf.fit(X, ["only"] * 10)
+    assert not hasattr(clf, "classes_")
 
 
 def test_string_labels_come_back():
@@ -237,7 +239,7 @@ def test_faiss_missing_is_a_clear_import_error():
         pytest.skip("faiss is installed")
 
 
-def test_memory_is_blocked_by_working_memory():
+def test_memory_is_blocked_by_working_memory(monkeypatch):
     import sklearn
 
     rng = np.random.default_rng(0)
@@ -247,19 +249,31 @@ def test_memory_is_blocked_by_working_memory():
     clf.fit(X, y)
     Xq = rng.normal(size=(500, 4))
     expected = clf.decision_function(Xq)
-    calls = []
+    calls, searched = [], []
     original = clf._index.query
+    original_top_k = _scoring.top_k
 
     def spy(Xb, n, **kwargs):
         calls.append(len(Xb))
         return original(Xb, n, **kwargs)
 
+    def spy_top_k(sims, k):  # the search's sub-blocks of query x centroids
+        searched.append(sims.shape[0])
+        return original_top_k(sims, k)
+
     clf._index.query = spy
+    monkeypatch.setattr(_scoring, "top_k", spy_top_k)
+    n_centers = clf.cluster_centers_.shape[0]
     with sklearn.config_context(working_memory=0.01):  # ~10 kB
         got = clf.decision_function(Xq)
-        expected_rows = _scoring.block_rows(clf.cluster_centers_.shape[0])
-    assert max(calls) == expected_rows
+        # blocks of the rule: (rows, max(n_neighbors, n_classes)) temporaries
+        expected_rows = _scoring.block_rows(4, cache=False)
+        # sub-blocks of the search: two (rows, n_centers) float64 arrays
+        expected_sub = _scoring.block_rows(n_centers, 8, factor=2)
+    assert max(calls) == expected_rows == 2**20 // 100 // (3 * 8 * 4)
     assert max(calls) < 500 and sum(calls) == 500
+    assert max(searched) == expected_sub == 2**20 // 100 // (2 * 8 * n_centers)
+    assert max(searched) < max(calls) and sum(searched) == 500
     assert_allclose(got, expected)
 
 
@@ -334,3 +348,33 @@ def test_prior_correction_raises_rare_classes_by_tau_log_prior():
     )
     assert plain.predict(q)[0] == "a"
     assert corrected.predict(q)[0] == "b"  # 2 log 3 = 2.197 > 1.916
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [5, 400])
+def test_search_results_do_not_share_its_scratch_memory(dtype, k):
+    # the exact search reuses per-thread scratch arrays across sub-blocks and
+    # calls: what it returns must not change with the next call
+    rng = np.random.default_rng(3)
+    C = rng.normal(size=(300, 8)).astype(dtype)
+    C /= np.linalg.norm(C, axis=1, keepdims=True)
+    Q1, Q2 = (q / np.linalg.norm(q, axis=1, keepdims=True)
+              for q in rng.normal(size=(2, 700, 8)).astype(dtype))
+    index = _scoring.CentroidIndex(C, "brute")
+    idx, sims = index.query(Q1, k)
+    kept = idx.copy(), sims.copy()
+    index.query(Q2, k)
+    assert_array_equal(idx, kept[0])
+    assert_array_equal(sims, kept[1])
+    k = min(k, 300)
+    expected = (naive_top_k(Q1 @ C.T, k) if k < 300
+                else np.broadcast_to(np.arange(300), (700, 300)))
+    assert_array_equal(idx, expected)
+    assert_allclose(sims, np.take_along_axis(Q1 @ C.T, expected, axis=1), rtol=1e-6)
+
+
+def test_multilabel_constant_label_is_refused():
+    X = np.random.default_rng(0).normal(size=(12, 3))
+    Y = np.c_[np.arange(12) % 2, np.zeros(12, int)]
+    with pytest.raises(ValueError, match=r"label\(s\) \[1\] are all 0 or all 1"):
+        KNearestClusterClassifier(cluster_size=2).fit(X, Y)

@@ -117,15 +117,6 @@ def test_auto_defaults_handle_multimodal_long_tail():
     assert auto.cluster_size_ > 1
 
 
-def test_holdout_split_is_stratified_and_keeps_every_class_in_training():
-    y = np.repeat([0, 1, 2, 3], [40, 8, 2, 1])
-    train, held = _auto.holdout_split(y, np.random.RandomState(0))
-    assert np.intersect1d(train, held).size == 0
-    assert_array_equal(np.sort(np.r_[train, held]), np.arange(len(y)))
-    assert_array_equal(np.bincount(y[held], minlength=4), [10, 2, 1, 0])
-    assert_array_equal(np.unique(y[train]), [0, 1, 2, 3])
-
-
 def test_single_samples_fall_back_to_documented_values():
     X = np.eye(3) + 0.1
     clf = KNearestClusterClassifier(random_state=0).fit(X, [0, 1, 2])
@@ -144,13 +135,6 @@ def test_single_samples_fall_back_to_documented_values():
 ])
 def test_candidate_cluster_sizes(counts, expected):
     assert _auto.candidate_cluster_sizes(counts) == expected
-
-
-def test_balanced_accuracy_helper_matches_sklearn():
-    rng = np.random.default_rng(0)
-    y, p = rng.integers(4, size=50), rng.integers(4, size=50)
-    assert _auto.balanced_accuracy(y, p, 4) == pytest.approx(
-        balanced_accuracy_score(y, p))
 
 
 def test_cv_splits_small_data_are_stratified_folds():
@@ -196,3 +180,28 @@ def test_auto_scores_are_pooled_out_of_fold_accuracies():
     naive = balanced_accuracy_score(np.concatenate(truth), np.concatenate(preds))
     assert clf.auto_scores_[10, 16.0, 1.0, "max", "none", None] == pytest.approx(
         naive, abs=0.05)
+
+
+def test_choose_auto_settings_on_given_parts_is_what_fit_chooses():
+    """The public search on the folds ``fit`` draws (the same random state,
+    consumed in the same order) gives the settings ``fit`` resolved."""
+    X, y, _, _ = multimodal(n=300, d=8)
+    labels = np.array(["p", "q", "r", "s", "t", "u"])[y]
+    clf = KNearestClusterClassifier(random_state=0).fit(X, labels)
+    rng = np.random.RandomState(0)
+    parts = [(X[tr], labels[tr], X[he], labels[he])
+             for tr, he in _auto.cv_splits(y, rng)]
+    unfitted = KNearestClusterClassifier()
+    params = unfitted.choose_auto_settings(parts, labels, random_state=rng)
+    assert params == {"cluster_size": clf.cluster_size_, "scale": clf.scale_,
+                      "prior_correction": clf.prior_correction_,
+                      "aggregate": clf.aggregate_, "head": clf.head_,
+                      **({} if clf.head_ == "none" else {"head_C": clf.head_C_})}
+    assert not hasattr(unfitted, "classes_")  # nothing fitted
+    fixed = KNearestClusterClassifier(scale=8.0, head="none").choose_auto_settings(
+        parts, labels, random_state=0)
+    assert fixed["scale"] == 8.0 and fixed["head"] == "none" and "head_C" not in fixed
+    with pytest.raises(ValueError, match="'scale' parameter of KNearestClusterClassifier"):
+        KNearestClusterClassifier(scale=-1.0).choose_auto_settings(parts, labels)
+    with pytest.raises(ValueError, match="labels that y does not have"):
+        unfitted.choose_auto_settings([(X, labels, X, labels)], labels[labels != "p"])

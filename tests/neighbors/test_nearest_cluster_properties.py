@@ -1,4 +1,4 @@
-"""Property-based hardening tests (issue 7) of KNearestClusterClassifier.
+"""Property-based hardening tests of KNearestClusterClassifier.
 
 The properties and the shared strategies: ``tests/_strategies.py``.
 """
@@ -35,7 +35,7 @@ from tests._strategies import (
 
 @FAST
 @given(
-    y=labels(),
+    y=labels(n_classes_min=2),
     data=st.data(),
     container=st.sampled_from(CONTAINERS),
     y_container=st.sampled_from(CONTAINERS),
@@ -110,6 +110,7 @@ def test_nearest_cluster_multilabel_shapes(y, data):
                            dtypes=[np.float32, np.float64]))
     n_labels = data.draw(st.integers(2, 3))
     Y = data.draw(hnp.arrays(np.int64, (n, n_labels), elements=st.integers(0, 1)))
+    Y[:2] = [[0], [1]]  # every label both values (a constant one is refused)
     before = Y.copy()
     clf = KNearestClusterClassifier(3, cluster_size=2, random_state=0)
     with warnings.catch_warnings():
@@ -126,7 +127,7 @@ def test_nearest_cluster_multilabel_shapes(y, data):
 
 
 @FAST
-@given(y=labels(), data=st.data(), value=st.sampled_from([np.nan, np.inf, -np.inf]),
+@given(y=labels(n_classes_min=2), data=st.data(), value=st.sampled_from([np.nan, np.inf, -np.inf]),
        where=st.sampled_from(["fit", "predict", "predict_proba", "decision_function"]))
 def test_nearest_cluster_refuses_non_finite(y, data, value, where):
     X = data.draw(matrices(min_rows=len(y), max_rows=len(y)))
@@ -145,7 +146,7 @@ def test_nearest_cluster_refuses_non_finite(y, data, value, where):
 
 
 @FAST
-@given(y=labels(), data=st.data(), container=st.sampled_from(CONTAINERS),
+@given(y=labels(n_classes_min=2), data=st.data(), container=st.sampled_from(CONTAINERS),
        where=st.sampled_from(["fit", "predict", "predict_proba", "decision_function"]))
 def test_nearest_cluster_refuses_zero_rows(y, data, container, where):
     X = data.draw(matrices(min_rows=len(y), max_rows=len(y)))
@@ -164,7 +165,7 @@ def test_nearest_cluster_refuses_zero_rows(y, data, container, where):
 
 
 @FAST
-@given(y=labels(), data=st.data(),
+@given(y=labels(n_classes_min=2), data=st.data(),
        where=st.sampled_from(["predict", "predict_proba", "decision_function"]))
 def test_nearest_cluster_refuses_wrong_feature_count(y, data, where):
     X = data.draw(matrices(min_rows=len(y), max_rows=len(y)))

@@ -17,6 +17,7 @@ from .longtail import (
     ldam_loss,
     ldam_margins,
     logit_adjusted_loss,
+    softmax_classifiers,
 )
 from .metric import BatchHardTripletLoss, QuintupletLoss, pairwise_euclidean
 
@@ -38,4 +39,5 @@ __all__ = [
     "ldam_margins",
     "logit_adjusted_loss",
     "pairwise_euclidean",
+    "softmax_classifiers",
 ]

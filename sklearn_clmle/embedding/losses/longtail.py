@@ -15,8 +15,8 @@ focal losses are the plain mean ``sum_i w_{y_i} l_i / n`` (Cui et al.'s code),
 and the binary cross-entropy of multi-label targets is the plain mean over all
 ``n * L`` sample-label pairs (as ``binary_cross_entropy_with_logits``).
 
-``SoftmaxTerm`` is the embedders' warm-up loss: linear classifiers on the raw
-heads with ``"balanced"`` class weights or logit-adjusted offsets of its own
+``SoftmaxTerm`` is the embedders' warm-up loss on the logits of linear
+classifiers on the raw heads (``softmax_classifiers``), with ``"balanced"`` class weights or logit-adjusted offsets of its own
 (the twins of ``balanced_weights``, ``balanced_label_weights`` and
 ``logit_adjusted_loss``); its multi-label binary cross-entropy is the
 *weighted* mean ``sum w l / sum w`` per label, not the plain mean of
@@ -44,6 +44,7 @@ __all__ = [
     "balanced_label_weights",
     "binary_cross_entropy_loss",
     "SoftmaxTerm",
+    "softmax_classifiers",
 ]
 
 # ArcFace: cos(theta) is clamped to [-1 + eps, 1 - eps] inside cos(theta + m),
@@ -200,26 +201,32 @@ def binary_cross_entropy_loss(logits, targets, weight=None):
     return per.mean()
 
 
-class SoftmaxTerm:
-    """Linear classifiers on the raw heads and their (weighted) softmax loss.
+def softmax_classifiers(Y, dim, multilabel):
+    """The linear classifiers of ``SoftmaxTerm``, one per column of ``Y``:
+    ``dim`` inputs (a raw head), one output per class (one per label for
+    multi-label ``Y``)."""
+    n_out = 1 if multilabel else int(Y.max()) + 1
+    return nn.ModuleList(nn.Linear(dim, n_out) for _ in range(Y.shape[1]))
+
+
+class SoftmaxTerm(nn.Module):
+    """The (weighted) softmax loss of the logits of ``softmax_classifiers``.
 
     Cross-entropy per head, or binary cross-entropy per label for multi-label
-    ``Y``.  ``class_weight="balanced"`` weighs classes by the inverse of
-    their training frequency; ``"logit_adjusted"`` leaves the classes
-    unweighted and adds ``log(prior)`` to the logits during training (Menon
-    et al., 2021): ``log(n_c / n)`` per class, and for a label's single
-    logit ``log(n_pos / n_neg)``.
+    ``Y`` (the training targets, one column a head).
+    ``class_weight="balanced"`` weighs classes by the inverse of their
+    training frequency; ``"logit_adjusted"`` leaves the classes unweighted
+    and adds ``log(prior)`` to the logits during training (Menon et al.,
+    2021): ``log(n_c / n)`` per class, and for a label's single logit
+    ``log(n_pos / n_neg)``.  ``forward(logits, yb)``: one ``(n, C)`` (or
+    ``(n, 1)``) tensor a head and the ``(n, n_heads)`` targets.
     """
 
-    def __init__(self, Y, dim, multilabel, class_weight, device):
-        n_heads = Y.shape[1]
+    def __init__(self, Y, multilabel, class_weight):
+        super().__init__()
         self.multilabel = multilabel
         n_out = 1 if multilabel else int(Y.max()) + 1
-        self.classifiers = nn.ModuleList(
-            nn.Linear(dim, n_out) for _ in range(n_heads)
-        ).to(device)
-        self.weights, self.offsets = [], []
-        for j in range(n_heads):
+        for j in range(Y.shape[1]):
             counts = np.bincount(Y[:, j], minlength=2 if multilabel else n_out)
             safe = np.maximum(counts, 1)
             if class_weight == "balanced":
@@ -230,24 +237,21 @@ class SoftmaxTerm:
             if class_weight == "logit_adjusted":
                 offset = (np.log(safe[1:] / safe[0]) if multilabel
                           else np.log(safe / counts.sum()))
-            self.weights.append(torch.tensor(w, dtype=torch.float32, device=device))
-            self.offsets.append(torch.tensor(offset, dtype=torch.float32,
-                                             device=device))
+            self.register_buffer(f"weight{j}", torch.tensor(w, dtype=torch.float32))
+            self.register_buffer(f"offset{j}", torch.tensor(offset, dtype=torch.float32))
+        self.n_heads = Y.shape[1]
 
-    def parameters(self):
-        return self.classifiers.parameters()
-
-    def __call__(self, raw, yb):
+    def forward(self, logits, yb):
         loss = 0.0
-        for j, (h, clf) in enumerate(zip(raw, self.classifiers)):
-            logits = clf(h) + self.offsets[j]
+        for j, z in enumerate(logits):
+            z = z + getattr(self, f"offset{j}")
+            weight = getattr(self, f"weight{j}")
             if self.multilabel:
                 t = yb[:, j].to(torch.float32)
                 per = nn.functional.binary_cross_entropy_with_logits(
-                    logits[:, 0], t, reduction="none")
-                wj = self.weights[j][yb[:, j]]
+                    z[:, 0], t, reduction="none")
+                wj = weight[yb[:, j]]
                 loss = loss + (wj * per).sum() / wj.sum()
             else:
-                loss = loss + nn.functional.cross_entropy(
-                    logits, yb[:, j], weight=self.weights[j])
-        return loss / len(raw)
+                loss = loss + nn.functional.cross_entropy(z, yb[:, j], weight=weight)
+        return loss / len(logits)

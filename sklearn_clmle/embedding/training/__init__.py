@@ -1,35 +1,30 @@
-"""The training of the torch estimators, on skorch's ``NeuralNet``
-(``skorch_net``): what the loops share (``engine``), CLMLE's warm-up and
-cluster rounds as phases (``clmle_rounds``), the metric-learning rounds of
-``MetricEmbedder`` (``metric_rounds``), the supervised epochs of
-``LongTailNetClassifier`` (``supervised``), the re-clustering that starts
-the rounds of both embedders (``recluster``), the embedders' loss on
-held-out rows (``validation``) and data-parallel training
-(``distributed``).
-
-The phases are re-exported here (``WarmupPhase``, ``ClusterPhase``,
-``MetricPhase``); the factories of the rounds stay in their modules, so that
-``training.metric_rounds`` is the submodule.
+"""The training of the torch estimators, as skorch fits (``skorch_net``):
+what the loops share (``engine``), CLMLE's warm-up and cluster rounds
+(``clmle_rounds``), the metric-learning rounds of ``MetricEmbedder``
+(``metric_rounds``), the supervised epochs of ``LongTailNetClassifier``
+(``supervised``), the re-clustering that starts the rounds of both
+embedders (``recluster``), the embedders' loss on held-out rows
+(``validation``) and data-parallel training (``distributed``).
 """
 
-from .clmle_rounds import ClusterPhase, WarmupPhase, cluster_rounds, train
+from .clmle_rounds import ClusterCriterion, RoundBatches, RoundStart, train
 from .engine import (
     OptimizerSpec,
     Schedule,
     embed_checked,
     extract,
 )
-from .metric_rounds import MetricPhase
+from .metric_rounds import MetricCriterion
 from .supervised import HeadLoss, train_head_net
 
 __all__ = [
-    "ClusterPhase",
-    "WarmupPhase",
+    "ClusterCriterion",
     "HeadLoss",
-    "MetricPhase",
+    "MetricCriterion",
     "OptimizerSpec",
+    "RoundBatches",
+    "RoundStart",
     "Schedule",
-    "cluster_rounds",
     "embed_checked",
     "extract",
     "train",

@@ -45,7 +45,7 @@ from torch import nn
 
 from .engine import extract as _extract
 
-__all__ = ["DataParallel", "SingleProcess", "data_parallel"]
+__all__ = ["DataParallel", "SingleProcess", "data_parallel", "share_random_state"]
 
 
 def _dist():
@@ -54,6 +54,17 @@ def _dist():
     if dist.is_available() and dist.is_initialized():
         return dist
     return None
+
+
+def share_random_state(rng):
+    """Give ``rng`` rank 0's state when the default process group has more
+    than one process (a meta-estimator such as ``CLMLEClassifier`` draws its
+    splits before its embedders' fits: every rank must draw the same);
+    otherwise leave it as it is."""
+    dist = _dist()
+    if dist is not None and dist.get_world_size() > 1:
+        device = "cuda" if str(dist.get_backend()) == "nccl" else "cpu"
+        DataParallel(dist, device).share_rng(rng)
 
 
 def data_parallel(distributed, device):
@@ -97,15 +108,9 @@ class SingleProcess:
     def prepared(self, net):
         yield net
 
-    def replicate(self, net, extra=None):
-        """``forward(X, idx, device, method=None)``: ``net`` (or its method
-        ``method``) on the rows ``idx`` of ``X``."""
-
-        def forward(X, idx, device, method=None):
-            fn = net if method is None else getattr(net, method)
-            return fn(X[idx].to(device))
-
-        return forward
+    def wrap(self, model):
+        """The module skorch trains: ``model`` itself."""
+        return model
 
     def consistent(self, per_label):
         return per_label
@@ -142,17 +147,29 @@ class _GatherRows(torch.autograd.Function):
         return grad[lo:hi] * ctx.world_size, None, None
 
 
-class _Replica(nn.Module):
-    """What ``DistributedDataParallel`` wraps: the network and the trainable
-    modules used on the gathered batch (the softmax term's classifiers)."""
+class _SliceGather(nn.Module):
+    """What skorch trains in a data-parallel fit: this rank's contiguous
+    slice of every batch through the ``DistributedDataParallel`` model,
+    then the outputs of the whole batch, all-gathered (differentiable, see
+    the module docstring); a list of outputs (one per head) travels in one
+    collective."""
 
-    def __init__(self, net, extra):
+    def __init__(self, model, dp):
         super().__init__()
-        self.net = net
-        self.extra = extra
+        self.ddp = nn.parallel.DistributedDataParallel(
+            model, device_ids=[torch.device(dp.device).index]
+            if dp.device.startswith("cuda") else None)
+        self.dp = dp
 
-    def forward(self, x, method=None):
-        return self.net(x) if method is None else getattr(self.net, method)(x)
+    def forward(self, x):
+        dp = self.dp
+        bounds = _bounds(len(x), dp.world_size)
+        out = self.ddp(x[bounds[dp.rank]:bounds[dp.rank + 1]])
+        if isinstance(out, torch.Tensor):
+            return dp._gather(out, len(x))
+        widths = [o.shape[1] for o in out]
+        full = dp._gather(torch.cat(list(out), dim=1), len(x))
+        return list(full.split(widths, dim=1))
 
 
 class DataParallel:
@@ -262,34 +279,17 @@ class DataParallel:
         sizes = [b - a for a, b in pairwise(bounds)]
         return _GatherRows.apply(local, self, sizes)
 
-    def replicate(self, net, extra=None):
-        """``forward(X, idx, device, method=None)``: this rank's slice of the
-        global batch ``idx`` through the ``DistributedDataParallel`` network,
-        then the outputs of the whole batch (all-gathered, differentiable)."""
-        device = torch.device(self.device)
+    def wrap(self, model):
+        """The module skorch trains (``_SliceGather``): this rank's slice
+        of every batch through the ``DistributedDataParallel`` ``model``,
+        then the outputs of the whole batch."""
         # The modules are built (the same on every rank); from here on a
         # torch seed per rank, so that the dropout masks of different slices
         # are independent, as those of different rows are in a 1-process fit.
         base = int(torch.randint(2**31, (1,)))  # the same on every rank
         torch.manual_seed(int(np.random.SeedSequence([base, self.rank])
                               .generate_state(1)[0]))
-        ddp = nn.parallel.DistributedDataParallel(
-            _Replica(net, extra),
-            device_ids=[device.index] if device.type == "cuda" else None,
-        )
-
-        def forward(X, idx, device, method=None):
-            bounds = _bounds(len(idx), self.world_size)
-            out = ddp(X[idx[bounds[self.rank]:bounds[self.rank + 1]]].to(device),
-                      method)
-            if isinstance(out, torch.Tensor):
-                return self._gather(out, len(idx))
-            # one collective for all heads: side by side, then split
-            widths = [o.shape[1] for o in out]
-            full = self._gather(torch.cat(list(out), dim=1), len(idx))
-            return list(full.split(widths, dim=1))
-
-        return forward
+        return _SliceGather(model, self)
 
     def consistent(self, per_label):
         """Per-sample losses of the global batch (one tensor per label),

@@ -1,27 +1,21 @@
 """Training of LongTailNetClassifier (private): the loss of each epoch and the
 mini-batch loop."""
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+from skorch.callbacks import Callback
+from torch import nn
 
 from ..losses import longtail as L
 from .distributed import SingleProcess
-from .skorch_net import (
-    EpochCriterion,
-    EpochLoss,
-    EpochsEnded,
-    HeadNetTrainer,
-    IndexBatches,
-    PrintTable,
-    RowsForward,
-    StepLosses,
-    cloned_callback,
-    raise_if_interrupted,
-)
+from .skorch_net import cloned_callback, fit_net
 
-__all__ = ["AUTO_ANGULAR_MARGIN", "HeadLoss", "LOSSES", "MULTILABEL_LOSSES",
-           "train_head_net"]
+__all__ = ["AUTO_ANGULAR_MARGIN", "HeadCriterion", "HeadLoss", "LOSSES",
+           "LossSchedule", "MULTILABEL_LOSSES", "train_head_net",
+           "warn_if_never_reweighted"]
 
 LOSSES = ("ce", "weighted_ce", "logit_adjusted", "ldam_drw", "focal",
           "class_balanced_focal", "cosface", "arcface")
@@ -111,41 +105,81 @@ class HeadLoss:
                                        self.angular_scale, w)), reweighted
 
 
+class HeadCriterion(nn.Module):
+    """``LongTailNetClassifier``'s criterion: the ``HeadLoss`` ``loss`` at the
+    current epoch (``epoch``, 0-based, set by ``LossSchedule``) of the
+    logits and the targets."""
+
+    def __init__(self, loss):
+        super().__init__()
+        self.loss = loss
+        self.epoch = 0
+
+    def forward(self, logits, y):
+        return self.loss.at(self.epoch)[0](logits, y)
+
+
+class LossSchedule(Callback):
+    """Tells the criterion the epoch that begins (LDAM-DRW re-weights from
+    ``drw_epoch``) and records ``reweighted``."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        net.criterion_.epoch = len(net.history) - 1
+        net.history.record("reweighted", net.criterion_.loss.at(
+            net.criterion_.epoch)[1])
+
+
+def warn_if_never_reweighted(trained, drw_epoch, epochs, stacklevel=2):
+    """Warn when LDAM-DRW's re-weighting (from epoch ``drw_epoch + 1``;
+    ``None`` for the other losses) never ran in the ``trained`` epochs of a
+    fit whose budget was ``epochs``."""
+    if drw_epoch is None or trained > drw_epoch:
+        return
+    why = (f"epochs={epochs} ends" if trained == epochs else
+           f"training stopped after {trained} of epochs={epochs} "
+           "epoch(s) (a callback such as EarlyStopping stopped it)")
+    warnings.warn(
+        f"loss='ldam_drw': the deferred re-weighting never ran; {why} "
+        f"before the re-weighting from epoch drw_epoch_ + 1 = "
+        f"{drw_epoch + 1}. Lower drw_epoch, or train longer.",
+        UserWarning, stacklevel=stacklevel)
+
+
+def decode_multilabel(logits):
+    """``predict`` of the skorch net (for scoring callbacks): 0/1 a label."""
+    return (logits > 0).long()
+
+
+def decode_classes(logits):
+    """``predict`` of the skorch net (for scoring callbacks): class indices."""
+    return logits.argmax(dim=1)
+
+
 def train_head_net(net, X, y, device, rng, dp=None, *, loss, optimizer, epochs,
                    batch_size, verbose=0, callbacks=None, train_split=None):
-    """Train ``net`` on the float32 tensor ``X`` and encoded numpy ``y`` with
-    skorch (``skorch_net.HeadNetTrainer``).
-
-    ``epochs`` epochs of shuffled mini-batches of ``batch_size`` (one
-    permutation a pass, drawn from ``rng``) with the loss ``loss.at(epoch)``
-    (a ``HeadLoss``) and the optimiser ``optimizer`` (an ``OptimizerSpec``).
-    ``callbacks``: skorch callbacks, cloned (the user's objects are not
-    changed), run after the library's own; ``train_split``: skorch's, e.g.
-    ``ValidSplit(0.2, stratified=True)``, or ``None`` (train on all rows).
-    ``verbose``: skorch's per-epoch table (on rank 0; ``reweighted`` only
-    for LDAM-DRW, where it changes).  Returns the fitted trainer (its
-    ``history`` and ``callbacks_``).  ``dp``: the data-parallel context
-    (``training.distributed``); ``None``, a plain fit.
+    """Train ``net`` on the float32 tensor ``X`` and encoded numpy ``y``: one
+    skorch fit (``skorch_net.fit_net``) of ``epochs`` epochs of shuffled
+    batches of ``batch_size`` (skorch's shuffling, seeded from ``rng``) with
+    the loss ``loss.at(epoch)`` (a ``HeadLoss``) and the optimiser
+    ``optimizer`` (an ``OptimizerSpec``).  ``callbacks``: skorch callbacks,
+    cloned (the user's objects are not changed), run after the library's
+    own; ``train_split``: skorch's, e.g. ``ValidSplit(0.2,
+    stratified=True)``, or ``None`` (train on all rows).  ``verbose``:
+    skorch's per-epoch table (on rank 0; ``reweighted`` only for LDAM-DRW,
+    where it changes).  Returns skorch's history and fitted callbacks.
+    ``dp``: the data-parallel context (``training.distributed``); ``None``,
+    a plain fit.
     """
     dp = SingleProcess(device) if dp is None else dp
-    cls, kwargs = optimizer.torch_class()
-    user = [cloned_callback(cb) for cb in (callbacks or [])]
-    trainer = HeadNetTrainer(
-        module=RowsForward(net, X, dp.replicate(net), device),
-        criterion=EpochCriterion, optimizer=cls,
-        lr=optimizer.learning_rate,
-        **{f"optimizer__{k}": v for k, v in kwargs.items()},
-        max_epochs=epochs, batch_size=batch_size,
-        iterator_train=IndexBatches, iterator_train__rng=rng,
-        iterator_train__shuffle=True, iterator_valid=IndexBatches,
+    generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
+    fitted = fit_net(
+        dp.wrap(net), HeadCriterion(loss), X, torch.from_numpy(y), epochs=epochs,
+        optimizer=optimizer, device=device,
+        callbacks=[("loss_schedule", LossSchedule())],
+        user_callbacks=[cloned_callback(cb) for cb in (callbacks or [])],
+        verbose=verbose if dp.is_root else 0, batch_size=batch_size,
+        iterator_train__shuffle=True, iterator_train__generator=generator,
         train_split=train_split,
-        callbacks=[("epochs_ended", EpochsEnded()), ("epoch_loss", EpochLoss(loss)),
-                   ("step_losses", StepLosses()), *user],
-        callbacks__print_log=PrintTable(
-            keys_ignored=None if loss.drw_epoch is not None else ["reweighted"]),
-        verbose=verbose if dp.is_root else 0, device=device,
-    )
-    trainer.multilabel_ = loss.multilabel
-    trainer.fit(np.arange(len(y)), y)
-    raise_if_interrupted(trainer)
-    return trainer
+        predict_nonlinearity=decode_multilabel if loss.multilabel else decode_classes,
+        ignored=() if loss.drw_epoch is not None else ("reweighted",))
+    return fitted.history, fitted.callbacks_

@@ -10,7 +10,10 @@ torch = pytest.importorskip("torch")
 from skorch.history import History  # noqa: E402
 
 from sklearn_clmle.embedding.losses.cluster import ClusterLoss  # noqa: E402
-from sklearn_clmle.embedding.losses.longtail import SoftmaxTerm  # noqa: E402
+from sklearn_clmle.embedding.losses.longtail import (  # noqa: E402
+    SoftmaxTerm,
+    softmax_classifiers,
+)
 from sklearn_clmle.embedding.nn.backbones import MLP, EmbeddingNet  # noqa: E402
 from sklearn_clmle.embedding.nn.heads import HeadNet  # noqa: E402
 from sklearn_clmle.cluster._per_class import (  # noqa: E402
@@ -21,8 +24,12 @@ from sklearn_clmle.utils._samplers import ClusterBatchSampler  # noqa: E402
 from sklearn_clmle.embedding.training import (  # noqa: E402
     OptimizerSpec,
     Schedule,
-    cluster_rounds,
     train,
+)
+from sklearn_clmle.embedding.training.clmle_rounds import (  # noqa: E402
+    SoftmaxModel,
+    cluster_rounds,
+    warmup_phase,
 )
 from sklearn_clmle.embedding._base import SHARED_CONSTRAINTS  # noqa: E402
 from sklearn_clmle.embedding.training.distributed import SingleProcess  # noqa: E402
@@ -109,14 +116,17 @@ def test_cluster_rounds_run_on_hand_built_parts():
 
     schedule = Schedule(1, 16, 2, 3, 64)
     optimizer = OptimizerSpec("adam", 1e-2, 0.0)
-    rounds = lambda *a: cluster_rounds(  # noqa: E731
-        *a, losses=[ClusterLoss(0.2, 0.05, 16.0, True)],
+    model = SoftmaxModel(net, softmax_classifiers(Y, 4, False))
+    softmax = SoftmaxTerm(Y, False, "logit_adjusted")
+    dp = SingleProcess("cpu")
+    rounds = lambda: cluster_rounds(  # noqa: E731
+        net, model.classifiers, X, Y, rng, dp,
+        losses=[ClusterLoss(0.2, 0.05, 16.0, True)],
         cluster=PerClassClustering(8), batches=batches, schedule=schedule,
-        softmax_weight=1.0)
-    softmax = lambda device: SoftmaxTerm(Y, 4, False, "logit_adjusted", device)  # noqa: E731
-    trainer = train(net, X, Y, "cpu", rng, SingleProcess("cpu"), softmax=softmax,
-                    schedule=schedule, rounds=rounds, optimizer=optimizer)
-    history = trainer.history
+        softmax=softmax, softmax_weight=1.0)
+    warmup = lambda: warmup_phase(model, softmax, 1, 16, rng)  # noqa: E731
+    history, _ = train(X, Y, "cpu", dp, warmup=warmup, rounds=rounds,
+                       optimizer=optimizer)
     assert isinstance(history, History)
     assert history[:, "phase"] == ["warmup", "cluster", "cluster"]
     assert [len(r["step_loss"]) for r in history[1:]] == [3, 3]

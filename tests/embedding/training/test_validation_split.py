@@ -171,11 +171,13 @@ def test_early_stopping_on_valid_loss_leaves_a_fitted_estimator():
 
 
 class StopAfter(Callback):
+    """Stops the warm-up (a skorch fit of its own) after ``epochs``."""
+
     def __init__(self, epochs=1):
         self.epochs = epochs
 
     def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epochs:
+        if net.history[-1, "phase"] == "warmup" and len(net.history) == self.epochs:
             raise KeyboardInterrupt
 
 
