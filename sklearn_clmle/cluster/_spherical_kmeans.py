@@ -134,18 +134,15 @@ class SphericalKMeans(
 
     Notes
     -----
-    Rows that are all zero have no direction and are refused with a
-    ``ValueError``.  Data whose rows already have unit norm is used without a
-    copy.
+    All-zero rows have no direction and are refused (``ValueError``); rows
+    of unit norm are used without a copy.
 
-    **Sparse input** (the classic use: TF-IDF document vectors) is accepted
-    as CSR; CSC, COO and the other ``scipy.sparse`` formats are converted to
-    CSR.  It is never densified: rows are normalised by scaling their stored
-    values, similarities are sparse rows times the dense centroids, and only
-    the rows picked as seeds become dense.  ``cluster_centers_`` is always a
-    dense array, and the results equal those of the dense path on the same
-    data, up to floating-point rounding.  Seeding with k-means|| makes its
-    candidate rows dense 32 MiB at a time.
+    **Sparse input** (TF-IDF document vectors, say) is taken as CSR (other
+    ``scipy.sparse`` formats are converted) and never densified: rows are
+    normalised by scaling their stored values, similarities are sparse rows
+    times the dense centroids, only seed rows become dense (k-means|| makes
+    its candidates dense 32 MiB at a time).  ``cluster_centers_`` is dense;
+    results equal the dense path's up to floating-point rounding.
 
     {{unfitted_notes}}
 
@@ -154,16 +151,13 @@ class SphericalKMeans(
     ``X``) a fit needs O(n_samples + n_clusters * n_features) memory.
 
     ``algorithm="faiss"`` clusters a float32 copy of the unit rows (none for
-    C-contiguous float32 ``X``; a sparse ``X`` is made dense, a block of rows
-    at a time, into ``n_samples * n_features * 4`` bytes).  It honours
-    ``n_clusters``, ``init`` and ``n_init`` (seeds drawn by this library from
-    ``random_state``, ``"auto"`` meaning what it means on the numpy path, so
-    that both paths start from the same centroids), ``max_iter`` and ``tol``
-    (faiss runs one iteration a call; the stopping rule is the numpy
-    path's), ``sample_weight`` and
-    ``equal_size`` (the equal-size phase starts from faiss's centroids and
-    runs in numpy).  faiss's seed, ``nredo`` and row sub-sampling are not
-    used (every row counts).  It differs in two ways: faiss computes in
+    C-contiguous float32 ``X``; a sparse ``X`` is made dense a block of rows
+    at a time).  It honours ``n_clusters``, ``init`` and ``n_init`` (seeds
+    drawn by this library from ``random_state``, so that both paths start
+    from the same centroids), ``max_iter`` and ``tol`` (the numpy path's
+    stopping rule), ``sample_weight`` and ``equal_size`` (that phase runs in
+    numpy from faiss's centroids); faiss's seed, ``nredo`` and row
+    sub-sampling are not used.  It differs in two ways: faiss computes in
     float32 (centroids of float64 ``X`` are cast back and renormalised), and
     refills an empty cluster by splitting a large one.  faiss runs on its own
     OpenMP threads (``faiss.omp_set_num_threads`` or threadpoolctl), on one
