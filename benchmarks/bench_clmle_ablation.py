@@ -21,7 +21,9 @@ Rows (same backbone, budget and splits as the suite, ``benchmarks/suite/``):
 - ``defaults``: ``Pipeline([CLMLEEmbedder(random_state=s),
   KNearestClusterClassifier(random_state=s)])`` (the suite's
   "CLMLE (defaults)" row); ``defaults, equal margins``: the same with
-  ``margin_power=0``;
+  ``margin_power=0``; ``defaults, cluster loss alone``: the same with
+  ``softmax_weight=0`` (Eq. 9 alone in the rounds after the warm-up; its
+  converse, the softmax term alone, is the logit-adjusted CE row);
 - ``logit-adjusted CE``: the strongest deep rival, for reference.
 
 The first row is the suite's CLMLE row before issue 13; the fifth is that
@@ -67,7 +69,8 @@ ROWS = ["paper loss + tuned rule, no head", "paper loss + tuned rule + head",
         "+ LA softmax + tuned rule, no head", "+ LA softmax + tuned rule + head",
         "+ LA softmax + auto rule, no head", "+ LA softmax + auto rule + head",
         "+ LA softmax + class margins + tuned rule + head",
-        "defaults", "defaults, equal margins", "logit-adjusted CE"]
+        "defaults", "defaults, equal margins", "defaults, cluster loss alone",
+        "logit-adjusted CE"]
 
 
 def _bacc(y, pred):
@@ -100,8 +103,10 @@ def run_split(split, seed):
             pred = clf.fit(Z_train, split.y_train).predict(Z_test)
             out[row] = (_bacc(split.y_test, pred), fit_s + time.perf_counter() - t)
     equal = clmle_defaults(ctx).set_params(clmleembedder__margin_power=0.0)
+    alone = clmle_defaults(ctx).set_params(clmleembedder__softmax_weight=0.0)
     for row, est in (("defaults", clmle_defaults(ctx)),
                      ("defaults, equal margins", equal),
+                     ("defaults, cluster loss alone", alone),
                      ("logit-adjusted CE", _net(ctx, "logit_adjusted"))):
         t = time.perf_counter()
         est.fit(split.X_train, split.y_train)

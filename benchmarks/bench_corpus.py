@@ -20,7 +20,12 @@ The MLP width of the CE network is the embedder's ``hidden_units="auto"``.
 Rows are appended to ``benchmarks/results/clmle/corpus.csv`` as they finish
 (a rerun of a (set, seed, method) replaces nothing: use --fresh to start
 over); ``corpus.md`` holds balanced accuracy (%) mean +- std per set and the
-paired difference of CLMLEClassifier to logit-adjusted CE.
+paired differences: CLMLEClassifier minus the strong yardstick
+(``LongTailNetClassifier()`` with its defaults, a 256-128 MLP trained for
+4,000 steps, at least as long as the hand-written MLP of
+``bench_yardstick.py``), minus the softmax term alone (logit-adjusted CE on
+the embedder's width and budget rule), and Eq. 9 on its own (the cluster
+loss alone) minus the softmax term alone.
 """
 
 import argparse
@@ -52,9 +57,15 @@ from sklearn_clmle.embedding._auto import curve_cap, hidden_units  # noqa: E402
 OURS = "CLMLEClassifier (defaults)"
 PIPELINE = "Pipeline (paper's form)"
 REFERENCE = "logit-adjusted CE"
+# the strong yardstick (issue 29): the library's LA-CE network, defaults only
+STRONG = "LongTailNetClassifier()"
 # ablation rows (run with --methods): each part of CLMLEClassifier removed
 NO_SOFTMAX = "CLMLEClassifier, no softmax head"
 FORMULA = "CLMLEClassifier, formula budget"
+# Eq. 9 on its own: the rounds train the cluster loss alone after the
+# warm-up (softmax_weight=0, no softmax candidate); its converse, the softmax
+# term alone on the same width and budget rule, is REFERENCE.
+CLUSTER_ONLY = "CLMLEClassifier, cluster loss alone"
 FIELDS = ["dataset", "seed", "method", "balanced_accuracy", "fit_seconds",
           "n_train", "n_features", "n_classes", "detail"]
 
@@ -117,16 +128,27 @@ def candidate_scores(clf, split):
 def fit_method(method, split, seed):
     if method == OURS:
         clf = CLMLEClassifier(random_state=seed).fit(split.X_train, split.y_train)
-        return clf, (f"selected={clf.selected_}; budget={clf.budget_}; "
+        return clf, (f"selected={clf.selected_}; margin_level={clf.margin_level_}; "
+                     f"budget={clf.budget_}; "
                      f"candidates={candidate_scores(clf, split)}")
     if method == NO_SOFTMAX:
         clf = CLMLEClassifier(candidates=["rule", "rule + linear", "linear"],
                               random_state=seed).fit(split.X_train, split.y_train)
         return clf, f"selected={clf.selected_}"
+    if method == CLUSTER_ONLY:
+        clf = CLMLEClassifier(CLMLEEmbedder(softmax_weight=0.0),
+                              candidates=["rule", "rule + linear", "linear"],
+                              random_state=seed).fit(split.X_train, split.y_train)
+        return clf, (f"selected={clf.selected_}; margin_level={clf.margin_level_}; "
+                     f"budget={clf.budget_}")
     if method == FORMULA:  # an explicit n_rounds: no curve, clip(60000/n) passes
         clf = CLMLEClassifier(CLMLEEmbedder(n_rounds=5), random_state=seed)
         clf.fit(split.X_train, split.y_train)
         return clf, f"selected={clf.selected_}"
+    if method == STRONG:
+        model = LongTailNetClassifier(random_state=seed)
+        model.fit(split.X_train, split.y_train)
+        return model, f"epochs={model.epochs_}"
     if method == PIPELINE:
         pipe = make_pipeline(CLMLEEmbedder(random_state=seed),
                              KNearestClusterClassifier(random_state=seed))
@@ -179,39 +201,45 @@ def report(out, md, command):
             float(r["balanced_accuracy"])
     datasets = [d for d in CORPUS if any(k[0] == d for k in table)]
     present = {r["method"] for r in rows}
-    methods = [m for m in (OURS, PIPELINE, REFERENCE, NO_SOFTMAX, FORMULA)
-               if m in present]
+    methods = [m for m in (OURS, STRONG, PIPELINE, REFERENCE, NO_SOFTMAX, FORMULA,
+                          CLUSTER_ONLY) if m in present]
+    diffs = [(f"{a} − {b}", label, a, b) for label, a, b in (
+        ("Δ vs strong LA-CE", OURS, STRONG), ("Δ vs LA-CE", OURS, REFERENCE),
+        ("cluster − softmax", CLUSTER_ONLY, REFERENCE)) if a in present and b in present]
     lines = ["# CLMLEClassifier on the validation corpus (balanced accuracy, %)\n",
              f"Command: `{command}`; validation splits only "
-             "(`benchmarks/corpus.py`), mean ± std over seeds; "
-             "Δ: CLMLEClassifier minus logit-adjusted CE, paired by seed, "
-             "± standard error.\n",
+             "(`benchmarks/corpus.py`), mean ± std over seeds; Δ columns "
+             "paired by seed, ± standard error: "
+             + "; ".join(f"{label}: {what}" for what, label, _, _ in diffs) + ".\n",
              "| set | rows | features | classes | " + " | ".join(methods)
-             + " | Δ vs LA-CE |",
+             + "".join(f" | {label}" for _, label, _, _ in diffs) + " |",
              "| --- | ---: | ---: | ---: | " + " | ".join("---" for _ in methods)
-             + " | --- |"]
-    deltas = []
+             + " | ---" * len(diffs) + " |"]
+    deltas = {label: [] for _, label, _, _ in diffs}
     for d in datasets:
         meta = next(r for r in rows if r["dataset"] == d)
         cells = []
         for m in methods:
             v = list(table.get((d, m), {}).values())
             cells.append(f"{np.mean(v):.1f} ± {np.std(v):.1f}" if v else "—")
-        ours, ref = table.get((d, OURS), {}), table.get((d, REFERENCE), {})
-        common = sorted(set(ours) & set(ref))
-        if common:
-            diff = np.array([ours[s] - ref[s] for s in common])
-            se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
-            deltas.append(diff.mean())
-            cells.append(f"{diff.mean():+.2f} ± {se:.2f}")
-        else:
-            cells.append("—")
+        for _, label, a, b in diffs:
+            ours, ref = table.get((d, a), {}), table.get((d, b), {})
+            common = sorted(set(ours) & set(ref))
+            if common:
+                diff = np.array([ours[s] - ref[s] for s in common])
+                se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
+                deltas[label].append(diff.mean())
+                cells.append(f"{diff.mean():+.2f} ± {se:.2f}")
+            else:
+                cells.append("—")
         lines.append(f"| {d} | {meta['n_train']} | {meta['n_features']} | "
                      f"{meta['n_classes']} | " + " | ".join(cells) + " |")
-    if deltas:
-        lines.append(f"\nMean Δ over {len(deltas)} sets: {np.mean(deltas):+.2f}; "
-                     f"worst {min(deltas):+.2f}; CLMLEClassifier ahead on "
-                     f"{sum(x > 0 for x in deltas)} of {len(deltas)}.")
+    for what, label, _, _ in diffs:
+        ds = deltas[label]
+        if ds:
+            lines.append(f"\n{label} ({what}): mean over {len(ds)} sets "
+                         f"{np.mean(ds):+.2f}; worst {min(ds):+.2f}; ahead on "
+                         f"{sum(x > 0 for x in ds)} of {len(ds)}.")
     selected = {}
     for r in rows:
         if r["method"] == OURS and "selected=" in r["detail"]:
@@ -228,7 +256,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(CORPUS))
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--methods", default=f"{OURS};{PIPELINE};{REFERENCE}")
+    parser.add_argument("--methods", default=f"{OURS};{STRONG};{PIPELINE};{REFERENCE}")
     parser.add_argument("--out", default=str(results_dir("clmle") / "corpus"))
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--fresh", action="store_true")

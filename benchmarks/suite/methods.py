@@ -206,6 +206,18 @@ def clmle_classifier_defaults(ctx):
     return CLMLEClassifier(random_state=ctx.seed)
 
 
+def clmle_classifier_cluster_only(ctx):
+    """Eq. 9 on its own: ``CLMLEClassifier`` whose embedder trains the
+    cluster loss alone after the warm-up (``softmax_weight=0``), without the
+    softmax candidate; its converse, the softmax term alone, is the
+    logit-adjusted CE row."""
+    from sklearn_clmle import CLMLEClassifier, CLMLEEmbedder
+
+    return CLMLEClassifier(CLMLEEmbedder(softmax_weight=0.0),
+                           candidates=["rule", "rule + linear", "linear"],
+                           random_state=ctx.seed)
+
+
 def _metric(loss):
     def factory(ctx):
         from sklearn_clmle import MetricEmbedder
@@ -270,6 +282,7 @@ METHODS = {
     "CLMLE + k-nearest clusters": ("embedding", clmle),
     "CLMLE (defaults)": ("embedding", clmle_defaults),
     "CLMLEClassifier (defaults)": ("embedding", clmle_classifier_defaults),
+    "CLMLEClassifier (cluster loss alone)": ("embedding", clmle_classifier_cluster_only),
 }
 
 OURS = "CLMLE + k-nearest clusters"

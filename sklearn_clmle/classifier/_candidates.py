@@ -147,3 +147,24 @@ def cv_results(candidates, y_held):
     results["pooled_test_score"] = np.array([r[3] for r in rows])
     results["rank_test_score"] = ranks
     return results
+
+
+def merge_levels(results, levels):
+    """One ``cv_results_`` of several margin levels' (``results[i]`` of
+    ``levels[i]``): their rows in order, a ``margin_level`` column (also in
+    ``params``), ranked together by the pooled score; a tie keeps the level
+    order, then the candidates' order of preference."""
+    merged = {"margin_level": np.array(
+        [lv for r, lv in zip(results, levels) for _ in r["candidate"]], dtype=object)}
+    for key in results[0]:
+        if key == "params":
+            merged[key] = [dict(p, margin_level=lv) for r, lv in zip(results, levels)
+                           for p in r[key]]
+        elif key != "rank_test_score":
+            merged[key] = np.concatenate([r[key] for r in results])
+    pooled = merged["pooled_test_score"]
+    order = sorted(range(len(pooled)), key=lambda i: (-round(pooled[i], 12), i))
+    ranks = np.empty(len(pooled), dtype=np.int32)
+    ranks[order] = np.arange(1, len(pooled) + 1)
+    merged["rank_test_score"] = ranks
+    return merged

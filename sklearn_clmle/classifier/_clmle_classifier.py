@@ -3,7 +3,8 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -14,8 +15,8 @@ from ..utils._persistence import unfit_on_failure
 from ..utils._targets import encode_targets
 from ..utils._validation import Interval, StrOptions, _fit_context, validate_numeric
 from . import _candidates
-from ._crossfit import (cross_fit, print_on_rank_0, refit, refit_budget, resolve_cv,
-                        same_on_every_rank)
+from ._crossfit import (cross_fit, margin_levels, print_on_rank_0, refit,
+                        refit_budget, resolve_cv, same_on_every_rank)
 from ._nested import DefaultPartsMixin, LazyTestParams
 
 _FRAGMENTS = {
@@ -83,6 +84,23 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
         Whether the embedder is fitted again on all rows after the
         selection.  ``"auto"``: yes up to 20,000 rows (and always with
         folds), no above, where the hold-out's embedder is kept.
+    margin_levels : "auto" or list, default="auto"
+        The CLMLE margin levels compared on the held-out rows, each a fit
+        of every part: ``"auto"`` the embedder's own ``"auto"`` margins (a
+        twentieth of the geometric bound of Section 3.2 in ``embedding_dim``
+        dimensions, see ``CLMLEEmbedder``), a float ``f`` both margins at
+        ``f`` times the bound.  ``"auto"``: ``["auto", 0.25, 0.5]`` (a
+        twentieth, a quarter and half the bound) up to 20,000 rows,
+        ``["auto"]`` above (where one more fit costs more than the choice
+        gains); an embedder whose margins are set keeps them.  The best
+        (level, candidate) pair by pooled held-out score is refitted;
+        ``margin_level_`` and ``cv_results_`` report it.
+    ensemble : bool, default=True
+        Keep the parts' embedders beside the refitted one (with a refit):
+        the selected candidate is fitted on each member's embeddings of all
+        rows and the predicted probabilities are the members' mean, as
+        ``CalibratedClassifierCV(ensemble=True)`` keeps its folds (no extra
+        training).  ``False``: the refitted embedder alone.
     candidates : "auto" or list of str, default="auto"
         The candidates compared: ``"auto"`` all of those in Notes that the
         embedder supports; or a list of names such as ``["rule", "rule +
@@ -101,7 +119,14 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     embedder_ : estimator
-        The fitted embedder used by ``predict``.
+        The fitted embedder used by ``predict`` (the refitted one, or the
+        hold-out's), the first member of ``ensemble_``.
+    ensemble_ : list of tuple
+        ``(embedder, rule, linear_head)`` of every member whose mean
+        probability ``predict_proba`` returns: ``embedder_``, ``rule_`` and
+        ``linear_head_`` first, then (``ensemble=True`` with a refit) each
+        part's embedder with the selected candidate fitted on its
+        embeddings of all rows.
     rule_ : KNearestClusterClassifier or None
         The rule fitted on ``embedder_``'s embeddings of all rows, when the
         selected candidate uses it.
@@ -109,6 +134,8 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
         The linear head fitted on those embeddings, when selected.
     selected_ : str
         The selected candidate, e.g. ``"rule + softmax"``.
+    margin_level_ : str
+        The selected margin level: ``"auto"`` or e.g. ``"0.25 x bound"``.
     rule_params_ : dict
         The rule's settings chosen on the held-out embeddings.
     linear_C_ : float
@@ -198,6 +225,8 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
         "cv": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="neither"),
                "cv_object"],
         "refit_embedder": [StrOptions({"auto"}), "boolean"],
+        "margin_levels": [StrOptions({"auto"}), list],
+        "ensemble": ["boolean"],
         "candidates": [StrOptions({"auto"}), list],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -206,11 +235,14 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
     _test_params = LazyTestParams()
 
     def __init__(self, embedder=None, rule=None, *, cv="auto", refit_embedder="auto",
-                 candidates="auto", random_state=None, verbose=0):
+                 margin_levels="auto", ensemble=True, candidates="auto",
+                 random_state=None, verbose=0):
         self.embedder = embedder
         self.rule = rule
         self.cv = cv
         self.refit_embedder = refit_embedder
+        self.margin_levels = margin_levels
+        self.ensemble = ensemble
         self.candidates = candidates
         self.random_state = random_state
         self.verbose = verbose
@@ -277,14 +309,35 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
         seed = int(rng.randint(np.iinfo(np.int32).max))
         splits, refit_all = resolve_cv(self.cv, y_idx, rng, self.refit_embedder)
         log = print_on_rank_0 if self.verbose else None
-        parts = cross_fit(self._embedder(), X, y, splits, seed, log)
-        self._select(parts, y_idx, rng, seed, log)
+        # every margin level: its parts, its candidates judged on held-out rows
+        levels = margin_levels(self.margin_levels, self._embedder(), y_idx)
+        judged = []
+        for _, params in levels:
+            embedder = clone(self._embedder()).set_params(**params)
+            parts = cross_fit(embedder, X, y, splits, seed, log)
+            self._select(parts, y_idx, rng, seed, log)
+            judged.append((embedder, parts, self.cv_results_, self.rule_params_,
+                           self.linear_C_))
+        self.cv_results_ = _candidates.merge_levels(
+            [j[2] for j in judged], [name for name, _ in levels])
+        best = int(np.argmin(self.cv_results_["rank_test_score"]))
+        self.selected_ = self.cv_results_["candidate"][best]
+        self.margin_level_ = self.cv_results_["margin_level"][best]
+        embedder, parts, _, self.rule_params_, self.linear_C_ = judged[
+            [name for name, _ in levels].index(self.margin_level_)]
         self.n_splits_, self.refit_embedder_ = len(splits), refit_all
         self.budget_ = (refit_budget([p.embedder for p in parts], splits, len(X))
                         if refit_all else None)
-        self.embedder_ = refit(self._embedder(), X, y, parts, seed,
+        self.embedder_ = refit(embedder, X, y, parts, seed,
                                self.budget_ if refit_all else False, log)
-        self._fit_selected(self.embedder_.transform(X), y_idx, seed, log)
+        members = [self.embedder_] + (
+            [p.embedder for p in parts] if refit_all and self.ensemble else [])
+        self.ensemble_ = []
+        for emb in members:
+            self._fit_selected(emb.transform(X), y_idx, seed,
+                               None if self.ensemble_ else log)  # said once
+            self.ensemble_.append((emb, self.rule_, self.linear_head_))
+        _, self.rule_, self.linear_head_ = self.ensemble_[0]
 
     def _select(self, parts, y_idx, rng, seed, log):
         """Score the candidates on the parts' held-out rows (``cv_results_``,
@@ -316,9 +369,9 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
                                            y_idx, seed)
                       if "rule" in self._selected else None)
         self.linear_head_ = None
+        self._log_prior = _candidates.log_prior(y_idx, len(self.classes_))
         if "linear" in self._selected:
             self.linear_head_ = _head.fit(Z, y_idx, self.linear_C_)
-            self._log_prior = _candidates.log_prior(y_idx, len(self.classes_))
 
     # -- predict ----------------------------------------------------------------
 
@@ -326,17 +379,23 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
         check_is_fitted(self)
         X = validate_numeric(self, X, lambda: validate_data(
             self, X, reset=False, allow_nd=True, dtype=None))
-        Z = self.embedder_.transform(X)
         n_classes = len(self.classes_)
-        log_probas = {}
-        if self.rule_ is not None:
-            log_probas["rule"] = _candidates.rule_columns(self.rule_, Z, n_classes)
-        if self.linear_head_ is not None:
-            log_probas["linear"] = _head.adjusted_log_proba(
-                self.linear_head_, Z, self._log_prior, n_classes)
-        if "softmax" in self._selected:
-            log_probas["softmax"] = self.embedder_.head_log_proba(X)
-        return _candidates.combine(log_probas, self._selected)
+        members = []
+        for emb, rule, linear in self.ensemble_:
+            Z = emb.transform(X)
+            log_probas = {}
+            if rule is not None:
+                log_probas["rule"] = _candidates.rule_columns(rule, Z, n_classes)
+            if linear is not None:
+                log_probas["linear"] = _head.adjusted_log_proba(
+                    linear, Z, self._log_prior, n_classes)
+            if "softmax" in self._selected:
+                log_probas["softmax"] = emb.head_log_proba(X)
+            members.append(_candidates.combine(log_probas, self._selected))
+        if len(members) == 1:
+            return members[0]
+        # the members' mean probability
+        return logsumexp(members, axis=0) - np.log(len(members))
 
     def predict_log_proba(self, X):
         """Log-probabilities of the selected candidate.

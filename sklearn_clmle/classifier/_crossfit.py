@@ -29,6 +29,12 @@ SMALL_HOLDOUT_SHARE = 0.25
 HOLDOUT_SHARE = 0.1
 # A hold-out never takes more rows than this.
 MAX_HOLDOUT = 10_000
+# margin_levels="auto" up to LARGE_N rows: the embedder's "auto" margins (a
+# twentieth of the geometric bound), a medium and a large share of the
+# bound (the range where the validation corpus's sets peaked: vowel at the
+# twentieth, digits at a half); above, the embedder's own margins alone
+# (each level is one more fit of every part).
+AUTO_LEVELS = ("auto", 0.25, 0.5)
 
 
 def same_on_every_rank(rng):
@@ -214,3 +220,49 @@ def refit_budget(embedders, splits, n):
     steps = max(1, int(round(per_round * n / batch)))
     epochs = embedders[0].warmup_epochs + int(np.ceil(n_rounds * per_round))
     return {"n_rounds": n_rounds, "steps_per_round": steps, "epochs": epochs}
+
+
+def margin_levels(levels, embedder, y_idx):
+    """``[(name, params)]``: the margin levels ``CLMLEClassifier`` compares,
+    each with the parameters set on the embedder's clones (``{}``: its own).
+
+    ``levels``: ``"auto"`` (``AUTO_LEVELS`` up to ``LARGE_N`` rows, else the
+    embedder's own margins), or a list of ``"auto"`` and fractions ``f`` of
+    the geometric bound of Section 3.2 (``embedding._auto.margins``, whose
+    ``"auto"`` is ``f = 0.05``): ``margin_between = f * (1 - cos theta_C)``,
+    ``margin_within`` likewise.  Fractions need an embedder with
+    ``margin_between`` and ``margin_within`` ``"auto"`` and an
+    ``embedding_dim`` (``CLMLEEmbedder``)."""
+    if isinstance(levels, str):  # "auto"
+        levels = AUTO_LEVELS if y_idx.shape[0] <= LARGE_N else ("auto",)
+    if not levels:
+        raise ValueError("margin_levels=[] names no level; pass 'auto' or a list "
+                         "such as ['auto', 0.25, 0.5].")
+    params = embedder.get_params(deep=False)
+    free = ("embedding_dim" in params and params.get("margin_between") == "auto"
+            and params.get("margin_within") == "auto")
+    fractions = [lv for lv in levels if not (isinstance(lv, str) and lv == "auto")]
+    if fractions and not free:
+        if levels is AUTO_LEVELS:
+            return [("auto", {})]  # margins given: the embedder's own
+        raise ValueError(
+            f"margin_levels={list(levels)!r} asks for fractions of the margin "
+            f"bound, but the embedder {type(embedder).__name__} has no \"auto\" "
+            "margin_between / margin_within to set; pass margin_levels=['auto'] "
+            "or leave its margins at \"auto\".")
+    for lv in fractions:
+        if isinstance(lv, str) or not 0 <= lv <= 2:
+            raise ValueError(f"margin_levels entry {lv!r} should be 'auto' or a "
+                             "fraction of the margin bound in [0, 2].")
+    out = []
+    if fractions:
+        from ..embedding._auto import margin_bounds
+
+        b1, b2 = margin_bounds(y_idx[:, None], params["embedding_dim"])
+    for lv in levels:
+        if isinstance(lv, str):
+            out.append(("auto", {}))
+        else:
+            out.append((f"{lv:g} x bound", dict(margin_between=float(lv * b1[0]),
+                                                margin_within=float(lv * b2[0]))))
+    return out

@@ -15,7 +15,7 @@ from ..utils._persistence import VersionedPickleMixin
 from ..utils._targets import encode_targets
 from ..utils._validation import Interval, StrOptions
 
-from ._budget import curve_cap, formula_epochs
+from ._budget import curve_cap, head_epochs
 from ._curve import best_round, curve_stopping
 from ._base import F32_MAX, SHARED_CONSTRAINTS, TorchInputMixin
 from ._docs import fill_doc
@@ -136,7 +136,8 @@ class LongTailNetClassifier(
         read from the held-out rows' curve: up to ``clip(3 * 60000 / n, 30,
         300)`` epochs, stopping 10 epochs after the lowest ``valid_loss``,
         whose weights are kept (``epochs_`` is that epoch); without held-out
-        rows ``clip(60000 / n, 15, 100)`` (``CLMLEEmbedder``'s formula).
+        rows 4,000 optimiser steps, ``clip(4000 / ceil(n / batch_size), 15,
+        200)`` epochs (200 below 2,560 rows at batch 128, 15 from 34,000).
     batch_size : int, default=128
         Training batch size (the last batch of an epoch may be smaller).
     {{optimizer, learning_rate}}
@@ -386,7 +387,7 @@ class LongTailNetClassifier(
             self.epochs_ = self.epochs
         else:
             n = X.shape[0]
-            self.epochs_ = curve_cap(n) if curve else formula_epochs(n)
+            self.epochs_ = curve_cap(n) if curve else head_epochs(n, self.batch_size)
         callbacks = self.callbacks
         if curve:
             callbacks = [*(callbacks or []), ("curve_budget", curve_stopping(

@@ -30,7 +30,8 @@ def classifier(**params):
                         n_clusters_per_batch=4, n_samples_per_cluster=5,
                         warmup_epochs=2, n_rounds=2, steps_per_round=4,
                         device="cpu")
-    return CLMLEClassifier(emb, candidates=["rule", "linear", "softmax"], **params)
+    return CLMLEClassifier(emb, candidates=["rule", "linear", "softmax"],
+                           margin_levels=["auto"], **params)
 
 
 def _worker(rank, world_size, outdir, port):

@@ -33,6 +33,7 @@ def problem(seed=0, counts=(60, 25, 10)):
 def fitted(**params):
     X, y = problem()
     params.setdefault("cv", 2)
+    params.setdefault("margin_levels", ["auto"])
     clf = CLMLEClassifier(CLMLEEmbedder(**TINY), random_state=0, **params)
     return clf.fit(X, y), X, y
 
@@ -133,7 +134,7 @@ def test_selection_is_the_best_pooled_held_out_score():
 @pytest.mark.parametrize("candidate", ["rule", "linear", "softmax", "rule + softmax",
                                        "rule + linear + softmax"])
 def test_prediction_is_the_selected_combination(candidate):
-    clf, X, y = fitted(candidates=[candidate])
+    clf, X, y = fitted(candidates=[candidate], ensemble=False)
     assert clf.selected_ == candidate
     Z = clf.embedder_.transform(X)
     parts = {}
@@ -155,6 +156,86 @@ def test_prediction_is_the_selected_combination(candidate):
     assert clf.decision_function(X).shape == (len(X), 3)
 
 
+def _member_log_proba(emb, rule, linear, X, y, candidate):
+    Z = emb.transform(X)
+    parts = {}
+    if "rule" in candidate:
+        parts["rule"] = np.log(np.maximum(rule.predict_proba(Z), 1e-12))
+    if "linear" in candidate:
+        prior = np.bincount(np.searchsorted(np.unique(y), y)) / len(y)
+        parts["linear"] = linear.predict_log_proba(Z) - np.log(prior)
+    if "softmax" in candidate:
+        parts["softmax"] = emb.head_log_proba(X)
+    total = sum(parts.values())
+    return total - logsumexp(total, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("candidate", ["rule + linear", "softmax"])
+def test_ensemble_is_the_mean_probability_of_the_refit_and_the_parts(candidate):
+    clf, X, y = fitted(candidates=[candidate])
+    # cv=2: the refitted embedder, then the two parts' embedders
+    assert len(clf.ensemble_) == 3
+    assert clf.ensemble_[0][0] is clf.embedder_
+    assert all(emb.train_split is not None for emb, _, _ in clf.ensemble_[1:])
+    proba = np.mean([np.exp(_member_log_proba(*member, X, y, candidate))
+                     for member in clf.ensemble_], axis=0)
+    np.testing.assert_allclose(clf.predict_proba(X), proba, atol=1e-9)
+    np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), atol=1e-9)
+    alone, _, _ = fitted(candidates=[candidate], ensemble=False)
+    assert len(alone.ensemble_) == 1
+    np.testing.assert_allclose(
+        alone.predict_proba(X), np.exp(_member_log_proba(*clf.ensemble_[0], X, y,
+                                                         candidate)), atol=1e-9)
+
+
+def test_margin_levels_resolve_to_fractions_of_the_bound():
+    from sklearn_clmle.classifier._crossfit import margin_levels
+    from sklearn_clmle.embedding import _auto
+
+    y_idx = np.repeat([0, 1, 2], [60, 25, 10])
+    emb = CLMLEEmbedder(embedding_dim=4)
+    a1, a2 = _auto.margins(y_idx[:, None], "auto", "auto", 4)
+    # d = 4: 3 classes a simplex, bound 1.5; 95 / 10 = 9.5 regions beyond
+    # 2 d = 8: cosine sqrt(1 - (8 / 9.5) ** (2 / 3))
+    assert 20 * a1[0] == pytest.approx(1.5)
+    assert 20 * a2[0] == pytest.approx(1 - np.sqrt(1 - (8 / 9.5) ** (2 / 3)))
+    levels = margin_levels("auto", emb, y_idx)
+    # a1, a2 ("auto") are a twentieth of the bounds
+    assert [name for name, _ in levels] == ["auto", "0.25 x bound", "0.5 x bound"]
+    assert levels[0][1] == {}
+    assert levels[1][1]["margin_between"] == pytest.approx(0.25 * 1.5)
+    assert levels[2][1] == pytest.approx({"margin_between": 0.75,
+                                          "margin_within": 0.5 * 20 * a2[0]})
+    big = np.repeat([0, 1], [LARGE_N, 5])
+    assert margin_levels("auto", emb, big) == [("auto", {})]
+    fixed = CLMLEEmbedder(margin_between=0.2)
+    assert margin_levels("auto", fixed, y_idx) == [("auto", {})]
+    with pytest.raises(ValueError, match="fractions of the margin bound"):
+        margin_levels(["auto", 0.1], fixed, y_idx)
+    with pytest.raises(ValueError, match="fraction of the margin bound"):
+        margin_levels([3.0], emb, y_idx)
+
+
+def test_margin_level_is_chosen_with_the_candidate_on_held_out_rows():
+    clf, X, y = fitted(margin_levels=["auto", 0.05], candidates=["rule", "linear"])
+    res = clf.cv_results_
+    assert list(res["margin_level"]) == ["auto", "auto", "0.05 x bound", "0.05 x bound"]
+    assert [p["margin_level"] for p in res["params"]] == list(res["margin_level"])
+    best = int(np.argmax(res["pooled_test_score"]))  # first of the best
+    assert res["rank_test_score"][best] == 1
+    assert sorted(res["rank_test_score"]) == [1, 2, 3, 4]
+    assert (clf.margin_level_, clf.selected_) == (res["margin_level"][best],
+                                                 res["candidate"][best])
+    # the refit and the kept parts use the chosen level's margins
+    from sklearn_clmle.classifier._crossfit import margin_levels
+    y_idx = np.searchsorted(clf.classes_, y)
+    expected = dict(margin_levels(["auto", 0.05], CLMLEEmbedder(**TINY), y_idx))
+    for emb, _, _ in clf.ensemble_:
+        got = {k: emb.get_params()[k] for k in ("margin_between", "margin_within")}
+        assert got == (expected[clf.margin_level_] or {"margin_between": "auto",
+                                                       "margin_within": "auto"})
+
+
 def test_rule_settings_are_chosen_on_unseen_rows():
     clf, X, y = fitted(candidates=["rule"])
     assert set(clf.rule_params_) == {"cluster_size", "scale", "prior_correction",
@@ -168,6 +249,7 @@ def test_holdout_mode_keeps_the_part_embedder():
     clf = CLMLEClassifier(CLMLEEmbedder(**TINY), cv=0.3, refit_embedder=False,
                           random_state=0).fit(X, y)
     assert clf.n_splits_ == 1 and not clf.refit_embedder_
+    assert len(clf.ensemble_) == 1  # nothing refitted: one member
     assert "split1_test_score" not in clf.cv_results_
     # the kept embedder never trained on the held-out rows
     assert clf.embedder_.train_split is not None
@@ -308,7 +390,7 @@ def test_metric_embedder_without_softmax_head_competes_without_it():
 def test_verbose_announces_every_phase_with_its_caps(capsys):
     X, y = problem()
     clf = CLMLEClassifier(CLMLEEmbedder(**TINY), cv=2, candidates=["rule", "linear"],
-                          random_state=0, verbose=1).fit(X, y)
+                          margin_levels=["auto"], random_state=0, verbose=1).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
     assert not any("\x1b[" in line for line in lines)  # no ANSI colours
     assert clf.embedder_.callbacks is None  # the progress callback was removed

@@ -57,11 +57,14 @@ def test_string_labels_and_history():
     assert len(h[0, "step_loss"]) == 4
 
 
-def test_auto_margins_follow_section_3_2_bounds():
+def test_auto_margins_follow_the_embedding_geometry():
     X, y = _blobs(n0=40, n1=10, n2=25)
     emb = CLMLEEmbedder(**TINY, random_state=0).fit(X, y)
-    np.testing.assert_allclose(emb.margin_between_, [0.5 * (1 - np.cos(2 * np.pi / 3))])
-    np.testing.assert_allclose(emb.margin_within_, [0.5 * (1 - np.cos(2 * np.pi * 10 / 75))])
+    # d = 6: 3 classes form a simplex (cosine -1/2), a1 = 0.05 * 1.5; the
+    # rarest class's share 10 / 75 spaces 7.5 regions, more than d + 1 = 7
+    # and at most 2 d = 12: the cross-polytope's cosine 0, a2 = 0.05 * 1.
+    np.testing.assert_allclose(emb.margin_between_, [0.075])
+    np.testing.assert_allclose(emb.margin_within_, [0.05])
     emb = CLMLEEmbedder(**TINY, margin_between=0.3, margin_within=0.0,
                         random_state=0).fit(X, y)
     assert emb.margin_between_.tolist() == [0.3] and emb.margin_within_.tolist() == [0.0]
@@ -83,8 +86,11 @@ def test_deterministic_and_global_rng_untouched():
 
 def test_cluster_loss_decreases_on_separable_data():
     X, y = _blobs(n0=60, n1=30)
+    # margins as the circle's rule set them for two classes (the "auto"
+    # twentieth of the bound is met almost at once on blobs)
     emb = CLMLEEmbedder(**{**TINY, "warmup_epochs": 0, "n_rounds": 1,
-                           "steps_per_round": 60}, random_state=0).fit(X, y)
+                           "steps_per_round": 60}, margin_between=1.0,
+                        margin_within=0.5, random_state=0).fit(X, y)
     losses = emb.history_[-1, "step_loss"]
     assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:10])
 
@@ -179,8 +185,8 @@ def test_multilabel_heads_blocks_and_schedule(monkeypatch):
     counts = [np.bincount(Y[:, j]) for j in range(3)]
     expected = [int(sum(max(1, c // 10) for c in cnt)) for cnt in counts]
     assert emb.history_[-1, "n_clusters"] == expected
-    # Binary labels: a1 = half of 1 - cos(pi) = 1.
-    np.testing.assert_allclose(emb.margin_between_, [1.0, 1.0, 1.0])
+    # Binary labels: a1 = a twentieth of 1 - cos(pi) = 2.
+    np.testing.assert_allclose(emb.margin_between_, [0.1, 0.1, 0.1])
     assert len(emb.get_feature_names_out()) == 18
 
 

@@ -31,6 +31,56 @@ def test_weight_decay_rule():
     assert _auto.weight_decay(5000) == 0.0
 
 
+@pytest.mark.parametrize("n_points, dim, expected", [
+    (2, 64, -1.0), (10, 64, -1 / 9), (65, 64, -1 / 64),  # simplex
+    (66, 64, 0.0), (128, 64, 0.0),  # cross-polytope
+    # sqrt(1 - (128 / 1000) ** (2 / 63)): exp(-2.0557 * 2 / 63) = 0.93682
+    (1000, 64, 0.25136),
+    # exp(-4.3583 * 2 / 63) = 0.87079, sqrt(0.12921)
+    (10_000, 64, 0.35946),
+    (6, 2, 0.5), (3, 2, -0.5),  # a circle: cos(2 pi / n)
+])
+def test_packing_cosine_by_hand(n_points, dim, expected):
+    assert _auto.packing_cosine(n_points, dim) == pytest.approx(expected, abs=1e-4)
+
+
+def test_packing_cosine_is_continuous_and_monotone():
+    cos = [_auto.packing_cosine(n, 64) for n in range(2, 20_000, 7)]
+    assert np.all(np.diff(cos) >= 0)
+    assert _auto.packing_cosine(129, 64) < 0.1  # just past the cross-polytope
+
+
+def _labels(counts):
+    return np.repeat(np.arange(len(counts)), counts)[:, None]
+
+
+def test_auto_margins_never_vanish_with_the_class_count():
+    # a1 = 0.05 * (1 - cos) with cos of the table above: 10 classes
+    # 0.05 * 10 / 9, 1,000 classes 0.05 * (1 - 0.25136), 10**6 classes still
+    # above 0.05 * 0.5 (the circle's rule gives 2e-11 there)
+    for C, a1 in [(10, 0.5 / 9), (1000, 0.037432)]:
+        got, _ = _auto.margins(_labels(np.full(C, 3)), "auto", "auto", 64)
+        assert got[0] == pytest.approx(a1, abs=1e-5)
+    big, _ = _auto.margins(_labels(np.ones(10**6, dtype=int)), "auto", "auto", 64)
+    assert big[0] > 0.025
+
+
+def test_auto_margins_reduce_to_the_papers_circle_in_two_dimensions():
+    counts = [40, 10, 25, 5]
+    a1, a2 = _auto.margins(_labels(counts), "auto", "auto", 2)
+    assert a1[0] == pytest.approx(0.05 * (1 - np.cos(2 * np.pi / 4)))
+    assert a2[0] == pytest.approx(0.05 * (1 - np.cos(2 * np.pi * 5 / 80)))
+
+
+def test_auto_within_margin_follows_the_rarest_share():
+    # shares 1/2, 1/4, 1/4 against 18/20 and 1/20: 4 and 20 regions in d = 8
+    _, even = _auto.margins(_labels([2, 1, 1]), "auto", "auto", 8)
+    _, tail = _auto.margins(_labels([18, 1, 1]), "auto", "auto", 8)
+    assert even[0] == pytest.approx(0.05 * (1 + 1 / 3))
+    assert tail[0] == pytest.approx(0.05 * (1 - np.sqrt(1 - (16 / 20) ** (2 / 7))))
+    assert tail[0] < even[0]
+
+
 def tiny_problem(n=120, d=6, seed=0):
     rng = np.random.RandomState(seed)
     y = np.repeat([0, 1, 2], [80, 30, 10])[:n]

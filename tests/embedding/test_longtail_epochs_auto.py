@@ -23,10 +23,18 @@ PARAMS = dict(loss="logit_adjusted", hidden_units=(8,), batch_size=32,
 
 def test_formula_without_held_out_rows(monkeypatch):
     X, y = problem()
-    monkeypatch.setattr(_budget, "MAX_EPOCHS", 17)  # keep the fit quick
+    monkeypatch.setattr(_budget, "HEAD_MAX_EPOCHS", 17)  # keep the fit quick
     clf = LongTailNetClassifier(**PARAMS).fit(X, y)
-    assert clf.epochs_ == _budget.formula_epochs(len(y)) == 17
+    assert clf.epochs_ == _budget.head_epochs(len(y), 32) == 17
     assert len(clf.history_) == 17
+
+
+@pytest.mark.parametrize("n, batch, expected", [
+    (96, 128, 200), (2560, 128, 200), (2561, 128, 190),  # 4000 / 21
+    (6349, 128, 80), (13_747, 128, 37), (34_000, 128, 15), (10**6, 128, 15),
+    (6349, 32, 20)])  # 4000 / 199
+def test_head_epochs_rule(n, batch, expected):
+    assert _budget.head_epochs(n, batch) == expected
 
 
 def test_curve_keeps_the_best_epoch(monkeypatch):

@@ -43,7 +43,8 @@ def cases():
         "clmle_cnn": (CLMLEEmbedder(
             input_shape=(8, 8), hidden_units=(16,), embedding_dim=8, n_rounds=2,
             warmup_epochs=1, steps_per_round=4, n_clusters_per_batch=3,
-            n_samples_per_cluster=7, **common), X, y, "transform"),
+            n_samples_per_cluster=7, margin_between=0.1, margin_within=0.01,
+            **common), X, y, "transform"),
         "clmle_multilabel": (CLMLEEmbedder(**small, steps_per_round=5,
                                            softmax_weight=0.0, **common),
                              X, Y, "transform"),
