@@ -3,14 +3,13 @@
 from numbers import Real
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from ..neighbors import _head
-from ..utils._docs import doc_filler
+from ..utils._docs import fill_doc
 from ..utils._persistence import unfit_on_failure
 from ..utils._targets import encode_targets
 from ..utils._validation import Interval, StrOptions, _fit_context, validate_numeric
@@ -18,21 +17,12 @@ from . import _candidates
 from ._crossfit import (cross_fit, margin_levels, print_on_rank_0, refit,
                         refit_budget, resolve_cv, same_on_every_rank)
 from ._nested import DefaultPartsMixin, LazyTestParams
-
-_FRAGMENTS = {
-    "params_X_like_fit": """
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or images
-            Query data, as for ``fit``.
-        """,
-}
-fill_doc = doc_filler(_FRAGMENTS)
+from ._prediction import SelectedPredictionMixin
 
 
 @fill_doc
-class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
-                      BaseEstimator):
+class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixin,
+                      MetaEstimatorMixin, BaseEstimator):
     """CLMLE embedder and classifier in one estimator, chosen on unseen rows.
 
     A cross-fitted meta-estimator in the manner of scikit-learn's
@@ -372,84 +362,6 @@ class CLMLEClassifier(DefaultPartsMixin, ClassifierMixin, MetaEstimatorMixin,
         self._log_prior = _candidates.log_prior(y_idx, len(self.classes_))
         if "linear" in self._selected:
             self.linear_head_ = _head.fit(Z, y_idx, self.linear_C_)
-
-    # -- predict ----------------------------------------------------------------
-
-    def _log_proba(self, X):
-        check_is_fitted(self)
-        X = validate_numeric(self, X, lambda: validate_data(
-            self, X, reset=False, allow_nd=True, dtype=None))
-        n_classes = len(self.classes_)
-        members = []
-        for emb, rule, linear in self.ensemble_:
-            Z = emb.transform(X)
-            log_probas = {}
-            if rule is not None:
-                log_probas["rule"] = _candidates.rule_columns(rule, Z, n_classes)
-            if linear is not None:
-                log_probas["linear"] = _head.adjusted_log_proba(
-                    linear, Z, self._log_prior, n_classes)
-            if "softmax" in self._selected:
-                log_probas["softmax"] = emb.head_log_proba(X)
-            members.append(_candidates.combine(log_probas, self._selected))
-        if len(members) == 1:
-            return members[0]
-        # the members' mean probability
-        return logsumexp(members, axis=0) - np.log(len(members))
-
-    def predict_log_proba(self, X):
-        """Log-probabilities of the selected candidate.
-
-        {{params_X_like_fit}}
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Rows are normalised log-probabilities over ``classes_``.
-        """
-        return self._log_proba(X)
-
-    def predict_proba(self, X):
-        """Probabilities of the selected candidate.
-
-        {{params_X_like_fit}}
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to one.
-        """
-        return np.exp(self._log_proba(X))
-
-    def decision_function(self, X):
-        """Log-probabilities of the selected candidate (their difference for
-        two classes, as in scikit-learn).
-
-        {{params_X_like_fit}}
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            The score of every class; for two classes that of ``classes_[1]``
-            minus that of ``classes_[0]``.
-        """
-        scores = self._log_proba(X)
-        if len(self.classes_) == 2:
-            return scores[:, 1] - scores[:, 0]
-        return scores
-
-    def predict(self, X):
-        """Class of highest probability under the selected candidate.
-
-        {{params_X_like_fit}}
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            Class labels.
-        """
-        best = self._log_proba(X).argmax(axis=1)
-        return self.classes_[best]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
