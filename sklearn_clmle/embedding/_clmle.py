@@ -9,14 +9,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._persistence import VersionedPickleMixin
 from ..utils._validation import Interval, StrOptions
 from ._auto import class_margins, margins, resolve
-from ._base import (
-    EMBEDDER_TEST_PARAMS,
-    F32_MAX,
-    SHARED_CONSTRAINTS,
-    WARMUP_CONSTRAINTS,
-    TorchInputMixin,
-    resolve_device,
-)
+from ._base import (EMBEDDER_TEST_PARAMS, F32_MAX, SHARED_CONSTRAINTS,
+                    WARMUP_CONSTRAINTS, TorchInputMixin, resolve_device)
 from ._curve import best_round, curve_monitor, curve_stopping, head_log_proba
 from ._docs import fill_doc
 from ._embedder import EmbedderMixin
@@ -203,20 +197,17 @@ class CLMLEEmbedder(
     an empty set contributing 0.  See ``ClusterLoss``.
 
     Multi-label ``y`` (``T`` columns): one head per label, each with its own
-    clusters and loss term (the mean of the ``T`` terms; step ``t`` draws
-    with label ``t mod T``'s sampler, see the user guide); ``transform``
-    returns the ``T`` embeddings side by side, label ``j`` in columns ``j *
-    d .. (j + 1) * d - 1``.
+    clusters and loss term (see the user guide); ``transform`` returns the
+    ``T`` embeddings side by side, label ``j`` in columns ``j * d`` onward.
 
     {{failure_notes}}
 
-    The default ``scale=64`` is a deviation from the paper (which has no
-    scale): with unit cosines the loss barely separates clusters.
+    ``scale`` (64) deviates from the paper, which has none: with unit
+    cosines the loss barely separates clusters.
 
     {{phases_notes}}
-    In a round, ``valid_loss`` is the loss of a training step with the
-    held-out rows as the batch, each in the round's training cluster of its
-    own class nearest to it (``training.validation``).
+    In a round, ``valid_loss`` puts each held-out row in its class's nearest
+    training cluster.
 
     {{data_parallel_notes}}
 
@@ -382,9 +373,9 @@ class CLMLEEmbedder(
     def head_log_proba(self, X):
         """Log-probabilities of the softmax head kept from training.
 
-        The linear classifier of the softmax term on the raw head, without
-        the training offset: for ``warmup_class_weight="logit_adjusted"`` an
-        estimate of the class-balanced posterior.  Single-label ``y`` only.
+        The softmax term's linear classifier on the raw head, without the
+        training offset (for ``warmup_class_weight="logit_adjusted"`` an
+        estimate of the class-balanced posterior); single-label ``y`` only.
 
         {{params_X_samples}}
 

@@ -90,25 +90,19 @@ class LongTailNetClassifier(
           angular_scale``, in a cross-entropy; from epoch ``drw_epoch`` on,
           deferred re-weighting with the effective-number weights of
           ``beta``.
-        - ``"focal"``: focal loss ``-(1 - p_y) ** gamma log p_y`` (Lin et
-          al., 2017).
+        - ``"focal"``: ``-(1 - p_y) ** gamma log p_y`` (Lin et al., 2017).
         - ``"class_balanced_focal"``: the focal loss times the weights
           ``(1 - beta) / (1 - beta ** n_c)``, normalised to sum to ``C``
           (Cui et al., 2019).
-        - ``"cosface"``: CosFace / AM-softmax (Wang et al., 2018) on a
-          cosine head (normalised features times normalised class weights):
-          cross-entropy of ``s * cos theta_j``, with ``s * (cos theta_y -
-          m)`` for the true class, ``s = angular_scale``, ``m =
-          angular_margin``.
-        - ``"arcface"``: ArcFace (Deng et al., 2019) on the same cosine head:
-          the true-class logit is ``s * cos(theta_y + m)``, with ``m`` in
-          radians (see Notes for its numerically safe form).
+        - ``"cosface"``: CosFace (Wang et al., 2018) on a cosine head:
+          cross-entropy of ``s * cos theta_j``, ``s * (cos theta_y - m)``
+          for the true class (``s = angular_scale``, ``m = angular_margin``).
+        - ``"arcface"``: ArcFace (Deng et al., 2019) on the same head: the
+          true-class logit is ``s * cos(theta_y + m)``, ``m`` in radians.
 
-        For multi-label ``y`` only ``"ce"`` (binary cross-entropy, mean over
-        samples and labels) and ``"weighted_ce"`` (the same with, for label
-        ``j``, positives weighted ``n / (2 n_pos_j)`` and negatives ``n / (2
-        n_neg_j)``: scikit-learn's ``"balanced"`` per label) are available;
-        ``fit`` refuses the others with a ``ValueError``.
+        Multi-label ``y`` takes ``"ce"`` (binary cross-entropy) and
+        ``"weighted_ce"`` (positives of label ``j`` weighted ``n / (2
+        n_pos_j)``, negatives ``n / (2 n_neg_j)``); others are refused.
     tau : float, default=1.0
         Temperature of the logit adjustment (``loss="logit_adjusted"``).
     gamma : float, default=2.0
@@ -145,26 +139,21 @@ class LongTailNetClassifier(
         Weight decay.
     {{device}}
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation and shuffling.  With an int, fitting twice
-        on the CPU gives the same model.  The global torch random state is
-        left as it was.
+        Seeds weight initialisation and shuffling (an int: the same model
+        twice on the CPU); torch's global random state is left as it was.
     {{distributed}}
     callbacks : list of skorch callbacks or None, default=None
         skorch callbacks (or ``(name, callback)`` pairs) run during ``fit``
         beside the library's own, e.g. ``EarlyStopping``, ``LRScheduler``,
-        ``Checkpoint``, ``EpochScoring("balanced_accuracy",
-        lower_is_better=False)`` (which needs ``train_split``).  Each is
-        cloned at ``fit``; the objects passed are not changed, their fitted
-        copies are in ``callbacks_``.
+        ``EpochScoring("balanced_accuracy", lower_is_better=False)``.  Each
+        is cloned at ``fit``; fitted copies are in ``callbacks_``.
     train_split : callable or None, default=None
-        skorch's validation split, e.g.
-        ``skorch.dataset.ValidSplit(0.2, stratified=True)``: the held-out
-        rows are not trained on, and their loss is recorded every epoch
-        (``valid_loss``, which ``EarlyStopping`` monitors).  ``None``: train
-        on all rows.  Refused in a data-parallel fit (``torchrun``).
+        skorch's validation split, e.g. ``ValidSplit(0.2, stratified=True)``:
+        held-out rows are not trained on; their ``valid_loss`` is recorded
+        every epoch.  ``None``: all rows.  Refused under ``torchrun``.
     verbose : int, default=0
         If positive, skorch's table of the epochs (``train_loss``, ``dur``,
-        and the callbacks' scores; ``reweighted`` for ``"ldam_drw"``).
+        the callbacks' scores).
 
     Attributes
     ----------
@@ -190,13 +179,10 @@ class LongTailNetClassifier(
         with ``"auto"`` resolved); ``None`` for the other losses.
     {{input_shape_}}
     history_ : skorch.history.History
-        skorch's history of the fit (training runs on skorch's ``NeuralNet``):
-        one row per epoch with ``epoch``, ``train_loss`` (skorch's mean over
-        the batches, weighted by their sizes), ``batches``, ``dur``, with a
-        ``train_split`` ``valid_loss``, the callbacks' scores, and the
-        library's ``step_loss`` (every batch's loss) and ``reweighted``
-        (whether class weights were applied that epoch); e.g.
-        ``history_[:, "train_loss"]``.
+        skorch's history of the fit: one row per epoch with ``epoch``,
+        ``train_loss``, ``batches``, ``dur``, with a ``train_split``
+        ``valid_loss``, the callbacks' scores, ``step_loss`` (every batch's
+        loss) and ``reweighted`` (class weights applied that epoch).
     {{callbacks_, world_size_, n_features_in_, feature_names_in_}}
 
     See Also
@@ -206,33 +192,18 @@ class LongTailNetClassifier(
 
     Notes
     -----
-    ``decision_function`` returns the logits the head gives at prediction
-    time: the plain logits (no logit adjustment, no margin); for the
-    cosine-head losses (``"ldam_drw"``, ``"cosface"``, ``"arcface"``) the
-    cosines times ``s = angular_scale``, the scale of training.  For two
-    classes it returns the difference ``logit_1 - logit_0``, as
-    scikit-learn's binary classifiers.  ``predict_proba`` is the softmax of
-    these logits.
+    ``decision_function`` returns the plain logits (no adjustment, no
+    margin; for the cosine heads the cosines times ``angular_scale``), their
+    difference for two classes; ``predict_proba`` is their softmax.
 
-    ArcFace's ``cos(theta_y + m)`` is computed in a numerically safe form
-    (finite gradients, decreasing in ``theta_y``), that of its reference
-    code: see ``losses.longtail.arcface_target_cosine``.
-
-    With multi-label ``y`` (a binary indicator matrix of shape ``(n_samples,
-    n_labels)``, each label with both values in training) the head has one
-    output per label, trained with sigmoid binary cross-entropy.
-    ``decision_function`` then returns the ``(n_samples, n_labels)`` logits
-    (even for two labels), ``predict_proba`` their sigmoids, an ``(n_samples,
-    n_labels)`` array as :class:`~sklearn.neural_network.MLPClassifier`
-    returns (not the list of ``(n_samples, 2)`` arrays of scikit-learn's
-    multi-output meta-estimators), and ``predict`` the indicator matrix of
-    ``logit > 0`` (probability above 0.5), in the dtype of the training
-    ``y``.
-
-    ``transform`` returns the penultimate features (the backbone's output,
-    before the head), so that a fitted baseline can serve as the embedder of
-    an open-set evaluation like :class:`CLMLEEmbedder` (the features are not
-    normalised; normalise them for cosine similarities).
+    ArcFace's ``cos(theta_y + m)`` is computed in its reference code's
+    numerically safe form (``losses.longtail.arcface_target_cosine``).  With
+    multi-label ``y`` the head has one sigmoid output per label:
+    ``decision_function`` returns ``(n_samples, n_labels)`` logits,
+    ``predict_proba`` their sigmoids (as ``MLPClassifier``), ``predict`` the
+    indicator of ``logit > 0``.  ``transform`` returns the penultimate
+    features (not normalised), so that a fitted baseline can serve as the
+    embedder of an open-set evaluation; the user guide has the details.
 
     {{failure_notes}}
 
