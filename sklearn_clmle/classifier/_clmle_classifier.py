@@ -316,7 +316,7 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
         embedder, parts, _, self.rule_params_, self.linear_C_ = judged[
             [name for name, _ in levels].index(self.margin_level_)]
         self.n_splits_, self.refit_embedder_ = len(splits), refit_all
-        self.budget_ = (refit_budget([p.embedder for p in parts], splits, len(X))
+        self.budget_ = (refit_budget([p.embedder for p in parts], len(X))
                         if refit_all else None)
         self.embedder_ = refit(embedder, X, y, parts, seed,
                                self.budget_ if refit_all else False, log)

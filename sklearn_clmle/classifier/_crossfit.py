@@ -203,23 +203,14 @@ def refit(embedder, X, y, parts, seed, budget, log=None):
     return emb
 
 
-def refit_budget(embedders, splits, n):
-    """The refit's ``n_rounds`` / ``steps_per_round`` / ``epochs`` from the
-    parts' best rounds (``None`` unless every part read one)."""
-    rounds, passes = [], []
-    for emb, (train, _) in zip(embedders, splits):
-        best = getattr(emb, "best_round_", None)
-        if best is None:
-            return None
-        batch = emb.n_clusters_per_batch * emb.n_samples_per_cluster_
-        rounds.append(best)
-        passes.append(emb.steps_per_round_ * batch / len(train))
-    n_rounds = max(1, int(round(float(np.median(rounds)))))
-    per_round = float(np.mean(passes))
-    batch = embedders[0].n_clusters_per_batch * embedders[0].n_samples_per_cluster_
-    steps = max(1, int(round(per_round * n / batch)))
-    epochs = embedders[0].warmup_epochs + int(np.ceil(n_rounds * per_round))
-    return {"n_rounds": n_rounds, "steps_per_round": steps, "epochs": epochs}
+def refit_budget(embedders, n):
+    """The refit's ``n_rounds`` / ``steps_per_round`` / ``epochs`` on ``n``
+    rows, ``Budget.refit`` of the part embedders' ``budget_`` (``None``
+    unless every part read its budget from a curve)."""
+    from ..embedding._budget import Budget
+
+    budget = Budget.refit([getattr(emb, "budget_", None) for emb in embedders], n)
+    return None if budget is None else budget.params()
 
 
 def margin_levels(levels, embedder, y_idx):

@@ -98,19 +98,21 @@ def test_combine_is_the_renormalised_product_of_experts():
 
 
 def test_budget_is_the_median_best_round_in_passes_of_all_rows():
+    from sklearn_clmle.embedding._budget import Budget
+
     class Part:
-        n_clusters_per_batch, n_samples_per_cluster_, warmup_epochs = 4, 5, 2
+        def __init__(self, best, curve=True):
+            # 2 warm-up epochs, rounds of 10 steps of 20 rows on 50 rows
+            self.budget_ = Budget(2, best, 10, 20, 50, 0, curve)
 
-        def __init__(self, best, steps):
-            self.best_round_, self.steps_per_round_ = best, steps
-
-    splits = [(np.arange(50), None), (np.arange(50), None), (np.arange(50), None)]
-    parts = [Part(3, 10), Part(7, 10), Part(5, 10)]
+    parts = [Part(3), Part(7), Part(5)]
     # a round: 10 steps x 20 rows / 50 training rows = 4 passes
-    assert _budget(parts, splits, 200) == {
+    assert _budget(parts, 200) == {
         "n_rounds": 5, "steps_per_round": 40, "epochs": 2 + 20}
-    parts[1].best_round_ = None
-    assert _budget(parts, splits, 200) is None
+    parts[1] = Part(7, curve=False)  # a part with its own (formula) budget
+    assert _budget(parts, 200) is None
+    parts[1] = object()  # an embedder without a budget_
+    assert _budget(parts, 200) is None
 
 
 # -- the estimator --------------------------------------------------------------

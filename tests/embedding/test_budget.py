@@ -77,9 +77,10 @@ def test_embedders_train_with_their_budget():
     assert [len(s) for s in met.history_[1:, "step_loss"]] == [23, 23]
 
 
-def test_refit_budget_is_the_classifiers_refit_budget(monkeypatch):
-    # classifier/_crossfit.refit_budget computes the same budget from the
-    # part embedders' attributes: Budget.refit of their budget_ can replace it
+def test_refit_budget_of_fitted_parts_matches_a_naive_reference(monkeypatch):
+    # the classifier's refit budget (Budget.refit of the parts' budget_)
+    # against the rule written out on the parts' fitted attributes: the
+    # median best round, the mean passes per round over each part's rows
     from sklearn_clmle.classifier._crossfit import refit_budget
     from sklearn_clmle.embedding import _budget
     from sklearn_clmle.embedding._curve import FixedSplit
@@ -100,4 +101,10 @@ def test_refit_budget_is_the_classifiers_refit_budget(monkeypatch):
                                    train_split=FixedSplit(train, held)).fit(X, y))
     assert all(p.budget_.curve for p in parts)
     refit = Budget.refit([p.budget_ for p in parts], len(y))
-    assert refit.params() == refit_budget(parts, splits, len(y))
+    assert refit.params() == refit_budget(parts, len(y))
+    batch = 3 * 4
+    passes = [p.steps_per_round_ * batch / len(tr) for p, (tr, _) in zip(parts, splits)]
+    rounds = max(1, int(round(float(np.median([p.best_round_ for p in parts])))))
+    assert refit.n_rounds == rounds
+    assert refit.steps_per_round == max(1, int(round(np.mean(passes) * len(y) / batch)))
+    assert refit.epochs == 1 + int(np.ceil(rounds * np.mean(passes)))
