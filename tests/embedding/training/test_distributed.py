@@ -40,6 +40,12 @@ ddp_worker = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ddp_worker)
 
 ATOL = 2e-5
+# Batch-hard triplet mining takes a max over distances at every step, which
+# carries the rounding difference of 1 against 2 processes forward: under
+# torch's plain and AVX2 kernels (ATEN_CPU_CAPABILITY=default / avx2, as on
+# other CPUs) one parameter of 2,344 ends 5.5e-5 / 3.0e-5 away (within 2e-5
+# with AVX-512 kernels).
+CASE_ATOL = {"metric_triplet": 1e-4}
 
 
 def _free_port():
@@ -86,8 +92,9 @@ def test_two_processes_fit_the_one_process_model(ranks, single, name):
     np.testing.assert_array_equal(r0[f"{name}/params"], r1[f"{name}/params"])
     np.testing.assert_array_equal(r0[f"{name}/out"], r1[f"{name}/out"])
     # ... which is the 1-process model, up to float rounding
-    np.testing.assert_allclose(r0[f"{name}/params"], params, rtol=0, atol=ATOL)
-    np.testing.assert_allclose(r0[f"{name}/out"], out, rtol=0, atol=ATOL)
+    atol = CASE_ATOL.get(name, ATOL)
+    np.testing.assert_allclose(r0[f"{name}/params"], params, rtol=0, atol=atol)
+    np.testing.assert_allclose(r0[f"{name}/out"], out, rtol=0, atol=atol)
     # the same global batches, step by step
     np.testing.assert_allclose(r0[f"{name}/losses"], losses, rtol=1e-5, atol=ATOL)
 
