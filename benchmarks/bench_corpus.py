@@ -28,9 +28,7 @@ the embedder's width and budget rule), and Eq. 9 on its own (the cluster
 loss alone) minus the softmax term alone.
 """
 
-import argparse
 import csv
-import shlex
 import sys
 import time
 import warnings
@@ -40,12 +38,10 @@ import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.pipeline import make_pipeline
-from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import results_dir  # noqa: E402
-from benchmarks.corpus import CORPUS, load  # noqa: E402
+from benchmarks.corpus import CORPUS, corpus_main, load  # noqa: E402
 from sklearn_clmle import (  # noqa: E402
     CLMLEClassifier,
     CLMLEEmbedder,
@@ -253,25 +249,7 @@ def report(out, md, command):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default=",".join(CORPUS))
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--methods", default=f"{OURS};{STRONG};{PIPELINE};{REFERENCE}")
-    parser.add_argument("--out", default=str(results_dir("clmle") / "corpus"))
-    parser.add_argument("--report", action="store_true")
-    parser.add_argument("--fresh", action="store_true")
-    args = parser.parse_args(argv)
-    out, md = Path(args.out + ".csv"), Path(args.out + ".md")
-    command = "python benchmarks/bench_corpus.py " + shlex.join(
-        argv if argv is not None else sys.argv[1:])
-    if not args.report:
-        if args.fresh and out.exists():
-            out.unlink()
-        torch.set_num_threads(1)
-        with threadpool_limits(limits=1):
-            run(args.datasets.split(","), [int(s) for s in args.seeds.split(",")],
-                args.methods.split(";"), out)
-    report(out, md, command.strip())
+    corpus_main("bench_corpus.py", "corpus", [OURS, STRONG, PIPELINE, REFERENCE], run, report, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,8 @@ accuracy (%) mean +- std per set and the paired difference of each method
 to the hand MLP.
 """
 
-import argparse
 import csv
 import math
-import shlex
 import sys
 import time
 import warnings
@@ -32,12 +30,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score
-from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import results_dir  # noqa: E402
-from benchmarks.corpus import CORPUS, load  # noqa: E402
+from benchmarks.corpus import CORPUS, corpus_main, load  # noqa: E402
 from sklearn_clmle import LongTailNetClassifier  # noqa: E402
 
 HAND = "hand MLP (LA-CE)"
@@ -183,25 +179,7 @@ def report(out, md, command):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default=",".join(CORPUS))
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--methods", default=";".join(METHODS))
-    parser.add_argument("--out", default=str(results_dir("clmle") / "yardstick"))
-    parser.add_argument("--report", action="store_true")
-    parser.add_argument("--fresh", action="store_true")
-    args = parser.parse_args(argv)
-    out, md = Path(args.out + ".csv"), Path(args.out + ".md")
-    command = "python benchmarks/bench_yardstick.py " + shlex.join(
-        argv if argv is not None else sys.argv[1:])
-    if not args.report:
-        if args.fresh and out.exists():
-            out.unlink()
-        torch.set_num_threads(1)
-        with threadpool_limits(limits=1):
-            run(args.datasets.split(","), [int(s) for s in args.seeds.split(",")],
-                args.methods.split(";"), out)
-    report(out, md, command.strip())
+    corpus_main("bench_yardstick.py", "yardstick", METHODS, run, report, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -128,3 +128,41 @@ CORPUS = {
 def load(name, seed):
     """The validation split of corpus set ``name`` for ``seed``."""
     return CORPUS[name](seed)
+
+
+def corpus_main(script, name, methods, run, report, argv=None, doc=""):
+    """The command line the corpus benchmarks share: ``--datasets``,
+    ``--seeds``, ``--methods`` (``;``-separated, default ``methods``),
+    ``--out`` (``benchmarks/results/clmle/<name>``), ``--report`` (tables
+    from the CSV only) and ``--fresh``; rows by ``run(datasets, seeds,
+    methods, csv_path)`` with torch and BLAS on one thread, then
+    ``report(csv_path, md_path, command)``."""
+    import argparse
+    import shlex
+    import sys
+    from pathlib import Path
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from benchmarks.common import results_dir
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--datasets", default=",".join(CORPUS))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--methods", default=";".join(methods))
+    parser.add_argument("--out", default=str(results_dir("clmle") / name))
+    parser.add_argument("--report", action="store_true")
+    parser.add_argument("--fresh", action="store_true")
+    args = parser.parse_args(argv)
+    out, md = Path(args.out + ".csv"), Path(args.out + ".md")
+    command = f"python benchmarks/{script} " + shlex.join(
+        argv if argv is not None else sys.argv[1:])
+    if not args.report:
+        if args.fresh and out.exists():
+            out.unlink()
+        torch.set_num_threads(1)
+        with threadpool_limits(limits=1):
+            run(args.datasets.split(","), [int(s) for s in args.seeds.split(",")],
+                args.methods.split(";"), out)
+    report(out, md, command.strip())
