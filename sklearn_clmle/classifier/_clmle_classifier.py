@@ -79,11 +79,12 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
         of every part: ``"auto"`` the embedder's own ``"auto"`` margins (a
         twentieth of the geometric bound of Section 3.2 in ``embedding_dim``
         dimensions, see ``CLMLEEmbedder``), a float ``f`` both margins at
-        ``f`` times the bound.  ``"auto"``: ``["auto", 0.25, 0.5]`` (a
-        twentieth, a quarter and half the bound) up to 20,000 rows,
-        ``["auto"]`` above (where one more fit costs more than the choice
-        gains); an embedder whose margins are set keeps them.  The best
-        (level, candidate) pair by pooled held-out score is refitted;
+        ``f`` times the bound, e.g. ``["auto", 0.25, 0.5]``.  ``"auto"``:
+        ``["auto"]``, one fit of every part (comparing the three levels above
+        cost three times as much and scored lower on the validation corpus:
+        so many (level, candidate) pairs on one hold-out choose by noise);
+        an embedder whose margins are set keeps them.  The best (level,
+        candidate) pair by pooled held-out score is refitted;
         ``margin_level_`` and ``cv_results_`` report it.
     ensemble : bool, default=True
         Keep the parts' embedders beside the refitted one (with a refit):

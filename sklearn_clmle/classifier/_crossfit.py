@@ -29,12 +29,15 @@ SMALL_HOLDOUT_SHARE = 0.25
 HOLDOUT_SHARE = 0.1
 # A hold-out never takes more rows than this.
 MAX_HOLDOUT = 10_000
-# margin_levels="auto" up to LARGE_N rows: the embedder's "auto" margins (a
-# twentieth of the geometric bound), a medium and a large share of the
-# bound (the range where the validation corpus's sets peaked: vowel at the
-# twentieth, digits at a half); above, the embedder's own margins alone
-# (each level is one more fit of every part).
-AUTO_LEVELS = ("auto", 0.25, 0.5)
+# margin_levels="auto": the embedder's own "auto" margins (a twentieth of
+# the geometric bound), one fit of every part.  Comparing them with a
+# quarter and a half of the bound (``COMPARED_LEVELS``, each level one more
+# fit of every part) scored 0.74 points lower on the validation corpus (14
+# sets x 3 seeds, paired; ``benchmarks/results/clmle/corpus.md``) at three
+# times the cost: 21 (level, candidate) pairs on one hold-out choose by
+# noise more often than by the margins.
+AUTO_LEVELS = ("auto",)
+COMPARED_LEVELS = ("auto", 0.25, 0.5)
 
 
 def same_on_every_rank(rng):
@@ -217,15 +220,15 @@ def margin_levels(levels, embedder, y_idx):
     """``[(name, params)]``: the margin levels ``CLMLEClassifier`` compares,
     each with the parameters set on the embedder's clones (``{}``: its own).
 
-    ``levels``: ``"auto"`` (``AUTO_LEVELS`` up to ``LARGE_N`` rows, else the
-    embedder's own margins), or a list of ``"auto"`` and fractions ``f`` of
+    ``levels``: ``"auto"`` (``AUTO_LEVELS``: the embedder's own margins),
+    or a list of ``"auto"`` and fractions ``f`` of
     the geometric bound of Section 3.2 (``embedding._auto.margins``, whose
     ``"auto"`` is ``f = 0.05``): ``margin_between = f * (1 - cos theta_C)``,
     ``margin_within`` likewise.  Fractions need an embedder with
     ``margin_between`` and ``margin_within`` ``"auto"`` and an
     ``embedding_dim`` (``CLMLEEmbedder``)."""
     if isinstance(levels, str):  # "auto"
-        levels = AUTO_LEVELS if y_idx.shape[0] <= LARGE_N else ("auto",)
+        levels = AUTO_LEVELS
     if not levels:
         raise ValueError("margin_levels=[] names no level; pass 'auto' or a list "
                          "such as ['auto', 0.25, 0.5].")
@@ -234,8 +237,6 @@ def margin_levels(levels, embedder, y_idx):
             and params.get("margin_within") == "auto")
     fractions = [lv for lv in levels if not (isinstance(lv, str) and lv == "auto")]
     if fractions and not free:
-        if levels is AUTO_LEVELS:
-            return [("auto", {})]  # margins given: the embedder's own
         raise ValueError(
             f"margin_levels={list(levels)!r} asks for fractions of the margin "
             f"bound, but the embedder {type(embedder).__name__} has no \"auto\" "

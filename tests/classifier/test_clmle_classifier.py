@@ -191,7 +191,7 @@ def test_ensemble_is_the_mean_probability_of_the_refit_and_the_parts(candidate):
 
 
 def test_margin_levels_resolve_to_fractions_of_the_bound():
-    from sklearn_clmle.classifier._crossfit import margin_levels
+    from sklearn_clmle.classifier._crossfit import COMPARED_LEVELS, margin_levels
     from sklearn_clmle.embedding import _auto
 
     y_idx = np.repeat([0, 1, 2], [60, 25, 10])
@@ -201,7 +201,9 @@ def test_margin_levels_resolve_to_fractions_of_the_bound():
     # 2 d = 8: cosine sqrt(1 - (8 / 9.5) ** (2 / 3))
     assert 20 * a1[0] == pytest.approx(1.5)
     assert 20 * a2[0] == pytest.approx(1 - np.sqrt(1 - (8 / 9.5) ** (2 / 3)))
-    levels = margin_levels("auto", emb, y_idx)
+    # "auto": the embedder's own margins, at every size
+    assert margin_levels("auto", emb, y_idx) == [("auto", {})]
+    levels = margin_levels([*COMPARED_LEVELS], emb, y_idx)
     # a1, a2 ("auto") are a twentieth of the bounds
     assert [name for name, _ in levels] == ["auto", "0.25 x bound", "0.5 x bound"]
     assert levels[0][1] == {}
