@@ -212,9 +212,7 @@ class CLMLEEmbedder(
 
     {{data_parallel_notes}}
 
-    References
-    ----------
-    {{ref_clmle}}
+    {{references_clmle}}
 
     Examples
     --------
