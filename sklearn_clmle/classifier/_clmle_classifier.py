@@ -14,8 +14,8 @@ from ..utils._persistence import unfit_on_failure
 from ..utils._targets import encode_targets
 from ..utils._validation import Interval, StrOptions, _fit_context, validate_numeric
 from . import _candidates
-from ._crossfit import (cross_fit, margin_levels, print_on_rank_0, refit,
-                        refit_budget, resolve_cv, same_on_every_rank)
+from ._crossfit import (all_embeddings, cross_fit, margin_levels, print_on_rank_0,
+                        refit, refit_budget, resolve_cv, same_on_every_rank)
 from ._nested import DefaultPartsMixin, LazyTestParams
 from ._prediction import SelectedPredictionMixin
 
@@ -319,12 +319,14 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
                         if refit_all else None)
         self.embedder_ = refit(embedder, X, y, parts, seed,
                                self.budget_ if refit_all else False, log)
-        members = [self.embedder_] + (
-            [p.embedder for p in parts] if refit_all and self.ensemble else [])
+        # (embedder, its embeddings of all rows): a part's are in hand
+        members = ([(self.embedder_, self.embedder_.transform(X))] if refit_all
+                   else [(self.embedder_, all_embeddings(parts[0], X))])
+        if refit_all and self.ensemble:
+            members += [(p.embedder, all_embeddings(p, X)) for p in parts]
         self.ensemble_ = []
-        for emb in members:
-            self._fit_selected(emb.transform(X), y_idx, seed,
-                               None if self.ensemble_ else log)  # said once
+        for emb, Z in members:
+            self._fit_selected(Z, y_idx, seed, None if self.ensemble_ else log)  # said once
             self.ensemble_.append((emb, self.rule_, self.linear_head_))
         _, self.rule_, self.linear_head_ = self.ensemble_[0]
 

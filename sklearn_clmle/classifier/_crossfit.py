@@ -188,6 +188,24 @@ def cross_fit(embedder, X, y, splits, seed, log=None):
     return parts
 
 
+def all_embeddings(part, X):
+    """``part.embedder``'s embeddings of all rows of ``X``: those of its
+    training and held-out rows put back in place where the two cover the
+    rows (a hold-out, folds), else (a splitter that leaves rows out) its
+    ``transform(X)``.  The embedder maps each row on its own, so both give
+    the same embeddings (bit for bit under torch's CPU kernels); this
+    spares a pass over the data."""
+    n = X.shape[0]
+    covered = np.zeros(n, dtype=bool)
+    covered[part.train] = True
+    covered[part.held] = True
+    if len(part.train) + len(part.held) != n or not covered.all():
+        return part.embedder.transform(X)
+    Z = np.empty((n,) + part.Z_train.shape[1:], dtype=part.Z_train.dtype)
+    Z[part.train], Z[part.held] = part.Z_train, part.Z_held
+    return Z
+
+
 def refit(embedder, X, y, parts, seed, budget, log=None):
     """The final embedder: a clone of ``embedder`` (seeded, with ``budget``
     if any) fitted on all rows; or, with ``budget`` ``False``, the single

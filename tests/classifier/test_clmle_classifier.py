@@ -190,6 +190,23 @@ def test_ensemble_is_the_mean_probability_of_the_refit_and_the_parts(candidate):
                                                          candidate)), atol=1e-9)
 
 
+def test_a_parts_embeddings_of_all_rows_are_put_back_in_place():
+    from sklearn_clmle.classifier._crossfit import all_embeddings, cross_fit
+
+    X, y = problem()
+    y_idx = np.searchsorted(np.unique(y), y)
+    splits = holdout_split(y_idx, 0.25, np.random.RandomState(0))
+    part, = cross_fit(CLMLEEmbedder(**TINY), X, y, splits, 0)
+    Z = all_embeddings(part, X)
+    assert Z.dtype == part.Z_train.dtype
+    np.testing.assert_array_equal(Z, part.embedder.transform(X))
+    # rows in neither side: the embedder's transform of all rows
+    train, held = splits[0]
+    part.train, part.Z_train = train[5:], part.Z_train[5:]
+    np.testing.assert_array_equal(all_embeddings(part, X),
+                                  part.embedder.transform(X))
+
+
 def test_margin_levels_resolve_to_fractions_of_the_bound():
     from sklearn_clmle.classifier._crossfit import COMPARED_LEVELS, margin_levels
     from sklearn_clmle.embedding import _auto
