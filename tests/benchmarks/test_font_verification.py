@@ -145,7 +145,7 @@ def test_report_round_trips_through_the_csv(tmp_path):
 
 
 def test_fit_rows_resumes_from_done_rows(monkeypatch):
-    done = [_row("CE", 0, 0.5)]
+    done = [_row("CE", 0, 0.5, setting="")]
     state = dict(main=list(done))
     monkeypatch.setattr(bench, "load_split",
                         lambda *a: (None, np.array([0, 1]), None, None, None))
