@@ -177,6 +177,10 @@ def ablation_jobs(base, tuning):
     else:
         levels = [r for r in tuning if r["method"] == "CLMLE"
                   and any(parse_setting(r["setting"]).get(k) for k in MARGINS)]
+        if not levels:
+            raise ValueError("ablation_jobs: the chosen CLMLE setting has its "
+                             "margins off and no non-zero level was scored "
+                             "on validation to turn them on at.")
         on = parse_setting(max(levels, key=score)["setting"])
         jobs["margins on (a1/a2 = {:g}/{:g})".format(*(on[k] for k in MARGINS))] = \
             dict(base, **on)
