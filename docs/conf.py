@@ -110,6 +110,9 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "run_stale_examples": False,
     "matplotlib_animations": False,
+    # no sg_execution_times pages: they link a stylesheet from a CDN, and the
+    # site is built and read offline
+    "write_computation_times": False,
 }
 
 # -- HTML --------------------------------------------------------------------

@@ -111,3 +111,5 @@ def test_maths_render_offline():
     assert '"sphinx-mathjax-offline"' in conf
     assert "mathjax_path" not in conf.replace("sets mathjax_path", "")
     assert "sphinx-mathjax-offline" in (ROOT / "pyproject.toml").read_text()
+    # sphinx-gallery's timing pages link a CDN stylesheet: not written
+    assert '"write_computation_times": False' in conf
