@@ -129,6 +129,10 @@ RIVALS = ("CE", "CosFace", "ArcFace")
 # (``ablation_jobs``); the margins row switches them off, or, when the
 # chosen level is margins off, on at the best non-zero level on validation
 ABLATION = {
+    # the library's default rule (a twentieth of the geometric bound in the
+    # embedding's dimensions: about 0.036/0.032 here), not a grid level
+    'margins "auto" (library default)': dict(margin_between="auto",
+                                             margin_within="auto"),
     "uniform query": dict(query="uniform"),
     "cost-sensitive off": dict(cost_sensitive=False),
     "one cluster per identity": dict(cluster_size=30),
