@@ -99,8 +99,8 @@ def test_fragment_names_say_what_they_hold(key, text):
     headings = re.findall(r"^(\w+)\n-{3,}$", text, flags=re.M)
     if headings:
         assert len(headings) == 1
-        assert key.startswith({"Parameters": "params_",
-                               "Returns": "returns_"}[headings[0]])
+        assert key.startswith({"Parameters": "params_", "Returns": "returns_",
+                               "References": "references_"}[headings[0]])
     elif key.endswith("_notes") or key.startswith("ref_"):
         assert entries == []
     else:

@@ -188,9 +188,7 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
     refit runs the median best round of the parts, each round as many
     passes over all rows as a part's round made over its rows.
 
-    References
-    ----------
-    {{ref_clmle}}
+    {{references_clmle}}
 
     Examples
     --------

@@ -27,27 +27,29 @@ _PROBE_CHARS = "永書語識機様愛國RgQa3&"
 _SAME_DESIGN_TOL = 0.01
 
 
-def _import_pillow():
+@contextlib.contextmanager
+def _needs(package, pip_name, purpose):
+    """An ``ImportError`` inside says that ``load_font_glyphs`` needs
+    ``package`` for ``purpose`` and how to install it."""
     try:
-        from PIL import Image, ImageDraw, ImageFont
-    except ImportError as exc:  # pragma: no cover - Pillow ships with matplotlib
+        yield
+    except ImportError as exc:
         raise ImportError(
-            "load_font_glyphs renders glyphs with Pillow (FreeType), which is "
-            "not installed; install it with `pip install pillow` (it comes "
+            f"load_font_glyphs {purpose} with {package}, which is not "
+            f"installed; install it with `pip install {pip_name}` (it comes "
             "with matplotlib, the 'benchmark' extra)."
         ) from exc
+
+
+def _import_pillow():
+    with _needs("Pillow (FreeType)", "pillow", "renders glyphs"):
+        from PIL import Image, ImageDraw, ImageFont
     return Image, ImageDraw, ImageFont
 
 
 def _import_fonttools():
-    try:
+    with _needs("fontTools", "fonttools", "reads the fonts' character maps"):
         from fontTools.ttLib import TTCollection, TTFont
-    except ImportError as exc:  # pragma: no cover - fontTools ships with matplotlib
-        raise ImportError(
-            "load_font_glyphs reads the fonts' character maps with fontTools, "
-            "which is not installed; install it with `pip install fonttools` "
-            "(it comes with matplotlib, the 'benchmark' extra)."
-        ) from exc
     return TTCollection, TTFont
 
 

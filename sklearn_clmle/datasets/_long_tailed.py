@@ -198,9 +198,7 @@ def make_long_tailed(
     ``b = (L_min * C ** gamma - L_max) / (L_max - L_min)`` and
     ``a = L_max * (1 + b)``.
 
-    References
-    ----------
-    {{ref_clmle}}
+    {{references_clmle}}
     Section 5.5: the long-tailed subsets.
 
     Cui, Jia, Lin, Song & Belongie, "Class-Balanced Loss Based on Effective

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ._budget import Budget, curve_cap  # noqa: F401 (curve_cap: re-exported)
+from ._budget import curve_cap  # noqa: F401 (re-exported)
 from ._budget import formula_epochs as epochs  # noqa: F401 (re-exported)
 
 # margin_between / margin_within="auto": this share of the geometric bound
@@ -136,11 +136,11 @@ class Settings(SimpleNamespace):
     ``CLMLEEmbedder`` builds the parts its training loops receive."""
 
 
-def resolve(est, n_samples, n_features, n_classes=2, curve=False):
-    """``Settings`` of ``est`` (a ``CLMLEEmbedder``) for this training set;
-    ``s.budget`` is the ``Budget`` (``curve``: held-out rows exist, see
-    ``Budget.resolve``), whose fields are also ``s.n_rounds``,
-    ``s.steps_per_round``, ``s.epochs`` and ``s.curve``."""
+def resolve(est, n_samples, n_features, n_classes=2):
+    """``Settings`` of ``est`` (a ``CLMLEEmbedder``) for this training set,
+    but for its budget (``epochs``, ``n_rounds``, ``steps_per_round``:
+    ``_budget.Budget.resolve``, which reads ``s.batch``, the rows of a
+    round's batch)."""
     params = est.get_params(deep=False)
 
     def pick(name, auto_value):
@@ -154,12 +154,6 @@ def resolve(est, n_samples, n_features, n_classes=2, curve=False):
     s.n_samples_per_cluster = pick("n_samples_per_cluster",
                                    int(min(20, s.cluster_size)))
     s.weight_decay = pick("weight_decay", weight_decay(n_samples))
-    batch = s.n_clusters_per_batch * s.n_samples_per_cluster
-    s.warmup_batch = est.warmup_batch_size or batch
-    s.budget = Budget.resolve(
-        epochs=s.epochs, n_rounds=s.n_rounds, steps_per_round=s.steps_per_round,
-        warmup_epochs=s.warmup_epochs, batch=batch, n_samples=n_samples,
-        curve=curve)
-    s.n_rounds, s.steps_per_round = s.budget.n_rounds, s.budget.steps_per_round
-    s.epochs, s.curve = s.budget.epochs, s.budget.curve
+    s.batch = s.n_clusters_per_batch * s.n_samples_per_cluster
+    s.warmup_batch = est.warmup_batch_size or s.batch
     return s

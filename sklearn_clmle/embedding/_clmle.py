@@ -11,6 +11,7 @@ from ..utils._validation import Interval, StrOptions
 from ._auto import class_margins, margins, resolve
 from ._base import (EMBEDDER_TEST_PARAMS, F32_MAX, SHARED_CONSTRAINTS,
                     WARMUP_CONSTRAINTS, TorchInputMixin, resolve_device)
+from ._budget import Budget
 from ._curve import best_round, curve_monitor, curve_stopping, head_log_proba
 from ._docs import fill_doc
 from ._embedder import EmbedderMixin
@@ -211,9 +212,7 @@ class CLMLEEmbedder(
 
     {{data_parallel_notes}}
 
-    References
-    ----------
-    {{ref_clmle}}
+    {{references_clmle}}
 
     Examples
     --------
@@ -345,13 +344,17 @@ class CLMLEEmbedder(
         self.class_margins_between_ = class_margins(
             Y, self.margin_between_, self.margin_power)
         n_classes = max(len(np.unique(Y[:, j])) for j in range(Y.shape[1]))
-        settings = resolve(self, X.shape[0], int(np.prod(X.shape[1:])),
-                           n_classes, curve=valid is not None)
+        settings = resolve(self, X.shape[0], int(np.prod(X.shape[1:])), n_classes)
+        budget = Budget.resolve(
+            epochs=self.epochs, n_rounds=self.n_rounds,
+            steps_per_round=self.steps_per_round, warmup_epochs=self.warmup_epochs,
+            batch=settings.batch, n_samples=X.shape[0], curve=valid is not None)
         for name in ("hidden_units", "cluster_size", "n_samples_per_cluster",
-                     "n_rounds", "steps_per_round", "weight_decay"):
+                     "weight_decay"):
             setattr(self, f"{name}_", getattr(settings, name))
+        self.n_rounds_, self.steps_per_round_ = budget.n_rounds, budget.steps_per_round
         callbacks, monitor = self.callbacks, None
-        if settings.curve:
+        if budget.curve:
             extra, monitor = curve_monitor(self._multilabel, settings.softmax_weight)
             callbacks = [*(callbacks or []), *extra,
                          ("curve_budget", curve_stopping(monitor, self.verbose))]
@@ -359,15 +362,14 @@ class CLMLEEmbedder(
             X, Y, lambda: self._build_net(Y),
             lambda model, X_t, device, rng, dp: train(
                 X_t, Y, device, dp,
-                **clmle_phases(settings, model, X_t, Y, rng, dp,
+                **clmle_phases(settings, budget, model, X_t, Y, rng, dp,
                                self.class_margins_between_, self.margin_within_,
                                self._multilabel),
                 verbose=self.verbose, callbacks=callbacks, valid=valid),
         )
         self.module_, self.softmax_head_ = model.net, model.classifiers
         self.best_round_ = best_round(self.history_, monitor) if monitor else None
-        self.budget_ = (settings.budget.up_to(self.best_round_) if monitor
-                        else settings.budget)
+        self.budget_ = budget.up_to(self.best_round_) if monitor else budget
         self.epochs_ = self.budget_.epochs
 
     def head_log_proba(self, X):

@@ -389,8 +389,8 @@ class MetricEmbedder(
         return dict(
             optimizer=OptimizerSpec(self.optimizer, self.learning_rate,
                                     self.weight_decay),
-            warmup=(partial(warmup_phase, model, softmax, self.warmup_epochs,
-                            self._warmup_batch_size(), rng)
+            warmup=(warmup_phase(model, softmax, self.warmup_epochs,
+                                 self._warmup_batch_size(), rng)
                     if self.warmup_epochs else None),
-            rounds=partial(metric_rounds, model.net, X, Y, rng, dp, phase=self.loss,
-                           schedule=schedule, **batches))
+            rounds=metric_rounds(model.net, X, Y, rng, dp, phase=self.loss,
+                                 schedule=schedule, **batches))

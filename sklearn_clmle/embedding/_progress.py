@@ -9,6 +9,7 @@ import numpy as np
 from skorch.callbacks import Callback
 
 from ._auto import resolve
+from ._budget import Budget
 
 
 class Progress(Callback):
@@ -50,6 +51,9 @@ def caps(est, X, y, held_out):
         return None
     y = np.asarray(y)
     n_classes = len(np.unique(y)) if y.ndim == 1 else 2
-    budget = resolve(est, X.shape[0], int(np.prod(X.shape[1:])), n_classes,
-                     curve=held_out).budget
+    settings = resolve(est, X.shape[0], int(np.prod(X.shape[1:])), n_classes)
+    budget = Budget.resolve(
+        epochs=est.epochs, n_rounds=est.n_rounds, steps_per_round=est.steps_per_round,
+        warmup_epochs=est.warmup_epochs, batch=settings.batch, n_samples=X.shape[0],
+        curve=held_out)
     return budget.warmup_epochs, budget.n_rounds, budget.passes_per_round

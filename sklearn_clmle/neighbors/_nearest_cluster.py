@@ -232,9 +232,7 @@ class KNearestClusterClassifier(
     Thread safety: a fitted classifier's ``predict``, ``predict_proba`` and
     ``decision_function`` may be called from several threads at once.
 
-    References
-    ----------
-    {{ref_clmle}}
+    {{references_clmle}}
     Section 4: the k-nearest-cluster rule.
 
     Examples

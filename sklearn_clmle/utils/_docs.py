@@ -86,6 +86,9 @@ COMMON = {
         Attribute Prediction", IEEE TPAMI, 2019.
         """,
 }
+# the References section of a docstring that cites the CLMLE paper alone
+COMMON["references_clmle"] = ("References\n----------\n"
+                              + textwrap.dedent(COMMON["ref_clmle"]).lstrip("\n"))
 
 _PLACEHOLDER = re.compile(r"^( *)\{\{([\w, ]+)\}\}\n", re.MULTILINE)
 

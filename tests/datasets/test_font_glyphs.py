@@ -192,3 +192,24 @@ def test_pillow_and_fonttools_are_imported_lazily():
             "bad = sorted(m for m in ('PIL', 'fontTools') if m in sys.modules)\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("blocked, load, words", [
+    ("PIL", "_import_pillow", ["renders glyphs with Pillow (FreeType)", "pip install pillow"]),
+    ("fontTools", "_import_fonttools",
+     ["reads the fonts' character maps with fontTools", "pip install fonttools"]),
+])
+def test_a_missing_renderer_is_named_with_its_install_command(monkeypatch, blocked,
+                                                              load, words):
+    from sklearn_clmle.datasets import _glyph_render
+
+    for name in [m for m in sys.modules if m == blocked or m.startswith(blocked + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, blocked, None)  # import refused
+    with pytest.raises(ImportError) as info:
+        getattr(_glyph_render, load)()
+    message = str(info.value)
+    assert message.startswith("load_font_glyphs ")
+    for word in words + ["is not installed", "'benchmark' extra"]:
+        assert word in message
+    assert isinstance(info.value.__cause__, ImportError)

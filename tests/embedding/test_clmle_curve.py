@@ -137,12 +137,15 @@ def test_recorded_head_loss_matches_a_naive_computation_at_the_last_round():
 
 
 def test_without_held_out_rows_the_formula_budget_is_kept():
-    s = _auto.resolve(CLMLEEmbedder(), 150, 6, 3, curve=False)
-    assert not s.curve and s.n_rounds == _budget.DEFAULT_ROUNDS
-    assert s.epochs == _auto.epochs(150)
+    batch = _auto.resolve(CLMLEEmbedder(), 150, 6, 3).batch
+    assert batch == 12 * 12  # 12 clusters of min(20, cluster_size = 12) rows
+    b = _budget.Budget.resolve(warmup_epochs=5, batch=batch, n_samples=150)
+    assert not b.curve and b.n_rounds == _budget.DEFAULT_ROUNDS
+    assert b.epochs == _auto.epochs(150)
     # an explicit n_rounds turns the curve off even with held-out rows
-    s = _auto.resolve(CLMLEEmbedder(n_rounds=3), 150, 6, 3, curve=True)
-    assert not s.curve and s.n_rounds == 3
+    b = _budget.Budget.resolve(n_rounds=3, warmup_epochs=5, batch=batch,
+                               n_samples=150, curve=True)
+    assert not b.curve and b.n_rounds == 3
 
 
 def test_head_log_proba_refuses_multilabel_and_unfitted():

@@ -212,27 +212,42 @@ def test_classifier_table_shows_reweighted_only_where_it_changes(capsys, loss, s
 
 
 class Totals(ProgressBar):
-    """``ProgressBar`` recording each epoch's total of batches."""
+    """``ProgressBar`` recording each epoch's total of batches and the
+    batches it counted (its bar's updates, one a batch)."""
 
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)
         self.totals_ = getattr(self, "totals_", []) + [self.pbar_.total]
+
+    def on_epoch_end(self, net, **kwargs):
+        self.counted_ = getattr(self, "counted_", []) + [self.pbar_.n]
+        super().on_epoch_end(net, **kwargs)
 
 
 def test_progress_bar_counts_the_batches_of_every_phase():
     X, y = blobs()
     # warm-up batch 3 * 5 = 15 rows: ceil(60 / 15) = 4 batches and the
     # held-out rows' one; 3 steps and the held-out batch a round
-    est = make("CLMLEEmbedder", callbacks=[Totals()],
-               train_split=ValidSplit(0.25, stratified=True, random_state=0))
+    user = Totals()
+    est = make("CLMLEEmbedder", callbacks=[user],
+               train_split=ValidSplit(0.25, stratified=True, random_state=0),
+               n_rounds=2, steps_per_round=3)
     est.fit(X, y)
-    # (the rounds' batches come from a batch sampler, whose count skorch's
-    # ProgressBar cannot estimate from a batch size: not checked)
-    assert dict(est.callbacks_)["Totals"].totals_[:2] == [4 + 1, 4 + 1]
-    assert [len(b) for b in est.history_[:, "batches"]] == [5, 5, 4, 4]
-    est = make("MetricEmbedder", callbacks=[Totals()], warmup_batch_size=7)
+    bar = dict(est.callbacks_)["Totals"]
+    assert bar.totals_ == [4 + 1, 4 + 1, 3 + 1, 3 + 1]
+    assert bar.counted_ == bar.totals_  # the batches the bar saw
+    assert [len(b) for b in est.history_[:, "batches"]] == bar.totals_
+    # the user's callback untouched, the fitted one as the user set it
+    assert not hasattr(user, "totals_") and user.batches_per_epoch == "auto"
+    assert bar.batches_per_epoch == "auto"
+    # without held-out rows: 7 steps a round; a bar given a number keeps it
+    est = make("MetricEmbedder", callbacks=[Totals(), ("fixed", Totals(2))],
+               warmup_batch_size=7, steps_per_round=7)
     est.fit(X, y)
-    assert dict(est.callbacks_)["Totals"].totals_[:2] == [math.ceil(80 / 7)] * 2
+    totals = dict(est.callbacks_)["Totals"].totals_
+    assert totals == [math.ceil(80 / 7)] * 2 + [7, 7]
+    assert dict(est.callbacks_)["Totals"].counted_ == totals
+    assert dict(est.callbacks_)["fixed"].totals_ == [2] * 4
 
 
 # -- LDAM-DRW that never re-weights -------------------------------------------

@@ -28,7 +28,7 @@ from ...utils._samplers import ClusterBatchSampler
 from ..losses.cluster import ClusterLoss
 from ..losses.longtail import SoftmaxTerm
 from .distributed import SingleProcess
-from .engine import OptimizerSpec, Schedule, at_step
+from .engine import OptimizerSpec, at_step
 from .recluster import recluster
 from .skorch_net import (
     RowsDataset,
@@ -258,50 +258,42 @@ def round_phase(criterion, batches, start, dp, n_rounds, module, loss_cache=True
                       iterator_train__batch_size=1, iterator_train__shuffle=False))
 
 
-def cluster_rounds(net, classifiers, X, Y, rng, dp, *, losses, cluster, batches,
-                   schedule, softmax, softmax_weight):
-    """The cluster rounds of ``CLMLEEmbedder`` (a ``Phase``)."""
-    sampler = RoundBatches(schedule.steps_per_round, rng, "cluster")
-    start = RoundStart("cluster", sampler, cluster, batches, net, X, Y, dp,
-                       schedule.batch_size)
-    with_head = softmax_weight > 0
-    criterion = ClusterCriterion(losses, sampler, softmax if with_head else None,
-                                 softmax_weight)
-    return round_phase(criterion, sampler, start, dp, schedule.n_rounds,
-                       SoftmaxModel(net, classifiers if with_head else None))
-
-
-def clmle_phases(s, model, X, Y, rng, dp, between, within, multilabel):
+def clmle_phases(s, budget, model, X, Y, rng, dp, between, within, multilabel):
     """The optimiser and the phases of ``train`` for ``CLMLEEmbedder``'s
-    resolved settings ``s`` (``_auto.Settings``): the warm-up, then the
-    cluster rounds with their losses (the per-class margins ``between`` and
-    the ``within`` margin of every label), clustering and batch sampler."""
+    resolved settings ``s`` (``_auto.Settings``) and ``budget``
+    (``_budget.Budget``): the warm-up, then the cluster rounds with their
+    losses (the per-class margins ``between`` and the ``within`` margin of
+    every label), clustering and batch sampler."""
     softmax = SoftmaxTerm(Y, multilabel, s.warmup_class_weight)
-    schedule = Schedule(s.warmup_epochs, s.warmup_batch, s.n_rounds,
-                        s.steps_per_round, s.batch_size)
+    warmup = (warmup_phase(model, softmax, budget.warmup_epochs, s.warmup_batch, rng)
+              if budget.warmup_epochs else None)
     losses = [ClusterLoss(a1, a2, s.scale, s.cost_sensitive)
               for a1, a2 in zip(between, within)]
     batches = partial(ClusterBatchSampler,
                       n_clusters_per_batch=s.n_clusters_per_batch,
                       n_per_cluster=s.n_samples_per_cluster, query=s.query)
+    sampler = RoundBatches(budget.steps_per_round, rng, "cluster")
+    start = RoundStart("cluster", sampler, PerClassClustering(s.cluster_size), batches,
+                       model.net, X, Y, dp, s.batch_size)
+    with_head = s.softmax_weight > 0
+    criterion = ClusterCriterion(losses, sampler, softmax if with_head else None,
+                                 s.softmax_weight)
     return dict(
         optimizer=OptimizerSpec(s.optimizer, s.learning_rate, s.weight_decay),
-        warmup=(partial(warmup_phase, model, softmax, s.warmup_epochs,
-                        s.warmup_batch, rng) if s.warmup_epochs else None),
-        rounds=partial(cluster_rounds, model.net, model.classifiers, X, Y, rng,
-                       dp, losses=losses, cluster=PerClassClustering(s.cluster_size),
-                       batches=batches, schedule=schedule, softmax=softmax,
-                       softmax_weight=s.softmax_weight))
+        warmup=warmup,
+        rounds=round_phase(criterion, sampler, start, dp, budget.n_rounds,
+                           SoftmaxModel(model.net,
+                                        model.classifiers if with_head else None)))
 
 
 def train(X, Y, device, dp=None, *, warmup, rounds, optimizer, verbose=0,
           callbacks=None, valid=None):
-    """Train through the warm-up (``warmup()`` a ``Phase``, or ``None``)
-    and the rounds (``rounds()`` a ``Phase``),
+    """Train through the warm-up (a ``Phase``, or ``None``) and the rounds
+    (a ``Phase``),
     one skorch fit each on ``X`` and the targets ``Y`` (a column a label);
     returns ``(history, callbacks_)``: the joined ``History`` and the last
-    fit's callbacks.  The phases are built when they start (the
-    data-parallel module wraps the network anew).  ``optimizer``: an
+    fit's callbacks (the data-parallel module wraps each phase's network
+    anew).  ``optimizer``: an
     ``OptimizerSpec``, a fresh optimiser each fit; ``callbacks``: skorch
     callbacks, cloned once (each fit initialises them again); ``valid``:
     ``(X, Y)`` tensors of held-out rows, whose loss is ``valid_loss``.
@@ -320,8 +312,7 @@ def train(X, Y, device, dp=None, *, warmup, rounds, optimizer, verbose=0,
     # numpy's small per-step products must not leave OpenBLAS threads spinning
     # against torch's OpenMP threads: numpy's BLAS gets one thread meanwhile.
     with threadpool_limits(limits=1, user_api="blas"):
-        for make in ([warmup] if warmup is not None else []) + [rounds]:
-            phase = make()
+        for phase in ([warmup] if warmup is not None else []) + [rounds]:
             fits.append(fit_net(
                 dp.wrap(phase.module), phase.criterion, X, y, epochs=phase.epochs,
                 optimizer=optimizer, device=device, callbacks=phase.callbacks,

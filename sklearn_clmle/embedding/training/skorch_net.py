@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from skorch import NeuralNet
-from skorch.callbacks import Callback, PrintLog
+from skorch.callbacks import Callback, PrintLog, ProgressBar
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 from skorch.history import History
@@ -117,6 +117,8 @@ def fit_net(module, criterion, X, y, *, epochs, optimizer, device, callbacks=(),
     (``predefined_split``), or ``None``; ``ignored``: history keys left
     out of the ``verbose`` table; ``params``: further ``NeuralNet``
     parameters (``batch_size``, ``iterator_train__*``, ``train_split``, ...).
+    A user's ``ProgressBar`` left at ``batches_per_epoch="auto"`` counts the
+    batches of an ``iterator_train__batch_sampler`` (``counted_batches``).
     A ``KeyboardInterrupt`` raised in a step is raised again once skorch
     has ended the fit; an optimiser step that overflows (a huge
     ``learning_rate``) is a ``FloatingPointError`` naming the step."""
@@ -134,7 +136,8 @@ def fit_net(module, criterion, X, y, *, epochs, optimizer, device, callbacks=(),
         callbacks__print_log=PlainPrintLog(keys_ignored=[*LIST_KEYS, *ignored]),
         verbose=verbose, device=device, **params)
     try:
-        net.partial_fit(X, y)
+        with counted_batches(net, user_callbacks, valid):
+            net.partial_fit(X, y)
     except RuntimeError as exc:
         if "overflow" not in str(exc):
             raise
@@ -144,6 +147,35 @@ def fit_net(module, criterion, X, y, *, epochs, optimizer, device, callbacks=(),
     if net.interrupt_ is not None:
         raise net.interrupt_
     return net
+
+
+@contextlib.contextmanager
+def counted_batches(net, callbacks, valid):
+    """The batches an epoch of ``net`` runs, told to the ``ProgressBar`` callbacks
+    among ``callbacks`` left at ``batches_per_epoch="auto"`` while ``net``
+    trains with an ``iterator_train__batch_sampler``: the sampler's length
+    and the held-out batches of ``valid``.  (skorch's ``"auto"`` divides the
+    dataset's length by ``iterator_train__batch_size``, which a batch
+    sampler requires to be 1: the rows, not the batches.)  The callbacks
+    get ``"auto"`` back afterwards."""
+    sampler = net.get_params().get("iterator_train__batch_sampler")
+    bars = [cb for cb in (c[1] if isinstance(c, tuple) else c for c in callbacks)
+            if isinstance(cb, ProgressBar) and cb.batches_per_epoch == "auto"]
+    if sampler is None or not bars:
+        yield
+        return
+    n_batches = len(sampler)
+    if valid is not None:
+        params = net.get_params()
+        size = params.get("iterator_valid__batch_size", params["batch_size"])
+        n_batches += -(-len(valid) // size)
+    for bar in bars:
+        bar.set_params(batches_per_epoch=n_batches)
+    try:
+        yield
+    finally:
+        for bar in bars:
+            bar.set_params(batches_per_epoch="auto")
 
 
 @contextlib.contextmanager

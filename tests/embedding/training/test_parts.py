@@ -1,6 +1,6 @@
 """The parts the training loops receive instead of the estimator: the
-optimiser spec, the schedule, the per-class clustering and the cluster
-rounds run on hand-built parts (no estimator)."""
+optimiser spec, the per-class clustering and the cluster rounds run on
+hand-built parts (no estimator)."""
 
 import numpy as np
 import pytest
@@ -23,12 +23,14 @@ from sklearn_clmle.cluster._per_class import (  # noqa: E402
 from sklearn_clmle.utils._samplers import ClusterBatchSampler  # noqa: E402
 from sklearn_clmle.embedding.training import (  # noqa: E402
     OptimizerSpec,
-    Schedule,
     train,
 )
 from sklearn_clmle.embedding.training.clmle_rounds import (  # noqa: E402
+    ClusterCriterion,
+    RoundBatches,
+    RoundStart,
     SoftmaxModel,
-    cluster_rounds,
+    round_phase,
     warmup_phase,
 )
 from sklearn_clmle.embedding._base import SHARED_CONSTRAINTS  # noqa: E402
@@ -101,7 +103,7 @@ def test_share_of_the_tasks_balances_their_costs():
 def test_cluster_rounds_run_on_hand_built_parts():
     """No estimator anywhere: a net, two losses' worth of settings and a
     sampler factory go in, a history comes out, and the parts are used as
-    given (the schedule's rounds and steps, the sampler's batch shape)."""
+    given (the rounds and steps, the sampler's batch shape)."""
     torch.manual_seed(0)
     rng = np.random.RandomState(0)
     X = torch.from_numpy(rng.normal(size=(48, 5)).astype(np.float32))
@@ -114,17 +116,17 @@ def test_cluster_rounds_run_on_hand_built_parts():
         created.append(s)
         return s
 
-    schedule = Schedule(1, 16, 2, 3, 64)
     optimizer = OptimizerSpec("adam", 1e-2, 0.0)
     model = SoftmaxModel(net, softmax_classifiers(Y, 4, False))
     softmax = SoftmaxTerm(Y, False, "logit_adjusted")
     dp = SingleProcess("cpu")
-    rounds = lambda: cluster_rounds(  # noqa: E731
-        net, model.classifiers, X, Y, rng, dp,
-        losses=[ClusterLoss(0.2, 0.05, 16.0, True)],
-        cluster=PerClassClustering(8), batches=batches, schedule=schedule,
-        softmax=softmax, softmax_weight=1.0)
-    warmup = lambda: warmup_phase(model, softmax, 1, 16, rng)  # noqa: E731
+    warmup = warmup_phase(model, softmax, 1, 16, rng)  # 1 epoch, batch 16
+    sampler = RoundBatches(3, rng, "cluster")  # 3 steps a round
+    start = RoundStart("cluster", sampler, PerClassClustering(8), batches, net,
+                       X, Y, dp, 64)
+    criterion = ClusterCriterion([ClusterLoss(0.2, 0.05, 16.0, True)], sampler,
+                                 softmax, 1.0)
+    rounds = round_phase(criterion, sampler, start, dp, 2, model)  # 2 rounds
     history, _ = train(X, Y, "cpu", dp, warmup=warmup, rounds=rounds,
                        optimizer=optimizer)
     assert isinstance(history, History)
