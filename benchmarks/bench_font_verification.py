@@ -103,28 +103,47 @@ TASKS = {
 
 # the same number of settings for every method (GRID_SIZE), on the levers
 # each method is known by: the margin and scale of CosFace and ArcFace,
-# CLMLE's margin levels (a1, a2 in cosine units: medium and large; the
-# "auto" rule of this version gives about 1e-6 at 2,000 classes, the
-# "margins off" ablation row), CE's learning rate
+# CLMLE's margin levels (a1, a2 in cosine units: medium, large and zero; the
+# "auto" rule is not a level here, the levels are explicit), CE's learning
+# rate.  The third level of each grid extends it the way the two-level run's
+# validation pointed (the rivals chose their smaller margin and scale, CE its
+# larger learning rate; CLMLE's margins off scored above both levels on the
+# same validation split).
 GRIDS = {
-    "CE": [dict(learning_rate=1e-3), dict(learning_rate=3e-3)],
+    "CE": [dict(learning_rate=1e-3), dict(learning_rate=3e-3),
+           dict(learning_rate=1e-2)],
     "CosFace": [dict(angular_margin=0.35, angular_scale=30.0),
-                dict(angular_margin=0.2, angular_scale=16.0)],
+                dict(angular_margin=0.2, angular_scale=16.0),
+                dict(angular_margin=0.1, angular_scale=16.0)],
     "ArcFace": [dict(angular_margin=0.5, angular_scale=30.0),
-                dict(angular_margin=0.3, angular_scale=16.0)],
+                dict(angular_margin=0.3, angular_scale=16.0),
+                dict(angular_margin=0.15, angular_scale=16.0)],
     "CLMLE": [dict(margin_between=0.15, margin_within=0.05),
-              dict(margin_between=0.35, margin_within=0.15)],
+              dict(margin_between=0.35, margin_within=0.15),
+              dict(margin_between=0.0, margin_within=0.0)],
 }
-GRID_SIZE = 2
+GRID_SIZE = 3
 RIVALS = ("CE", "CosFace", "ArcFace")
 
+# Table 7 rows: one change each to the CLMLE setting validation chose
+# (``ablation_jobs``); the margins row switches them off, or, when the
+# chosen level is margins off, on at the best non-zero level on validation
 ABLATION = {
-    "margins off": dict(margin_between=0.0, margin_within=0.0),
+    # the library's default rule (a twentieth of the geometric bound in the
+    # embedding's dimensions: about 0.036/0.032 here), not a grid level
+    'margins "auto" (library default)': dict(margin_between="auto",
+                                             margin_within="auto"),
     "uniform query": dict(query="uniform"),
     "cost-sensitive off": dict(cost_sensitive=False),
     "one cluster per identity": dict(cluster_size=30),
     "softmax_weight=0 (cluster loss alone)": dict(softmax_weight=0.0),
+    # the converse: the same network (backbone, embedding head, softmax
+    # classifier) trained by the warm-up's logit-adjusted cross-entropy for
+    # the whole budget, no cluster step
+    "softmax term only (logit-adjusted CE)": dict(
+        warmup_epochs=EPOCHS, n_rounds=1, steps_per_round=0),
 }
+MARGINS = ("margin_between", "margin_within")
 FULL = "CLMLE (full)"
 
 
@@ -149,6 +168,54 @@ def make_method(name, n, seed, params):
             warmup_epochs=WARMUP, n_rounds=N_ROUNDS, steps_per_round=steps,
             epochs=EPOCHS), **params))
     raise ValueError(name)
+
+
+def ablation_jobs(base, tuning):
+    """Table 7 rows ``(label, params)`` around CLMLE's chosen setting
+    ``base``: the margins row switches them off, or, when ``base`` has them
+    off, on at the non-zero level that scored best on validation
+    (``tuning``: the tuning rows)."""
+    jobs = {}
+    if any(base.get(k, 0.0) for k in MARGINS):
+        jobs["margins off (a1 = a2 = 0)"] = dict(base, **dict.fromkeys(MARGINS, 0.0))
+    else:
+        levels = [r for r in tuning if r["method"] == "CLMLE"
+                  and any(parse_setting(r["setting"]).get(k) for k in MARGINS)]
+        if not levels:
+            raise ValueError("ablation_jobs: the chosen CLMLE setting has its "
+                             "margins off and no non-zero level was scored "
+                             "on validation to turn them on at.")
+        on = parse_setting(max(levels, key=score)["setting"])
+        jobs["margins on (a1/a2 = {:g}/{:g})".format(*(on[k] for k in MARGINS))] = \
+            dict(base, **on)
+    for label, change in ABLATION.items():
+        jobs[label] = dict(base, **change)
+    return jobs
+
+
+def score(row):
+    """The tuning criterion: validation accuracy + TAR@FAR 1e-3."""
+    return row["accuracy"] + row["tar@far=0.001"]
+
+
+def chosen_settings(state):
+    """Each method's setting marked chosen among ``state``'s tuning rows."""
+    return {r["method"]: parse_setting(r["setting"])
+            for r in state["tuning"] if r.get("chosen")}
+
+
+def keep_current(state, chosen, ablation):
+    """Drop the rows no longer asked for: main rows of a setting that is not
+    (or no longer) the chosen one, ablation rows that are not among
+    ``ablation`` (label -> params) or ``FULL`` at the chosen setting."""
+    want = {m: setting_name(p) for m, p in chosen.items()}
+    want_ab = {label: setting_name(p) for label, p in ablation.items()}
+    if "CLMLE" in chosen:
+        want_ab[FULL] = want["CLMLE"]
+    state["main"] = [r for r in state["main"]
+                     if want.get(r["method"]) == r.get("setting")]
+    state["ablation"] = [r for r in state["ablation"]
+                         if want_ab.get(r["row"]) == r.get("setting")]
 
 
 # -- data --------------------------------------------------------------------
@@ -351,11 +418,18 @@ def write_report(stem, state, header):
                   ""] + table(state["ablation"], key="row") + [""]
         lines += ["Paired differences against full CLMLE (percentage points; "
                   "mean [95% t interval], paired t-test p)", ""]
+        rows = [r for r in dict.fromkeys(a["row"] for a in state["ablation"])
+                if r != FULL]
         lines += paired_lines(state["ablation"], "row",
-                              [(r, FULL) for r in ABLATION]) + [""]
+                              [(r, FULL) for r in rows]) + [""]
         lines += ["Per seed (verification accuracy / TAR@FAR 1e-3, %)", ""]
         lines += per_seed_lines(state["ablation"], "row") + [""]
     if state["tuning"]:
+        lines += ["Settings: " + "; ".join(
+            f"{m}: {setting_name(p)}" for m, p in chosen_settings(state).items())
+            + " (chosen on validation); ablation rows: "
+            + "; ".join(f"{r}: {s}" for r, s in dict.fromkeys(
+                (a["row"], a.get("setting", "")) for a in state["ablation"])), ""]
         lines += ["## Tuning (seed 0, validation identities held out of A, "
                   "all pairs; %)", "",
                   "| method | setting | verif. acc. | TAR@FAR 1e-3 | chosen |",
@@ -419,7 +493,7 @@ def tune(task, state, save, font_dirs):
             log("tune", row)
             save()
         rows = [done[name, setting_name(p)] for p in grid]
-        best = max(rows, key=lambda r: r["accuracy"] + r["tar@far=0.001"])
+        best = max(rows, key=score)
         for r in rows:
             r["chosen"] = r is best
         chosen[name] = parse_setting(best["setting"])
@@ -433,6 +507,7 @@ def fit_rows(task, state, save, font_dirs, seeds, jobs, part, key, curves):
     for seed in seeds:
         todo = [(label, name, params) for label, name, params in jobs
                 if not any(r[key] == label and r["seed"] == seed
+                           and r.get("setting") == setting_name(params)
                            for r in state[part])]
         if not todo:
             continue
@@ -443,7 +518,8 @@ def fit_rows(task, state, save, font_dirs, seeds, jobs, part, key, curves):
             est = make_method(name, len(ytr), seed, params)
             dur, (Z,) = fit_transform(est, Xtr, ytr, Xte)
             rep, roc = evaluate(Z, yte, seed)
-            row = report_row(rep, **{"method": name, key: label}, seed=seed,
+            row = report_row(rep, **{"method": name, key: label},
+                             setting=setting_name(params), seed=seed,
                              n_train=len(ytr), fit_s=dur)
             state[part].append(row)
             if curves is not None:
@@ -535,10 +611,16 @@ def main(argv=None):
         return
     with threadpool_limits(args.threads):
         if "tune" in args.phases:
-            chosen = tune(args.task, state, save, args.font_dirs)
-        else:
-            chosen = {m: g[0] for m, g in GRIDS.items()}
+            tune(args.task, state, save, args.font_dirs)
+        chosen = chosen_settings(state)
+        missing = [m for m in GRIDS if m not in chosen]
+        if missing and {"main", "ablation"} & set(args.phases):
+            raise SystemExit(f"no tuned setting for {missing}: run the tune "
+                             "phase first")
         print("chosen", chosen, flush=True)
+        ablation = (ablation_jobs(chosen["CLMLE"], state["tuning"])
+                    if "CLMLE" in chosen else {})
+        keep_current(state, chosen, ablation)
         if "main" in args.phases:
             fit_rows(args.task, state, save, args.font_dirs, args.seeds,
                      [(m, m, chosen[m]) for m in GRIDS], "main", "method",
@@ -554,8 +636,8 @@ def main(argv=None):
                         for a in state["ablation"]):
                     state["ablation"].append(dict(r, row=FULL))
             fit_rows(args.task, state, save, args.font_dirs, args.seeds,
-                     [(row, "CLMLE", dict(chosen["CLMLE"], **p))
-                      for row, p in ABLATION.items()], "ablation", "row", None)
+                     [(row, "CLMLE", p) for row, p in ablation.items()],
+                     "ablation", "row", None)
     save()
     print("wrote", stem.with_suffix(".md"), flush=True)
 

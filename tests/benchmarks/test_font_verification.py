@@ -145,7 +145,7 @@ def test_report_round_trips_through_the_csv(tmp_path):
 
 
 def test_fit_rows_resumes_from_done_rows(monkeypatch):
-    done = [_row("CE", 0, 0.5)]
+    done = [_row("CE", 0, 0.5, setting="")]
     state = dict(main=list(done))
     monkeypatch.setattr(bench, "load_split",
                         lambda *a: (None, np.array([0, 1]), None, None, None))
@@ -220,3 +220,82 @@ def test_report_only_rewrites_the_markdown_from_the_csv(tmp_path, monkeypatch):
     text = stem.with_suffix(".md").read_text()
     assert "| CE | 50.0 / 25.0 | 51.0 / 25.5 | 54.0 / 27.0 |" in text
     assert "| CLMLE − CE | +10.00 [+10.00, +10.00]" in text
+
+
+def _tuned(method, setting, acc, chosen=False):
+    return dict(_row(method, 0, acc), setting=setting, chosen=chosen)
+
+
+def test_ablation_rows_change_one_setting_of_the_chosen_clmle():
+    base = dict(margin_between=0.35, margin_within=0.15)
+    jobs = bench.ablation_jobs(base, [])
+    assert jobs["margins off (a1 = a2 = 0)"] == dict(margin_between=0.0,
+                                                     margin_within=0.0)
+    assert jobs["uniform query"] == dict(base, query="uniform")
+    assert jobs["cost-sensitive off"] == dict(base, cost_sensitive=False)
+    assert jobs["softmax_weight=0 (cluster loss alone)"] == dict(
+        base, softmax_weight=0.0)
+    # every row differs from the base in exactly the keys of its change
+    for label, change in bench.ABLATION.items():
+        assert {k for k, v in jobs[label].items() if base.get(k) != v} == set(change)
+
+
+def test_ablation_turns_margins_on_when_validation_chose_them_off():
+    tuning = [_tuned("CLMLE", "margin_between=0.15, margin_within=0.05", 0.70),
+              _tuned("CLMLE", "margin_between=0.35, margin_within=0.15", 0.72),
+              _tuned("CLMLE", "margin_between=0.0, margin_within=0.0", 0.80, True),
+              _tuned("CE", "learning_rate=0.01", 0.95)]
+    jobs = bench.ablation_jobs(dict(margin_between=0.0, margin_within=0.0), tuning)
+    # the non-zero level with the higher validation score (0.72 + 0.36)
+    assert jobs["margins on (a1/a2 = 0.35/0.15)"] == dict(
+        margin_between=0.35, margin_within=0.15)
+    assert not any(label.startswith("margins off") for label in jobs)
+    with pytest.raises(ValueError, match="no non-zero level"):
+        bench.ablation_jobs(dict(margin_between=0.0, margin_within=0.0), tuning[2:])
+
+
+def test_softmax_only_row_is_the_warm_up_for_the_whole_budget():
+    # the converse of softmax_weight=0: the same network trained by the
+    # logit-adjusted softmax term alone, as many passes as the full CLMLE
+    base = dict(margin_between=0.35, margin_within=0.15)
+    row = bench.ablation_jobs(base, [])[
+        "softmax term only (logit-adjusted CE)"]
+    full = bench.make_method("CLMLE", 14000, 0, base).get_params()
+    only = bench.make_method("CLMLE", 14000, 0, row).get_params()
+    assert {k for k in full if full[k] != only[k]} == {
+        "warmup_epochs", "n_rounds", "steps_per_round"}
+    assert only["warmup_epochs"] == only["epochs"] == bench.EPOCHS
+    assert only["steps_per_round"] == 0  # no cluster step
+    assert only["warmup_class_weight"] == "logit_adjusted"
+    assert only["softmax_weight"] == 1.0
+
+
+def test_rows_of_a_setting_no_longer_chosen_are_dropped():
+    state = dict(
+        tuning=[_tuned("CE", "learning_rate=0.001", 0.6),
+                _tuned("CLMLE", "margin_between=0.35, margin_within=0.15", 0.7),
+                _tuned("CE", "learning_rate=0.01", 0.7, True),
+                _tuned("CLMLE", "margin_between=0.0, margin_within=0.0", 0.8, True)],
+        main=[dict(_row("CE", 0, 0.6), setting="learning_rate=0.001"),
+              dict(_row("CE", 1, 0.7), setting="learning_rate=0.01"),
+              dict(_row("CLMLE", 0, 0.8), setting="margin_between=0.0, margin_within=0.0")],
+        ablation=[dict(_row("CLMLE", 0, 0.8), row=bench.FULL,
+                       setting="margin_between=0.35, margin_within=0.15"),
+                  dict(_row("CLMLE", 0, 0.8), row="uniform query",
+                       setting="margin_between=0.35, margin_within=0.15, query=uniform"),
+                  dict(_row("CLMLE", 0, 0.8), row="uniform query",
+                       setting="margin_between=0.0, margin_within=0.0, query=uniform")])
+    chosen = bench.chosen_settings(state)
+    assert chosen == dict(CE=dict(learning_rate=0.01),
+                          CLMLE=dict(margin_between=0.0, margin_within=0.0))
+    bench.keep_current(state, chosen, bench.ablation_jobs(chosen["CLMLE"],
+                                                          state["tuning"]))
+    assert [(r["method"], r["seed"]) for r in state["main"]] == [("CE", 1), ("CLMLE", 0)]
+    assert [(r["row"], r["setting"]) for r in state["ablation"]] == [
+        ("uniform query", "margin_between=0.0, margin_within=0.0, query=uniform")]
+
+
+def test_main_phase_needs_tuned_settings(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "make_method", None)  # no fit may happen
+    with pytest.raises(SystemExit, match="tune phase first"):
+        bench.main(["--phases", "main", "--out", str(tmp_path / "r")])
