@@ -101,7 +101,9 @@ class Budget:
         ``formula_epochs(n)``,
         ``n_rounds="auto"`` is ``DEFAULT_ROUNDS``, and
         ``steps_per_round="auto"`` spends the epochs left after the warm-up
-        over the rounds."""
+        over the rounds; a given ``steps_per_round`` leaves ``epochs``
+        unused, and the budget's ``epochs`` are then the passes the warm-up
+        and rounds make."""
         n = n_samples
         if curve and all(map(_auto, (epochs, n_rounds, steps_per_round))):
             passes = max(1.0, curve_cap(n) / CURVE_ROUNDS)
@@ -110,10 +112,12 @@ class Budget:
             budget = cls(warmup_epochs, rounds, steps, batch, n, 0, True)
             return replace(budget, epochs=budget.epochs_after(rounds))
         n_rounds = DEFAULT_ROUNDS if _auto(n_rounds) else n_rounds
+        if not _auto(steps_per_round):  # epochs unused: the passes these make
+            budget = cls(warmup_epochs, n_rounds, steps_per_round, batch, n, 0)
+            return replace(budget, epochs=budget.epochs_after(n_rounds))
         epochs = formula_epochs(n) if _auto(epochs) else epochs
-        if _auto(steps_per_round):
-            left = max(0, epochs - warmup_epochs) * n
-            steps_per_round = max(1, round(left / (n_rounds * batch)))
+        left = max(0, epochs - warmup_epochs) * n
+        steps_per_round = max(1, round(left / (n_rounds * batch)))
         return cls(warmup_epochs, n_rounds, steps_per_round, batch, n, epochs)
 
     @property

@@ -162,7 +162,7 @@ class CLMLEEmbedder(
     hidden_units_, cluster_size_, n_samples_per_cluster_ : tuple, int, int
         The settings used: the parameters, or what ``"auto"`` resolved to.
     epochs_, steps_per_round_, weight_decay_ : int, int, float
-        The settings used: the parameters, or what ``"auto"`` resolved to.
+        The settings used (``epochs_``: the passes made), as resolved.
     best_round_ : int or None
         The round the budget was read at from a validation curve (the
         earliest within one standard error of the lowest held-out head

@@ -18,10 +18,12 @@ def test_formula_budget_by_hand():
     assert (b.n_rounds, b.steps_per_round, b.epochs, b.curve) == (5, 48, 100, False)
     assert b.passes_per_round == pytest.approx(48 * 240 / 600)
     assert b.params() == {"n_rounds": 5, "steps_per_round": 48, "epochs": 100}
-    # given values are kept; epochs only sets steps_per_round="auto"
+    # given values are kept; epochs only sets steps_per_round="auto", so with
+    # a given steps_per_round the budget reports the passes actually made:
+    # 1 warm-up pass + ceil(2 rounds * 7 steps * 10 rows / 100 rows) = 1 + 2
     b = Budget.resolve(epochs=20, n_rounds=2, steps_per_round=7, warmup_epochs=1,
                        batch=10, n_samples=100)
-    assert (b.n_rounds, b.steps_per_round, b.epochs) == (2, 7, 20)
+    assert (b.n_rounds, b.steps_per_round, b.epochs) == (2, 7, 3)
 
 
 def test_curve_budget_by_hand_and_stopped():
