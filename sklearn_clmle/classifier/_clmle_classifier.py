@@ -183,7 +183,8 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
 
     **Budget.**  A ``CLMLEEmbedder`` with ``epochs``, ``n_rounds`` and
     ``steps_per_round`` all ``"auto"`` trains each part in rounds (up to 25
-    sharing a cap of ``clip(3 * 60000 / n, 30, 300)`` passes) until its
+    sharing a cap of ``clip(3 * 60000 / n, 30, 300)`` passes, or of 4,000
+    steps where those make more, up to 300) until its
     held-out class-balanced head loss stops improving; ``best_round_`` is the
     earliest round within one standard error of its lowest loss. The
     refit runs the median best round of the parts, each round as many

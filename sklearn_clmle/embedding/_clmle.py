@@ -115,10 +115,10 @@ class CLMLEEmbedder(
         used only to set ``steps_per_round="auto"``.  ``"auto"``:
         ``clip(60000 / n, 15, 100)`` for ``n`` training samples.  With
         held-out rows and ``n_rounds``, ``steps_per_round`` ``"auto"``, read
-        from a validation curve instead: up to 25 rounds sharing ``clip(3 *
-        60000 / n, 30, 300)`` passes, stopped 4 rounds after the lowest
-        held-out balanced loss of the softmax head; ``best_round_`` is the
-        earliest round within one standard error of that lowest loss.
+        from a validation curve instead: up to 25 rounds sharing the more of
+        ``clip(3 * 60000 / n, 30, 300)`` passes and 4,000 steps (300 passes
+        at most), stopped 4 rounds after the lowest held-out balanced loss
+        of the softmax head; ``best_round_``: the earliest within one SE.
     warmup_epochs : int, default=5
         Epochs of softmax training of the backbone and heads before the first
         clustering (a linear classifier on each head, discarded afterwards).

@@ -27,14 +27,23 @@ def test_formula_budget_by_hand():
 
 
 def test_curve_budget_by_hand_and_stopped():
-    # 2,000 rows: a cap of 90 passes over 25 rounds, 3.6 passes a round:
-    # ceil(3.6 * 2000 / 240) = 30 steps, 3.6 passes; ceil(90 / 3.6) = 25 rounds
+    # 2,000 rows: 3 * 60000 / 2000 = 90 passes, but 4,000 steps of 240 rows
+    # make 480 passes, so the cap is 300 (the most); over 25 rounds 12
+    # passes a round: ceil(12 * 2000 / 240) = 100 steps; 300 / 12 = 25 rounds
     b = Budget.resolve(warmup_epochs=5, batch=240, n_samples=2000, curve=True)
-    assert curve_cap(2000) == 90
-    assert (b.steps_per_round, b.n_rounds, b.curve) == (30, 25, True)
-    assert b.epochs == 5 + 90
+    assert curve_cap(2000) == 90 and curve_cap(2000, 240) == 300
+    assert (b.steps_per_round, b.n_rounds, b.curve) == (100, 25, True)
+    assert b.epochs == 5 + 300
     stopped = b.up_to(7)
-    assert (stopped.n_rounds, stopped.epochs, stopped.curve) == (7, 5 + 26, True)
+    assert (stopped.n_rounds, stopped.epochs, stopped.curve) == (7, 5 + 84, True)
+    # 20,000 rows: 3 * 60000 / n = 9, so 30 passes; 4,000 steps of 240 rows
+    # are 48 passes: 1.92 passes a round, ceil(1.92 * 20000 / 240) = 160
+    # steps, ceil(48 / 1.92) = 25 rounds
+    b = Budget.resolve(warmup_epochs=5, batch=240, n_samples=20_000, curve=True)
+    assert curve_cap(20_000) == 30 and curve_cap(20_000, 240) == 48
+    assert (b.steps_per_round, b.n_rounds, b.epochs) == (160, 25, 5 + 48)
+    # 100,000 rows: 4,000 steps are 9.6 passes, under the 30 of the floor
+    assert curve_cap(100_000, 240) == curve_cap(100_000) == 30
     # a curve needs every budget parameter "auto"
     assert not Budget.resolve(n_rounds=3, warmup_epochs=5, batch=240,
                               n_samples=2000, curve=True).curve

@@ -84,11 +84,12 @@ def test_curve_budget_stops_after_patience_and_records_the_best_round():
     emb = CLMLEEmbedder(**SMALL, train_split=split).fit(X, y)
     n_train = 105
     batch = 3 * emb.n_samples_per_cluster_
-    passes = max(1.0, _auto.curve_cap(n_train) / _budget.CURVE_ROUNDS)
+    cap = _auto.curve_cap(n_train, batch)
+    passes = max(1.0, cap / _budget.CURVE_ROUNDS)
     assert emb.steps_per_round_ == max(_budget.CURVE_MIN_STEPS,
                                        int(np.ceil(passes * n_train / batch)))
     per_round = emb.steps_per_round_ * batch / n_train
-    assert emb.n_rounds_ == int(np.ceil(_auto.curve_cap(n_train) / per_round))
+    assert emb.n_rounds_ == int(np.ceil(cap / per_round))
     rounds = [r for r in emb.history_ if r["phase"] == "cluster"]
     losses = np.array([r["valid_head_loss"] for r in rounds])
     lowest = int(np.argmin(losses))
