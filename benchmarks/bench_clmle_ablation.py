@@ -77,12 +77,16 @@ def _bacc(y, pred):
     return 100 * balanced_accuracy_score(y, pred)
 
 
-def run_split(split, seed):
-    """Balanced accuracy (%) and fit seconds of every row on one split."""
+def run_split(split, seed, only=None):
+    """Balanced accuracy (%) and fit seconds of every row (or of the rows
+    in ``only``) on one split."""
     ctx = Context(seed, split.y_train, config_for(split.name))
     out = {}
     for loss, rows in ((PAPER_LOSS, ROWS[:3]), (LA_SOFTMAX, ROWS[3:7]),
                        (CLASS_MARGINS, ROWS[7:8])):
+        rows = [r for r in rows if only is None or r in only]
+        if not rows:
+            continue
         pipe = clmle(ctx, embedder=dict(loss))
         t = time.perf_counter()
         emb = pipe[0].fit(split.X_train, split.y_train)
@@ -108,6 +112,8 @@ def run_split(split, seed):
                      ("defaults, equal margins", equal),
                      ("defaults, cluster loss alone", alone),
                      ("logit-adjusted CE", _net(ctx, "logit_adjusted"))):
+        if only is not None and row not in only:
+            continue
         t = time.perf_counter()
         est.fit(split.X_train, split.y_train)
         out[row] = (_bacc(split.y_test, est.predict(split.X_test)),
@@ -115,7 +121,7 @@ def run_split(split, seed):
     return out
 
 
-def write(rows, datasets):
+def write(rows, datasets, command="python benchmarks/bench_clmle_ablation.py"):
     OUT.mkdir(parents=True, exist_ok=True)
     with (OUT / "ablation.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, ["dataset", "seed", "row", "balanced_accuracy",
@@ -124,8 +130,8 @@ def write(rows, datasets):
         writer.writerows(rows)
     lines = ["# CLMLE ablation: balanced accuracy (%) on the suite's test splits\n",
              "Mean ± std over seeds "
-             f"{sorted({r['seed'] for r in rows})}; command: "
-             "`python benchmarks/bench_clmle_ablation.py`.  Same backbone, "
+             f"{sorted({int(r['seed']) for r in rows})}; command: "
+             f"`{command}`.  Same backbone, "
              "budget and splits as `benchmarks/run.py`; the levers were chosen "
              "on validation splits (see the script's docstring).  Bold: best "
              "row of each data set.\n",
@@ -155,25 +161,37 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--rows", help="';'-separated rows to (re-)run, the "
+                        "committed CSV's other rows kept (default: every row, "
+                        "a new CSV)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     threadpool_limits(1)
     datasets = args.datasets.split(",")
-    rows = []
+    only = None if args.rows is None else [r.strip() for r in args.rows.split(";")]
+    unknown = sorted(set(only or ()) - set(ROWS))
+    if unknown:
+        parser.error(f"--rows: unknown rows {unknown}; the rows are {ROWS}")
+    rows, command = [], "python benchmarks/bench_clmle_ablation.py"
+    if only is not None:
+        command += f"`, then `{command} --rows '{args.rows}'"
+    if only is not None and (OUT / "ablation.csv").exists():
+        with (OUT / "ablation.csv").open() as fh:
+            rows = [r for r in csv.DictReader(fh) if r["row"] not in only]
     for name in datasets:
         for seed in (int(s) for s in args.seeds.split(",")):
             split = ds.load(name, seed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                scores = run_split(split, seed)
+                scores = run_split(split, seed, only)
             for row, (bacc, fit_s) in scores.items():
                 rows.append(dict(dataset=name, seed=seed, row=row,
                                  balanced_accuracy=f"{bacc:.4f}",
                                  fit_seconds=f"{fit_s:.2f}"))
                 print(f"{name} seed {seed} {row:<28} {bacc:5.1f}  ({fit_s:.1f} s)",
                       flush=True)
-            write(rows, datasets)
-    print(write(rows, datasets))
+            write(rows, datasets, command)
+    print(write(rows, datasets, command))
 
 
 if __name__ == "__main__":
