@@ -79,11 +79,9 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
         of every part: ``"auto"`` the embedder's own ``"auto"`` margins (a
         twentieth of the geometric bound of Section 3.2 in ``embedding_dim``
         dimensions, see ``CLMLEEmbedder``), a float ``f`` both margins at
-        ``f`` times the bound, e.g. ``["auto", 0.25, 0.5]``.  ``"auto"``:
-        ``["auto"]``, one fit of every part (comparing the three levels above
-        cost three times as much and scored lower on the validation corpus:
-        so many (level, candidate) pairs on one hold-out choose by noise);
-        an embedder whose margins are set keeps them.  The best (level,
+        ``f`` times the bound, e.g. ``["auto", 0.25, 0.5]`` (each level one
+        more fit of every part).  ``"auto"``: ``["auto"]``, one fit of every
+        part; an embedder whose margins are set keeps them.  The best (level,
         candidate) pair by pooled held-out score is refitted;
         ``margin_level_`` and ``cv_results_`` report it.
     ensemble : bool, default=True

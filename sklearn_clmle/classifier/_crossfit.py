@@ -30,12 +30,9 @@ HOLDOUT_SHARE = 0.1
 # A hold-out never takes more rows than this.
 MAX_HOLDOUT = 10_000
 # margin_levels="auto": the embedder's own "auto" margins (a twentieth of
-# the geometric bound), one fit of every part.  Comparing them with a
-# quarter and a half of the bound (``COMPARED_LEVELS``, each level one more
-# fit of every part) scored 0.74 points lower on the validation corpus (14
-# sets x 3 seeds, paired; ``benchmarks/results/clmle/corpus.md``) at three
-# times the cost: 21 (level, candidate) pairs on one hold-out choose by
-# noise more often than by the margins.
+# the geometric bound), one fit of every part; COMPARED_LEVELS adds a
+# quarter and a half of the bound (why one level: the user guide's
+# defaults page).
 AUTO_LEVELS = ("auto",)
 COMPARED_LEVELS = ("auto", 0.25, 0.5)
 

@@ -54,10 +54,7 @@ def head_epochs(n, batch_size):
     """Passes of a softmax network over ``n`` samples in batches of
     ``batch_size``: ``clip(4000 / ceil(n / batch_size), 15, 200)``, i.e.
     4,000 optimiser steps (200 passes below 2,560 rows at batch 128, 80 at
-    6,349, 37 at 13,747, 15 from 34,000 up).  ``formula_epochs``' 60,000
-    samples stopped such a network early: 15 passes at 6,349 rows scored
-    93.2 to 95.6 against 99.3 to 99.5 after 80 on validation splits of
-    nursery (``benchmarks/results/clmle/yardstick.md``)."""
+    6,349, 37 at 13,747, 15 from 34,000 up)."""
     steps = math.ceil(n / batch_size)
     return int(min(HEAD_MAX_EPOCHS, max(HEAD_MIN_EPOCHS, round(HEAD_STEPS / steps))))
 
@@ -66,11 +63,7 @@ def curve_cap(n, batch=None):
     """The most passes a curve-read budget may take: ``clip(3 * 60000 / n,
     30, 300)``; with the ``batch`` size of a step, at least the passes of
     ``HEAD_STEPS`` steps (at most 300), the budget ``head_epochs`` gives a
-    softmax network.  Three times the formula's samples stopped the
-    embedders' curves early on the larger validation sets (kr-vs-k: 18
-    classes, 13,747 rows, nursery: 6,349), while the 4,000 steps gave
-    ``CLMLEClassifier`` +8.1 and +0.9 points there and +0.6 on average
-    over the validation corpus (``benchmarks/results/clmle/corpus.md``)."""
+    softmax network (the user guide's defaults page has the evidence)."""
     cap = min(CURVE_MAX_CAP,
               max(CURVE_MIN_CAP, round(CURVE_CAP_FACTOR * BUDGET_SAMPLES / n)))
     if batch is not None:
