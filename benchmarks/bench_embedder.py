@@ -245,6 +245,7 @@ def schedule(args):
     split, alternating, timed; CLMLE + KNearestClusterClassifier(KNC_PARAMS)
     scored on the 20 % validation split.  The test set is not used.
     """
+    machine = check_quiet(args.allow_busy, "bench_embedder.py schedule")
     with exclusive_run("bench_embedder.py schedule"):
         torch.optim.Adam(nn.Linear(1, 1).parameters())  # imports torch._dynamo
         rows = []

@@ -7,7 +7,7 @@ drawn over many characters (identity = font, a style seen in many "poses").
 """
 
 import os
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
