@@ -41,7 +41,9 @@ from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.corpus import CORPUS, corpus_main, load  # noqa: E402
+from benchmarks.corpus import (  # noqa: E402
+    CORPUS, append_row, corpus_main, load, paired_cell,
+)
 from sklearn_clmle import (  # noqa: E402
     CLMLEClassifier,
     CLMLEEmbedder,
@@ -195,12 +197,7 @@ def run(datasets, seeds, methods, out):
                            n_train=split.X_train.shape[0],
                            n_features=int(np.prod(split.X_train.shape[1:])),
                            n_classes=len(np.unique(split.y_train)), detail=detail)
-                new = not out.exists()
-                with out.open("a", newline="") as fh:
-                    writer = csv.DictWriter(fh, fieldnames=FIELDS)
-                    if new:
-                        writer.writeheader()
-                    writer.writerow(row)
+                append_row(out, FIELDS, row)
                 print(f"{name} seed {seed} {method}: {score:.2f} ({seconds:.0f} s) "
                       f"{detail}", flush=True)
 
@@ -238,15 +235,10 @@ def report(out, md, command):
             v = list(table.get((d, m), {}).values())
             cells.append(f"{np.mean(v):.1f} ± {np.std(v):.1f}" if v else "—")
         for _, label, a, b in diffs:
-            ours, ref = table.get((d, a), {}), table.get((d, b), {})
-            common = sorted(set(ours) & set(ref))
-            if common:
-                diff = np.array([ours[s] - ref[s] for s in common])
-                se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
-                deltas[label].append(diff.mean())
-                cells.append(f"{diff.mean():+.2f} ± {se:.2f}")
-            else:
-                cells.append("—")
+            mean, cell = paired_cell(table.get((d, a), {}), table.get((d, b), {}))
+            if mean is not None:
+                deltas[label].append(mean)
+            cells.append(cell)
         lines.append(f"| {d} | {meta['n_train']} | {meta['n_features']} | "
                      f"{meta['n_classes']} | " + " | ".join(cells) + " |")
     for what, label, _, _ in diffs:

@@ -33,7 +33,9 @@ from sklearn.metrics import balanced_accuracy_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.corpus import CORPUS, corpus_main, load  # noqa: E402
+from benchmarks.corpus import (  # noqa: E402
+    CORPUS, append_row, corpus_main, load, paired_cell,
+)
 from sklearn_clmle import LongTailNetClassifier  # noqa: E402
 
 HAND = "hand MLP (LA-CE)"
@@ -117,12 +119,7 @@ def run(datasets, seeds, methods, out):
                            balanced_accuracy=f"{score:.3f}",
                            fit_seconds=f"{seconds:.1f}",
                            n_train=split.X_train.shape[0], detail=detail)
-                new = not out.exists()
-                with out.open("a", newline="") as fh:
-                    writer = csv.DictWriter(fh, fieldnames=FIELDS)
-                    if new:
-                        writer.writeheader()
-                    writer.writerow(row)
+                append_row(out, FIELDS, row)
                 print(f"{name} seed {seed} {method}: {score:.2f} ({seconds:.0f} s) "
                       f"{detail}", flush=True)
 
@@ -159,15 +156,10 @@ def report(out, md, command):
                          f"[{','.join(detail[(d, m)])}]" if v else "—")
         hand = table.get((d, HAND), {})
         for m in others:
-            ours = table.get((d, m), {})
-            common = sorted(set(ours) & set(hand))
-            if common:
-                diff = np.array([ours[s] - hand[s] for s in common])
-                se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
-                deltas[m].append(diff.mean())
-                cells.append(f"{diff.mean():+.2f} ± {se:.2f}")
-            else:
-                cells.append("—")
+            mean, cell = paired_cell(table.get((d, m), {}), hand)
+            if mean is not None:
+                deltas[m].append(mean)
+            cells.append(cell)
         lines.append(f"| {d} | {meta['n_train']} | " + " | ".join(cells) + " |")
     for m, ds in deltas.items():
         if ds:

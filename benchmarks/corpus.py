@@ -130,6 +130,33 @@ def load(name, seed):
     return CORPUS[name](seed)
 
 
+def append_row(out, fields, row):
+    """Append ``row`` (a dict of ``fields``) to the CSV file ``out``,
+    writing the header first when the file is new: the corpus benchmarks
+    keep every finished fit, so that a run resumes where it stopped."""
+    import csv
+
+    new = not out.exists()
+    with out.open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def paired_cell(ours, ref):
+    """``(mean, cell)``: the mean difference of the scores ``ours`` minus
+    ``ref`` (dicts seed -> score) over their common seeds and its table cell
+    ``"+m ± se"`` (standard error; 0 for one seed), or ``(None, "—")``
+    without a common seed."""
+    common = sorted(set(ours) & set(ref))
+    if not common:
+        return None, "—"
+    diff = np.array([ours[s] - ref[s] for s in common])
+    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
+    return diff.mean(), f"{diff.mean():+.2f} ± {se:.2f}"
+
+
 def corpus_main(script, name, methods, run, report, argv=None, doc=""):
     """The command line the corpus benchmarks share: ``--datasets``,
     ``--seeds``, ``--methods`` (``;``-separated, default ``methods``),
