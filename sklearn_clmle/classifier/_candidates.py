@@ -17,6 +17,14 @@ of experts), renormalised (``combine``).  ``CANDIDATES`` is their order of
 preference on a tie (the paper's rule first, then the simplest).
 ``cv_results`` ranks any list of named held-out log-probabilities, so other
 axes (several embedder settings per part) add entries, not code.
+
+Selection (``selected_index``) is a standard-error rule: the reference, the
+product of the most experts (``"rule + linear + softmax"`` by default), is
+kept unless a candidate's pooled held-out balanced accuracy beats it by more
+than ``GAIN_SE`` paired standard errors (``gain_se``: both are scored on the
+same rows).  With a few dozen held-out rows the best of seven candidates is
+mostly the luckiest, and a product of experts errs less than its members on
+average; with thousands of rows a real difference clears the bar.
 """
 
 import numpy as np
@@ -36,6 +44,10 @@ CANDIDATES = (
     ("rule", "linear", "softmax"),
 )
 RULE_PARAMS = ("cluster_size", "scale", "prior_correction", "aggregate")
+# a candidate replaces the reference when it beats it by more than this many
+# paired standard errors (two: a one-sided test at about 2.5 %, as seven
+# candidates are compared on the same rows)
+GAIN_SE = 2.0
 
 
 def name_of(candidate):
@@ -121,16 +133,63 @@ def entries(chosen, log_probas, rule_params, linear_C):
     return out
 
 
+def gain_se(y, hits, reference_hits):
+    """Standard error of ``balanced_accuracy(hits) - balanced_accuracy(
+    reference_hits)`` when both are scored on the same rows of labels ``y``
+    (``hits``: bool, a row predicted right): the balanced accuracy is the
+    mean of the classes' recalls, so the difference is the mean over the
+    classes of the mean paired difference of their rows, whose variance is
+    ``sum_c var_c / n_c / C**2`` (a class of one row adds none)."""
+    classes = np.unique(y)
+    var = 0.0
+    for c in classes:
+        diff = hits[y == c].astype(np.float64) - reference_hits[y == c]
+        if len(diff) > 1:
+            var += diff.var(ddof=1) / len(diff)
+    return float(np.sqrt(var) / len(classes))
+
+
+def add_gains(results, hits, pooled_y):
+    """Add ``reference_candidate``, ``pooled_test_gain`` and
+    ``pooled_test_gain_se`` to ``results`` (rows in the order of ``hits``,
+    each row's pooled held-out hits): the reference is the candidate of the
+    most experts (of those, the best pooled score; then the earliest row);
+    each row's gain is its pooled score minus the reference's, with its
+    paired standard error (``gain_se``)."""
+    size = [len(parse(name)) for name in results["candidate"]]
+    pooled = results["pooled_test_score"]
+    ref = min(range(len(size)), key=lambda i: (-size[i], -round(pooled[i], 12), i))
+    results["reference_candidate"] = np.array(
+        [i == ref for i in range(len(size))], dtype=bool)
+    results["pooled_test_gain"] = pooled - pooled[ref]
+    results["pooled_test_gain_se"] = np.array(
+        [gain_se(pooled_y, h, hits[ref]) for h in hits])
+    return results
+
+
+def selected_index(results):
+    """The row of ``results`` that is selected: the best-ranked of those
+    whose gain over the reference exceeds ``GAIN_SE`` standard errors, or
+    the reference."""
+    beats = results["pooled_test_gain"] > GAIN_SE * results["pooled_test_gain_se"]
+    if beats.any():
+        rows = np.flatnonzero(beats)
+        return int(rows[np.argmin(results["rank_test_score"][rows])])
+    return int(np.flatnonzero(results["reference_candidate"])[0])
+
+
 def cv_results(candidates, y_held):
-    """``CLMLEClassifier.cv_results_`` of ``candidates`` (``(name, held-out
+    """``(cv_results_, hits)`` of ``candidates`` (``(name, held-out
     log-probabilities a part, params, preference)``; on a tie the lower
     ``preference`` ranks first) against the held-out labels of every part
-    (``y_held``)."""
+    (``y_held``); ``hits``: each candidate's pooled held-out rows predicted
+    right (a row per candidate), for ``add_gains``."""
     pooled_y = np.concatenate(y_held)
-    rows = []
+    rows, hits = [], []
     for name, per_part, params, preference in candidates:
         preds = [lp.argmax(1) for lp in per_part]
         split_scores = [balanced_accuracy(y, pred) for y, pred in zip(y_held, preds)]
+        hits.append(np.concatenate(preds) == pooled_y)
         rows.append((name, params, split_scores,
                      balanced_accuracy(pooled_y, np.concatenate(preds)), preference))
     # rank by the pooled score; ties keep the order of preference
@@ -146,25 +205,29 @@ def cv_results(candidates, y_held):
     results["std_test_score"] = split.std(axis=1)
     results["pooled_test_score"] = np.array([r[3] for r in rows])
     results["rank_test_score"] = ranks
-    return results
+    return add_gains(results, hits, pooled_y), hits
 
 
-def merge_levels(results, levels):
-    """One ``cv_results_`` of several margin levels' (``results[i]`` of
-    ``levels[i]``): their rows in order, a ``margin_level`` column (also in
-    ``params``), ranked together by the pooled score; a tie keeps the level
-    order, then the candidates' order of preference."""
+def merge_levels(results, levels, hits, pooled_y):
+    """One ``cv_results_`` of several margin levels' (``results[i]`` and
+    ``hits[i]`` of ``levels[i]``, all on the same held-out rows, labels
+    ``pooled_y``): their rows in order, a ``margin_level`` column (also in
+    ``params``), ranked together by the pooled score (a tie keeps the level
+    order, then the candidates' order of preference), the gains against one
+    reference for all levels."""
     merged = {"margin_level": np.array(
         [lv for r, lv in zip(results, levels) for _ in r["candidate"]], dtype=object)}
+    gains = ("rank_test_score", "reference_candidate", "pooled_test_gain",
+             "pooled_test_gain_se")
     for key in results[0]:
         if key == "params":
             merged[key] = [dict(p, margin_level=lv) for r, lv in zip(results, levels)
                            for p in r[key]]
-        elif key != "rank_test_score":
+        elif key not in gains:
             merged[key] = np.concatenate([r[key] for r in results])
     pooled = merged["pooled_test_score"]
     order = sorted(range(len(pooled)), key=lambda i: (-round(pooled[i], 12), i))
     ranks = np.empty(len(pooled), dtype=np.int32)
     ranks[order] = np.arange(1, len(pooled) + 1)
     merged["rank_test_score"] = ranks
-    return merged
+    return add_gains(merged, [h for level in hits for h in level], pooled_y)

@@ -35,7 +35,8 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
     ``KNearestClusterClassifier()``, its ``"auto"`` settings chosen on those
     held-out embeddings), a logit-adjusted linear head on the embedding, the
     embedder's own logit-adjusted softmax head, and their log-probability
-    ensembles.  The best by pooled held-out balanced accuracy is selected;
+    ensembles.  Their product (all three) is selected unless another beats
+    it clearly on the pooled held-out balanced accuracy (see Notes);
     the embedder is refitted on all rows with the training budget read from
     the held-out loss curves, and the selected classifier is fitted on its
     embeddings with the settings found.
@@ -81,8 +82,8 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
         dimensions, see ``CLMLEEmbedder``), a float ``f`` both margins at
         ``f`` times the bound, e.g. ``["auto", 0.25, 0.5]`` (each level one
         more fit of every part).  ``"auto"``: ``["auto"]``, one fit of every
-        part; an embedder whose margins are set keeps them.  The best (level,
-        candidate) pair by pooled held-out score is refitted;
+        part; an embedder whose margins are set keeps them.  The selected
+        (level, candidate) pair (see Notes) is refitted;
         ``margin_level_`` and ``cv_results_`` report it.
     ensemble : bool, default=True
         Keep the parts' embedders beside the refitted one (with a refit):
@@ -138,8 +139,11 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
         One entry per candidate, as ``GridSearchCV.cv_results_``:
         ``candidate``, ``params``, ``split{k}_test_score``,
         ``mean_test_score``, ``std_test_score``, ``pooled_test_score`` (the
-        balanced accuracy of all held-out rows together, which selects) and
-        ``rank_test_score``.
+        balanced accuracy of all held-out rows together), ``rank_test_score``
+        (by that score), ``reference_candidate`` (true for the product of
+        the most experts), ``pooled_test_gain`` (the pooled score minus the
+        reference's) and ``pooled_test_gain_se`` (its paired standard error);
+        see Notes for the selection.
     n_splits_ : int
         Number of held-out parts.
     refit_embedder_ : bool
@@ -170,6 +174,18 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
     adjustment, Menon et al. 2021); ``"softmax"`` the embedder's
     ``head_log_proba``.  A sum is a product of experts: the parts'
     log-probabilities added and renormalised.
+
+    **Selection.**  The reference is the product of the most experts
+    (``"rule + linear + softmax"`` when all three compete).  A candidate
+    replaces it only when its pooled held-out balanced accuracy beats the
+    reference's by more than two paired standard errors (both are scored on
+    the same rows: the standard error of the difference of the classes'
+    mean recalls); of several such, the best ranked.  With a few dozen
+    held-out rows the best of seven candidates is mostly the luckiest one,
+    and a product of experts errs less than its members on average; with
+    thousands of rows a real difference clears the bar.  (On the validation
+    corpus the former rule, the best pooled score, was 0.5 points lower;
+    see the user guide's defaults page.)
 
     **Rows held out.**  Up to 20,000 rows a quarter is held out: the
     embedder that is judged sees three quarters of the data, close to the
@@ -303,15 +319,16 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
         for _, params in levels:
             embedder = clone(self._embedder()).set_params(**params)
             parts = cross_fit(embedder, X, y, splits, seed, log)
-            self._select(parts, y_idx, rng, seed, log)
+            hits = self._select(parts, y_idx, rng, seed, log)
             judged.append((embedder, parts, self.cv_results_, self.rule_params_,
-                           self.linear_C_))
+                           self.linear_C_, hits))
         self.cv_results_ = _candidates.merge_levels(
-            [j[2] for j in judged], [name for name, _ in levels])
-        best = int(np.argmin(self.cv_results_["rank_test_score"]))
+            [j[2] for j in judged], [name for name, _ in levels],
+            [j[5] for j in judged], np.concatenate([y_idx[p.held] for p in parts]))
+        best = _candidates.selected_index(self.cv_results_)
         self.selected_ = self.cv_results_["candidate"][best]
         self.margin_level_ = self.cv_results_["margin_level"][best]
-        embedder, parts, _, self.rule_params_, self.linear_C_ = judged[
+        embedder, parts, _, self.rule_params_, self.linear_C_, _ = judged[
             [name for name, _ in levels].index(self.margin_level_)]
         self.n_splits_, self.refit_embedder_ = len(splits), refit_all
         self.budget_ = (refit_budget([p.embedder for p in parts], len(X))
@@ -331,7 +348,8 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
 
     def _select(self, parts, y_idx, rng, seed, log):
         """Score the candidates on the parts' held-out rows (``cv_results_``,
-        ``rule_params_``, ``linear_C_``) and select one (``selected_``)."""
+        ``rule_params_``, ``linear_C_``) and select one (``selected_``);
+        returns their pooled held-out hits (``_candidates.cv_results``)."""
         chosen = self._candidate_list(all(p.softmax is not None for p in parts))
         y_held = [y_idx[p.held] for p in parts]
         if log is not None:
@@ -340,14 +358,15 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
         log_probas, self.rule_params_, self.linear_C_ = _candidates.held_out(
             {e for c in chosen for e in c}, parts, y_idx, len(self.classes_),
             self._rule(), rng, seed)
-        self.cv_results_ = _candidates.cv_results(_candidates.entries(
+        self.cv_results_, hits = _candidates.cv_results(_candidates.entries(
             chosen, log_probas, self.rule_params_, self.linear_C_), y_held)
-        best = int(np.argmin(self.cv_results_["rank_test_score"]))
+        best = _candidates.selected_index(self.cv_results_)
         self.selected_ = self.cv_results_["candidate"][best]
         if log is not None:
             log(f"[CLMLEClassifier] selected {self.selected_!r}: pooled held-out "
                 "balanced accuracy "
                 f"{self.cv_results_['pooled_test_score'][best]:.3f}")
+        return hits
 
     def _fit_selected(self, Z, y_idx, seed, log):
         """Fit the selected candidate's experts on the final embeddings."""

@@ -117,16 +117,71 @@ def test_budget_is_the_median_best_round_in_passes_of_all_rows():
 
 # -- the estimator --------------------------------------------------------------
 
-def test_selection_is_the_best_pooled_held_out_score():
+def test_gain_se_is_the_paired_standard_error_of_balanced_accuracy():
+    y = np.array([0, 0, 0, 1, 1, 2])
+    hits = np.array([1, 1, 0, 1, 0, 1], dtype=bool)
+    ref = np.array([1, 0, 0, 1, 1, 0], dtype=bool)
+    # class 0: differences 0, 1, 0 (variance 1/3, over 3 rows); class 1: 0, -1
+    # (variance 1/2, over 2 rows); class 2: one row, no variance; 3 classes
+    assert _candidates.gain_se(y, hits, ref) == pytest.approx(
+        np.sqrt(1 / 9 + 1 / 4) / 3, rel=1e-12)
+    assert _candidates.gain_se(y, ref, ref) == 0.0
+
+
+def _results(names, pooled, gain_se):
+    pooled = np.array(pooled, dtype=float)
+    order = sorted(range(len(pooled)), key=lambda i: (-pooled[i], i))
+    ranks = np.empty(len(pooled), dtype=np.int32)
+    ranks[order] = np.arange(1, len(pooled) + 1)
+    res = {"candidate": np.array(names, dtype=object), "pooled_test_score": pooled,
+           "rank_test_score": ranks}
+    hits = [np.zeros(4, dtype=bool)] * len(names)
+    res = _candidates.add_gains(res, hits, np.array([0, 0, 1, 1]))
+    res["pooled_test_gain_se"] = np.array(gain_se, dtype=float)  # as if measured
+    return res
+
+
+def test_the_reference_is_kept_unless_beaten_by_two_standard_errors():
+    names = ["rule", "rule + linear", "linear", "rule + linear + softmax"]
+    res = _results(names, [0.90, 0.86, 0.80, 0.80], [0.06, 0.02, 0.01, 0.0])
+    assert list(res["reference_candidate"]) == [False, False, False, True]
+    np.testing.assert_allclose(res["pooled_test_gain"], [0.10, 0.06, 0.0, 0.0])
+    # rule: +0.10 < 2 x 0.06; rule + linear: +0.06 > 2 x 0.02 (linear: no gain)
+    assert res["candidate"][_candidates.selected_index(res)] == "rule + linear"
+    res["pooled_test_gain_se"][1] = 0.03  # now +0.06 is not more than 2 x 0.03
+    assert res["candidate"][_candidates.selected_index(res)] == "rule + linear + softmax"
+    res["pooled_test_gain_se"][0] = 0.01  # both clear the bar: the better ranked
+    res["pooled_test_gain_se"][1] = 0.01
+    assert res["candidate"][_candidates.selected_index(res)] == "rule"
+
+
+def test_the_reference_is_the_best_of_the_most_experts():
+    res = _results(["rule", "rule + linear", "rule + softmax", "linear"],
+                   [0.7, 0.8, 0.9, 0.95], [0.0] * 4)
+    assert res["candidate"][res["reference_candidate"]][0] == "rule + softmax"
+    res = _results(["rule + linear", "rule + softmax"], [0.8, 0.8], [0.0] * 2)
+    assert res["candidate"][res["reference_candidate"]][0] == "rule + linear"
+
+
+def test_selection_keeps_the_product_of_experts_unless_clearly_beaten():
     clf, X, y = fitted()
     res = clf.cv_results_
     assert list(res["candidate"]) == [_candidates.name_of(c) for c in _candidates.CANDIDATES]
-    best = res["pooled_test_score"].max()
-    winners = [c for c, s in zip(res["candidate"], res["pooled_test_score"])
-               if round(s, 12) == round(best, 12)]
-    assert clf.selected_ == winners[0]  # first in the order of preference
-    assert res["rank_test_score"][list(res["candidate"]).index(clf.selected_)] == 1
+    ref = int(np.flatnonzero(res["reference_candidate"])[0])
+    assert res["candidate"][ref] == "rule + linear + softmax"
+    np.testing.assert_allclose(res["pooled_test_gain"],
+                               res["pooled_test_score"] - res["pooled_test_score"][ref])
+    assert res["pooled_test_gain_se"][ref] == 0.0
+    beats = res["pooled_test_gain"] > 2 * res["pooled_test_gain_se"]
+    chosen = list(res["candidate"]).index(clf.selected_)
+    if beats.any():
+        assert beats[chosen]
+        assert res["rank_test_score"][chosen] == res["rank_test_score"][beats].min()
+    else:
+        assert chosen == ref
     assert sorted(res["rank_test_score"]) == list(range(1, 8))
+    best = res["pooled_test_score"].max()
+    assert res["pooled_test_score"][res["rank_test_score"] == 1][0] == best
     np.testing.assert_allclose(
         res["mean_test_score"], (res["split0_test_score"] + res["split1_test_score"]) / 2)
     assert clf.n_splits_ == 2 and clf.refit_embedder_
@@ -245,8 +300,13 @@ def test_margin_level_is_chosen_with_the_candidate_on_held_out_rows():
     best = int(np.argmax(res["pooled_test_score"]))  # first of the best
     assert res["rank_test_score"][best] == 1
     assert sorted(res["rank_test_score"]) == [1, 2, 3, 4]
-    assert (clf.margin_level_, clf.selected_) == (res["margin_level"][best],
-                                                 res["candidate"][best])
+    # one reference for both levels: no candidate has two experts here, so
+    # the best of the one-expert candidates, which nothing can beat
+    ref = int(np.flatnonzero(res["reference_candidate"])[0])
+    assert ref == best
+    chosen = _candidates.selected_index(res)
+    assert (clf.margin_level_, clf.selected_) == (res["margin_level"][chosen],
+                                                 res["candidate"][chosen])
     # the refit and the kept parts use the chosen level's margins
     from sklearn_clmle.classifier._crossfit import margin_levels
     y_idx = np.searchsorted(clf.classes_, y)
