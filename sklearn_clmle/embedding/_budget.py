@@ -92,6 +92,15 @@ class Budget:
     curve: bool = False
 
     @classmethod
+    def of(cls, est, *, batch, n_samples, curve=False):
+        """``resolve`` with the budget parameters of the embedder ``est``
+        (``epochs``, ``n_rounds``, ``steps_per_round``, ``warmup_epochs``)."""
+        return cls.resolve(epochs=est.epochs, n_rounds=est.n_rounds,
+                           steps_per_round=est.steps_per_round,
+                           warmup_epochs=est.warmup_epochs, batch=batch,
+                           n_samples=n_samples, curve=curve)
+
+    @classmethod
     def resolve(cls, *, epochs="auto", n_rounds="auto", steps_per_round="auto",
                 warmup_epochs, batch, n_samples, curve=False):
         """The budget of these parameters on ``n_samples`` rows.

@@ -345,10 +345,8 @@ class CLMLEEmbedder(
             Y, self.margin_between_, self.margin_power)
         n_classes = max(len(np.unique(Y[:, j])) for j in range(Y.shape[1]))
         settings = resolve(self, X.shape[0], int(np.prod(X.shape[1:])), n_classes)
-        budget = Budget.resolve(
-            epochs=self.epochs, n_rounds=self.n_rounds,
-            steps_per_round=self.steps_per_round, warmup_epochs=self.warmup_epochs,
-            batch=settings.batch, n_samples=X.shape[0], curve=valid is not None)
+        budget = Budget.of(self, batch=settings.batch, n_samples=X.shape[0],
+                           curve=valid is not None)
         for name in ("hidden_units", "cluster_size", "n_samples_per_cluster",
                      "weight_decay"):
             setattr(self, f"{name}_", getattr(settings, name))

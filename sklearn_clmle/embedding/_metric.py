@@ -345,10 +345,8 @@ class MetricEmbedder(
                     "or n_classes_per_batch."
                 )
 
-        self.budget_ = Budget.resolve(
-            epochs=self.epochs, n_rounds=self.n_rounds,
-            steps_per_round=self.steps_per_round, warmup_epochs=self.warmup_epochs,
-            batch=self._round_batch_size(), n_samples=X.shape[0])
+        self.budget_ = Budget.of(self, batch=self._round_batch_size(),
+                                 n_samples=X.shape[0])
 
         def build():
             backbone, width = self._backbone()

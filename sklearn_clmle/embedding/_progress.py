@@ -52,8 +52,5 @@ def caps(est, X, y, held_out):
     y = np.asarray(y)
     n_classes = len(np.unique(y)) if y.ndim == 1 else 2
     settings = resolve(est, X.shape[0], int(np.prod(X.shape[1:])), n_classes)
-    budget = Budget.resolve(
-        epochs=est.epochs, n_rounds=est.n_rounds, steps_per_round=est.steps_per_round,
-        warmup_epochs=est.warmup_epochs, batch=settings.batch, n_samples=X.shape[0],
-        curve=held_out)
+    budget = Budget.of(est, batch=settings.batch, n_samples=X.shape[0], curve=held_out)
     return budget.warmup_epochs, budget.n_rounds, budget.passes_per_round

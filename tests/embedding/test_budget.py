@@ -119,3 +119,17 @@ def test_refit_budget_of_fitted_parts_matches_a_naive_reference(monkeypatch):
     assert refit.n_rounds == rounds
     assert refit.steps_per_round == max(1, int(round(np.mean(passes) * len(y) / batch)))
     assert refit.epochs == 1 + int(np.ceil(rounds * np.mean(passes)))
+
+
+def test_of_reads_the_embedders_budget_parameters():
+    for est in (CLMLEEmbedder(epochs=40, warmup_epochs=3),
+                CLMLEEmbedder(n_rounds=3, steps_per_round=7, warmup_epochs=2),
+                MetricEmbedder(epochs=12, warmup_epochs=1)):
+        for curve in (False, True):
+            assert Budget.of(est, batch=32, n_samples=500, curve=curve) == Budget.resolve(
+                epochs=est.epochs, n_rounds=est.n_rounds,
+                steps_per_round=est.steps_per_round, warmup_epochs=est.warmup_epochs,
+                batch=32, n_samples=500, curve=curve)
+    # all "auto" with held-out rows: the curve's budget (a cap of rounds)
+    auto = Budget.of(CLMLEEmbedder(warmup_epochs=5), batch=128, n_samples=3000, curve=True)
+    assert auto.curve and auto.n_rounds == 25 and auto.warmup_epochs == 5
