@@ -183,9 +183,8 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
     mean recalls); of several such, the best ranked.  With a few dozen
     held-out rows the best of seven candidates is mostly the luckiest one,
     and a product of experts errs less than its members on average; with
-    thousands of rows a real difference clears the bar.  (On the validation
-    corpus the former rule, the best pooled score, was 0.5 points lower;
-    see the user guide's defaults page.)
+    thousands of rows a real difference clears the bar (the user guide's
+    defaults page has the evidence).
 
     **Rows held out.**  Up to 20,000 rows a quarter is held out: the
     embedder that is judged sees three quarters of the data, close to the
