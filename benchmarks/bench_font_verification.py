@@ -95,10 +95,10 @@ DEFAULT_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 TASKS = {
     "characters": dict(
         loader=dict(task="characters", n_max=30, imbalance_ratio=10),
-        n_train=2000, n_val=300, n_test=300),
+        n_train=2000, n_val=300, n_test=300, fonts="cjk"),
     "fonts": dict(
         loader=dict(task="fonts", n_max=30, imbalance_ratio=10),
-        n_train=560, n_val=100, n_test=240),
+        n_train=560, n_val=100, n_test=240, fonts="all"),
 }
 
 # the same number of settings for every method (GRID_SIZE), on the levers
@@ -586,7 +586,7 @@ def main(argv=None):
         f"{args.task} --seeds {' '.join(map(str, args.seeds))}"
         + (" --font-dirs DIR/usr/share/fonts"
            if args.font_dirs != DEFAULT_FONT_DIRS else "")
-        + "` (fonts: `sh benchmarks/face/install_fonts.sh cjk [DIR]`). "
+        + f"` (fonts: `sh benchmarks/face/install_fonts.sh {spec['fonts']} [DIR]`). "
         f"Identities: power-law sizes {lo['n_max']} down to "
         f"{lo['n_max'] // lo['imbalance_ratio']} samples; A = "
         f"{spec['n_train']} training identities, B = {spec['n_test']} disjoint "

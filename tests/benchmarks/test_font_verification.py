@@ -97,7 +97,7 @@ def _tiny(monkeypatch, font_paths=None):
     if font_paths is not None:
         loader["font_paths"] = font_paths
     monkeypatch.setitem(bench.TASKS, "tiny", dict(
-        loader=loader, n_train=7, n_val=2, n_test=5))
+        loader=loader, n_train=7, n_val=2, n_test=5, fonts="latin"))
 
 
 def test_load_split_disjoint_identities(monkeypatch):
