@@ -178,6 +178,19 @@ def selected_index(results):
     return int(np.flatnonzero(results["reference_candidate"])[0])
 
 
+def describe(results, row):
+    """Why row ``row`` of ``results`` is selected, for the verbose log: its
+    pooled held-out balanced accuracy, and its gain over the reference with
+    the standard error, or that nothing cleared the bar."""
+    text = ("pooled held-out balanced accuracy "
+            f"{results['pooled_test_score'][row]:.3f}")
+    if results["reference_candidate"][row]:
+        return text + (f" (the reference; no candidate beats it by more than "
+                       f"{GAIN_SE:g} standard errors)")
+    return text + (f" ({results['pooled_test_gain'][row]:+.3f} over the reference, "
+                   f"standard error {results['pooled_test_gain_se'][row]:.3f})")
+
+
 def cv_results(candidates, y_held):
     """``(cv_results_, hits)`` of ``candidates`` (``(name, held-out
     log-probabilities a part, params, preference)``; on a tie the lower

@@ -362,9 +362,8 @@ class CLMLEClassifier(SelectedPredictionMixin, DefaultPartsMixin, ClassifierMixi
         best = _candidates.selected_index(self.cv_results_)
         self.selected_ = self.cv_results_["candidate"][best]
         if log is not None:
-            log(f"[CLMLEClassifier] selected {self.selected_!r}: pooled held-out "
-                "balanced accuracy "
-                f"{self.cv_results_['pooled_test_score'][best]:.3f}")
+            log(f"[CLMLEClassifier] selected {self.selected_!r}: "
+                + _candidates.describe(self.cv_results_, best))
         return hits
 
     def _fit_selected(self, Z, y_idx, seed, log):

@@ -155,6 +155,17 @@ def test_the_reference_is_kept_unless_beaten_by_two_standard_errors():
     assert res["candidate"][_candidates.selected_index(res)] == "rule"
 
 
+def test_describe_says_why_a_row_is_selected():
+    names = ["rule", "rule + linear + softmax"]
+    res = _results(names, [0.90, 0.80], [0.04, 0.0])
+    assert _candidates.describe(res, 1) == (
+        "pooled held-out balanced accuracy 0.800 (the reference; no candidate "
+        "beats it by more than 2 standard errors)")
+    assert _candidates.describe(res, 0) == (
+        "pooled held-out balanced accuracy 0.900 (+0.100 over the reference, "
+        "standard error 0.040)")
+
+
 def test_the_reference_is_the_best_of_the_most_experts():
     res = _results(["rule", "rule + linear", "rule + softmax", "linear"],
                    [0.7, 0.8, 0.9, 0.95], [0.0] * 4)
@@ -489,7 +500,12 @@ def test_verbose_announces_every_phase_with_its_caps(capsys):
         assert lines[start + 5].startswith(f"{label}embedder fitted in ")
     assert lines[12] == ("[CLMLEClassifier] scoring 2 candidates on 95 held-out "
                          "rows of 2 part(s)")
-    assert lines[13].startswith(f"[CLMLEClassifier] selected {clf.selected_!r}: ")
+    assert lines[13].startswith(f"[CLMLEClassifier] selected {clf.selected_!r}: "
+                                "pooled held-out balanced accuracy ")
+    row = list(clf.cv_results_["candidate"]).index(clf.selected_)
+    why = ("(the reference; no candidate beats it by more than 2 standard errors)"
+           if clf.cv_results_["reference_candidate"][row] else "over the reference, ")
+    assert why in lines[13]
     label = "[CLMLEClassifier] refit on all rows: "
     assert lines[14] == (f"{label}fitting the embedder on 95 rows: 2 warm-up "
                          "epochs, then at most 2 rounds of 0.8 passes")
